@@ -1,0 +1,3 @@
+//! Placeholder until its handler lands in `kustiq::http`.
+
+fn main() {}

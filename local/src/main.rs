@@ -1,0 +1,3 @@
+//! `kustiq-local`: see CONTRACT.md.
+
+fn main() {}

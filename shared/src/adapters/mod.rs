@@ -1,0 +1,4 @@
+//! Adapters: implementations of the ports against AWS, Stripe and the local machine.
+
+pub mod aws;
+pub mod clock;

@@ -1,0 +1,74 @@
+//! The stable error codes of the API. The ten spec codes keep their names;
+//! the rest follow the same `ERR_…` style. See `docs/errors.md`.
+
+use serde::Serialize;
+
+/// Every error code the API can answer with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[allow(non_camel_case_types)]
+pub enum ErrorCode {
+    /// OAuth grant revoked or token expired without a successful refresh.
+    ERR_ST_401,
+    /// The grant lacks a read permission we need.
+    ERR_ST_403,
+    /// Event livemode differs from the connection's mode.
+    ERR_MODE_MISMATCH,
+    /// Stripe still rate-limits after our retries.
+    ERR_ST_429,
+    /// Customer match confidence under 90 %.
+    ERR_MATCH_LOW,
+    /// Webhook signature missing or wrong.
+    ERR_WEBHOOK_SIG,
+    /// Webhook timestamp outside the tolerance.
+    ERR_WEBHOOK_STALE,
+    /// Workspace region differs from where the request arrived.
+    ERR_REGION_MISMATCH,
+    /// The Stripe integration needs the Pro plan.
+    ERR_PLAN_REQUIRED,
+    /// The Stripe account is restricted.
+    ERR_ACCT_RESTRICTED,
+    /// No or invalid credentials.
+    ERR_UNAUTHENTICATED,
+    /// A malformed request (bad JSON, bad parameter).
+    ERR_BAD_REQUEST,
+    /// Body larger than allowed.
+    ERR_PAYLOAD_TOO_LARGE,
+    /// No such resource.
+    ERR_NOT_FOUND,
+    /// The request conflicts with current state.
+    ERR_CONFLICT,
+    /// Stripe could not be reached or answered unexpectedly.
+    ERR_STRIPE_UNAVAILABLE,
+    /// A dependency (store, KMS, Secrets Manager) failed; retry later.
+    ERR_INTERNAL,
+}
+
+impl ErrorCode {
+    /// The code as it appears in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ERR_ST_401 => "ERR_ST_401",
+            Self::ERR_ST_403 => "ERR_ST_403",
+            Self::ERR_MODE_MISMATCH => "ERR_MODE_MISMATCH",
+            Self::ERR_ST_429 => "ERR_ST_429",
+            Self::ERR_MATCH_LOW => "ERR_MATCH_LOW",
+            Self::ERR_WEBHOOK_SIG => "ERR_WEBHOOK_SIG",
+            Self::ERR_WEBHOOK_STALE => "ERR_WEBHOOK_STALE",
+            Self::ERR_REGION_MISMATCH => "ERR_REGION_MISMATCH",
+            Self::ERR_PLAN_REQUIRED => "ERR_PLAN_REQUIRED",
+            Self::ERR_ACCT_RESTRICTED => "ERR_ACCT_RESTRICTED",
+            Self::ERR_UNAUTHENTICATED => "ERR_UNAUTHENTICATED",
+            Self::ERR_BAD_REQUEST => "ERR_BAD_REQUEST",
+            Self::ERR_PAYLOAD_TOO_LARGE => "ERR_PAYLOAD_TOO_LARGE",
+            Self::ERR_NOT_FOUND => "ERR_NOT_FOUND",
+            Self::ERR_CONFLICT => "ERR_CONFLICT",
+            Self::ERR_STRIPE_UNAVAILABLE => "ERR_STRIPE_UNAVAILABLE",
+            Self::ERR_INTERNAL => "ERR_INTERNAL",
+        }
+    }
+
+    /// The troubleshooting anchor for the spec codes.
+    pub fn doc(self) -> String {
+        format!("/docs/stripe#{}", self.as_str())
+    }
+}

@@ -1,0 +1,1 @@
+//! lambda_http requests ⇄ use cases. The one place errors become status codes.

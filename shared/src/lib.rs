@@ -1,0 +1,19 @@
+//! Kustiq's read-only Stripe integration for the churn engine.
+//!
+//! Data flows one way (see `docs/architecture.md`):
+//! raw body → verify → event → record → billing state → usage signals → factors → score → API.
+//!
+//! - [`domain`]: pure values and rules (no I/O).
+//! - [`stripe`]: Stripe's wire formats: webhook signatures and the typed objects we read.
+//! - [`ports`]: the small traits use cases depend on.
+//! - [`adapters`]: AWS, Stripe and local implementations of the ports.
+//! - [`app`]: use cases (domain + ports).
+//! - [`http`]: lambda_http requests ⇄ use cases; the one place errors become status codes.
+
+pub mod adapters;
+pub mod app;
+pub mod domain;
+pub mod http;
+pub mod ports;
+pub mod stripe;
+pub mod telemetry;

@@ -1,0 +1,4 @@
+//! Ports: small traits, one per capability. Each states its error contract.
+//! Use cases depend on these, never on an adapter.
+
+pub mod clock;

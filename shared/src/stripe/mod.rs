@@ -1,0 +1,1 @@
+//! Stripe's wire formats: webhook signatures and the typed objects we read.

@@ -1,0 +1,1 @@
+//! The shared stack helper for integration tests.

@@ -1,0 +1,3 @@
+//! `stripe-sim` binary.
+
+fn main() {}
