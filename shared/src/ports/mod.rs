@@ -2,3 +2,4 @@
 //! Use cases depend on these, never on an adapter.
 
 pub mod clock;
+pub mod stripe;
