@@ -1,3 +1,7 @@
 //! Stripe's wire formats: webhook signatures and the typed objects we read.
 
 pub mod models;
+pub mod signature;
+pub mod webhook;
+
+pub use webhook::{VerifiedEvent, WebhookError, verify_and_parse};

@@ -202,3 +202,52 @@ impl<'de> de::Visitor<'de> for Presence {
         Ok(true)
     }
 }
+
+/// An integer Stripe may send as a number, a numeric string (form-encoded
+/// values echoed back), `"inf"` (unbounded tier) or `null`.
+pub(crate) fn lenient_int<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: TryFrom<i64>,
+{
+    match d.deserialize_any(LenientInt)? {
+        None => Ok(None),
+        Some(v) => T::try_from(v)
+            .map(Some)
+            .map_err(|_| de::Error::custom("integer out of range")),
+    }
+}
+
+struct LenientInt;
+
+impl<'de> de::Visitor<'de> for LenientInt {
+    type Value = Option<i64>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an integer, a numeric string, \"inf\" or null")
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Some(v))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        i64::try_from(v)
+            .map(Some)
+            .map_err(|_| E::custom("integer out of range"))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        if v == "inf" || v.is_empty() {
+            return Ok(None);
+        }
+        v.parse().map(Some).map_err(|_| E::custom("not an integer"))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(LenientInt)
+    }
+}

@@ -2,7 +2,7 @@
 
 use super::common::{Expandable, List, StripeObject, null_as_default, string_enum};
 use super::customer::Customer;
-use super::subscription::{Price, Subscription};
+use super::subscription::{Plan, Price, Subscription};
 use crate::domain::ids::StripeObjectId;
 use crate::domain::money::Currency;
 use crate::domain::time::Timestamp;
@@ -176,36 +176,73 @@ pub struct SubscriptionDetails {
 
 /// One invoice line.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(from = "InvoiceLineWire")]
 pub struct InvoiceLine {
     /// `il_…`.
     pub id: StripeObjectId,
     /// Amount in minor units (negative for credits and prorations back).
-    #[serde(default)]
     pub amount: i64,
     /// Currency.
-    #[serde(default)]
     pub currency: Option<Currency>,
     /// Quantity.
-    #[serde(default)]
     pub quantity: Option<u64>,
-    /// The price (API versions before 2025-03-31).
-    #[serde(default)]
+    /// The price (API versions before 2025-03-31; read from the legacy `plan` when absent).
     pub price: Option<Price>,
     /// Pricing (API 2025-03-31 and later): the price id only.
-    #[serde(default)]
     pub pricing: Option<LinePricing>,
     /// The service period.
-    #[serde(default)]
     pub period: Option<Period>,
     /// Whether this is a proration (API versions before 2025-03-31).
-    #[serde(default)]
     pub proration: Option<bool>,
     /// What generated the line (API 2025-03-31 and later).
-    #[serde(default)]
     pub parent: Option<LineParent>,
     /// Line type (API versions before 2025-03-31).
-    #[serde(default, rename = "type")]
+    #[serde(rename = "type")]
     pub kind: Option<LineType>,
+}
+
+/// An invoice line as sent: older API versions and some emulators send the
+/// legacy `plan` instead of `price`.
+#[derive(Deserialize)]
+struct InvoiceLineWire {
+    id: StripeObjectId,
+    #[serde(default)]
+    amount: i64,
+    #[serde(default)]
+    currency: Option<Currency>,
+    #[serde(default)]
+    quantity: Option<u64>,
+    #[serde(default)]
+    price: Option<Price>,
+    #[serde(default)]
+    plan: Option<Plan>,
+    #[serde(default)]
+    pricing: Option<LinePricing>,
+    #[serde(default)]
+    period: Option<Period>,
+    #[serde(default)]
+    proration: Option<bool>,
+    #[serde(default)]
+    parent: Option<LineParent>,
+    #[serde(default, rename = "type")]
+    kind: Option<LineType>,
+}
+
+impl From<InvoiceLineWire> for InvoiceLine {
+    fn from(w: InvoiceLineWire) -> Self {
+        Self {
+            id: w.id,
+            amount: w.amount,
+            currency: w.currency,
+            quantity: w.quantity,
+            price: w.price.or_else(|| w.plan.map(Price::from)),
+            pricing: w.pricing,
+            period: w.period,
+            proration: w.proration,
+            parent: w.parent,
+            kind: w.kind,
+        }
+    }
 }
 
 impl InvoiceLine {

@@ -1,7 +1,9 @@
 //! The Stripe subscription and its prices and discounts: MRR, plan changes,
 //! trials, pauses and cancellations are all read from here.
 
-use super::common::{Expandable, List, StripeObject, null_as_default, presence, string_enum};
+use super::common::{
+    Expandable, List, StripeObject, lenient_int, null_as_default, presence, string_enum,
+};
 use super::customer::Customer;
 use crate::domain::ids::StripeObjectId;
 use crate::domain::money::Currency;
@@ -225,23 +227,105 @@ impl Subscription {
 
 /// One item of a subscription: a price and a quantity.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "SubscriptionItemWire")]
 pub struct SubscriptionItem {
     /// `si_…`.
     pub id: StripeObjectId,
-    /// The price billed.
+    /// The price billed (read from the legacy `plan` when `price` is absent).
     pub price: Price,
     /// Quantity (absent for metered prices).
-    #[serde(default)]
     pub quantity: Option<u64>,
     /// Current period start (API 2025-03-31 and later).
-    #[serde(default)]
     pub current_period_start: Option<Timestamp>,
     /// Current period end (API 2025-03-31 and later).
-    #[serde(default)]
     pub current_period_end: Option<Timestamp>,
     /// When the item was added.
-    #[serde(default)]
     pub created: Option<Timestamp>,
+}
+
+/// A subscription item as sent: Stripe sends both `price` and the legacy
+/// `plan`; older API versions and some emulators send only `plan`.
+#[derive(Deserialize)]
+struct SubscriptionItemWire {
+    id: StripeObjectId,
+    #[serde(default)]
+    price: Option<Price>,
+    #[serde(default)]
+    plan: Option<Plan>,
+    #[serde(default)]
+    quantity: Option<u64>,
+    #[serde(default)]
+    current_period_start: Option<Timestamp>,
+    #[serde(default)]
+    current_period_end: Option<Timestamp>,
+    #[serde(default)]
+    created: Option<Timestamp>,
+}
+
+impl TryFrom<SubscriptionItemWire> for SubscriptionItem {
+    type Error = &'static str;
+    fn try_from(w: SubscriptionItemWire) -> Result<Self, Self::Error> {
+        let price = w
+            .price
+            .or_else(|| w.plan.map(Price::from))
+            .ok_or("subscription item has neither price nor plan")?;
+        Ok(Self {
+            id: w.id,
+            price,
+            quantity: w.quantity,
+            current_period_start: w.current_period_start,
+            current_period_end: w.current_period_end,
+            created: w.created,
+        })
+    }
+}
+
+/// A legacy plan (`plan_…` or a price id), the predecessor of [`Price`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    /// The plan id.
+    pub id: StripeObjectId,
+    /// Amount per unit in minor units; `null` for tiered plans.
+    #[serde(default, deserialize_with = "lenient_int")]
+    pub amount: Option<i64>,
+    /// Currency.
+    pub currency: Currency,
+    /// Billing interval unit.
+    pub interval: Interval,
+    /// Number of intervals between bills.
+    #[serde(default = "one")]
+    pub interval_count: u32,
+    /// Licensed or metered.
+    #[serde(default)]
+    pub usage_type: Option<UsageType>,
+    /// Per-unit or tiered.
+    #[serde(default)]
+    pub billing_scheme: Option<BillingScheme>,
+    /// Tiers, when sent.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub tiers: Vec<Tier>,
+    /// How tiers apply.
+    #[serde(default)]
+    pub tiers_mode: Option<TiersMode>,
+}
+
+impl From<Plan> for Price {
+    fn from(p: Plan) -> Self {
+        Price {
+            id: p.id,
+            unit_amount: p.amount,
+            unit_amount_decimal: None,
+            currency: p.currency,
+            recurring: Some(Recurring {
+                interval: p.interval,
+                interval_count: p.interval_count,
+                usage_type: p.usage_type,
+            }),
+            billing_scheme: p.billing_scheme,
+            tiers: p.tiers,
+            tiers_mode: p.tiers_mode,
+        }
+    }
 }
 
 /// A price.
@@ -291,14 +375,14 @@ fn one() -> u32 {
 /// One price tier.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tier {
-    /// Upper bound of units in this tier; `null` for the last (infinite) tier.
-    #[serde(default)]
+    /// Upper bound of units in this tier; `null` (or `"inf"`) for the last tier.
+    #[serde(default, deserialize_with = "lenient_int")]
     pub up_to: Option<u64>,
     /// Per-unit amount in this tier.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_int")]
     pub unit_amount: Option<i64>,
     /// Flat amount for this tier.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_int")]
     pub flat_amount: Option<i64>,
 }
 
