@@ -1,3 +1,86 @@
-//! `stripe-sim` binary.
+//! `stripe-sim`: serves a simulated Stripe on 127.0.0.1 and prints one JSON line when ready.
 
-fn main() {}
+use clap::Parser;
+use kustiq::domain::secret::Secret;
+use std::time::Duration;
+use stripe_sim::{SimConfig, Simulator, WebhookTarget};
+
+/// Command-line flags (see CONTRACT.md).
+#[derive(Debug, Parser)]
+#[command(
+    name = "stripe-sim",
+    about = "Stripe simulator for tests and the local demo"
+)]
+struct Args {
+    /// Port on 127.0.0.1 (0 picks a free one).
+    #[arg(long)]
+    port: u16,
+    /// Seed: same seed, same data.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Customers in the first account (the others get a fifth as many).
+    #[arg(long, default_value_t = 200)]
+    customers: usize,
+    /// Years of history.
+    #[arg(long, default_value_t = 2)]
+    years: u32,
+    /// Requests per second per account before 429s (0 = unlimited). Stripe's test mode allows 25.
+    #[arg(long, default_value_t = 25)]
+    rate_limit: u32,
+    /// Milliseconds added to every API response.
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
+    /// Webhook endpoint for simulated changes.
+    #[arg(long, requires = "webhook_secret")]
+    webhook_url: Option<String>,
+    /// Webhook endpoint secret (`whsec_…`).
+    #[arg(long, requires = "webhook_url")]
+    webhook_secret: Option<String>,
+    /// Connected accounts.
+    #[arg(long, default_value_t = 2)]
+    accounts: usize,
+    /// The simulated present as Unix seconds (default: the wall clock).
+    #[arg(long)]
+    now: Option<i64>,
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .init();
+    let args = Args::parse();
+    let webhook = match (args.webhook_url, args.webhook_secret) {
+        (Some(url), Some(secret)) => Some(WebhookTarget {
+            url,
+            secret: Secret::new(secret),
+        }),
+        _ => None,
+    };
+    let config = SimConfig {
+        seed: args.seed,
+        customers: args.customers,
+        years: args.years,
+        accounts: args.accounts,
+        rate_limit: (args.rate_limit > 0).then_some(args.rate_limit),
+        latency: Duration::from_millis(args.latency_ms),
+        webhook,
+        now: args.now.map_or_else(
+            stripe_sim::sim::wall_now,
+            kustiq::domain::time::Timestamp::from_unix,
+        ),
+    };
+    let sim = Simulator::new(config);
+    let running = match sim.bind(args.port).await {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("stripe-sim: cannot bind 127.0.0.1:{}: {e}", args.port);
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    println!("{}", running.ready_line());
+    let _ = tokio::signal::ctrl_c().await;
+    running.shutdown().await;
+    std::process::ExitCode::SUCCESS
+}

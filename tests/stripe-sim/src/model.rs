@@ -1,0 +1,577 @@
+//! The simulator's compact internal representation of a Stripe account.
+//!
+//! Objects are stored as small structs holding indices, never JSON or id strings, so a
+//! 10,000-customer, 5-year account fits in a few tens of megabytes and generates in seconds;
+//! `render` turns them into Stripe-shaped JSON on demand. Every vector is in creation order
+//! (the lifecycle engine only ever creates objects "now"), so index order is `created` order.
+
+/// The three currencies the generator uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cur {
+    /// US dollar.
+    Usd,
+    /// Euro.
+    Eur,
+    /// Pound sterling.
+    Gbp,
+}
+
+impl Cur {
+    /// Stripe's lowercase code.
+    pub const fn code(self) -> &'static str {
+        match self {
+            Cur::Usd => "usd",
+            Cur::Eur => "eur",
+            Cur::Gbp => "gbp",
+        }
+    }
+
+    /// All currencies, in catalog order.
+    pub const ALL: [Cur; 3] = [Cur::Usd, Cur::Eur, Cur::Gbp];
+}
+
+/// A recurring price's billing interval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interval {
+    /// Weekly.
+    Week,
+    /// Monthly.
+    Month,
+    /// Yearly.
+    Year,
+}
+
+impl Interval {
+    /// Stripe's name.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Interval::Week => "week",
+            Interval::Month => "month",
+            Interval::Year => "year",
+        }
+    }
+}
+
+/// How tiers combine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TiersMode {
+    /// Each unit is priced by the tier it falls in.
+    Graduated,
+    /// All units are priced by the tier the total quantity falls in.
+    Volume,
+}
+
+/// One price tier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tier {
+    /// Inclusive upper bound; `None` is `inf`.
+    pub up_to: Option<u32>,
+    /// Per-unit amount in minor units.
+    pub unit_amount: i64,
+    /// Flat amount for the tier in minor units.
+    pub flat_amount: i64,
+}
+
+/// A price's billing scheme.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scheme {
+    /// `per_unit` with a unit amount.
+    PerUnit(i64),
+    /// `tiered` with a mode and tiers.
+    Tiered(TiersMode, Vec<Tier>),
+}
+
+/// A recurring price in the account's catalog.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Price {
+    /// Index into [`PRODUCTS`].
+    pub product: u8,
+    /// Currency.
+    pub currency: Cur,
+    /// Interval.
+    pub interval: Interval,
+    /// Interval count.
+    pub interval_count: u8,
+    /// Scheme.
+    pub scheme: Scheme,
+    /// Rank within its product line, used for upgrades (higher) and downgrades (lower).
+    pub rank: u8,
+    /// Whether quantity is a seat count (tiered or per-seat prices).
+    pub per_seat: bool,
+}
+
+impl Price {
+    /// The amount for `quantity` units, in minor units, before discounts.
+    pub fn amount(&self, quantity: u32) -> i64 {
+        let q = i64::from(quantity);
+        match &self.scheme {
+            Scheme::PerUnit(unit) => unit * q,
+            Scheme::Tiered(TiersMode::Volume, tiers) => tiers
+                .iter()
+                .find(|t| t.up_to.is_none_or(|u| quantity <= u))
+                .map_or(0, |t| t.unit_amount * q + t.flat_amount),
+            Scheme::Tiered(TiersMode::Graduated, tiers) => {
+                let mut total = 0;
+                let mut prev = 0i64;
+                for t in tiers {
+                    let upper = t.up_to.map_or(q, |u| i64::from(u).min(q));
+                    if upper > prev {
+                        total += (upper - prev) * t.unit_amount + t.flat_amount;
+                    }
+                    prev = upper;
+                    if prev >= q {
+                        break;
+                    }
+                }
+                total
+            }
+        }
+    }
+
+    /// Length of one period in days (calendar months and years are approximated by the engine).
+    pub fn period_days(&self) -> i64 {
+        let n = i64::from(self.interval_count);
+        match self.interval {
+            Interval::Week => 7 * n,
+            Interval::Month => 30 * n,
+            Interval::Year => 365 * n,
+        }
+    }
+}
+
+/// Product names, by index.
+pub const PRODUCTS: [&str; 6] = [
+    "Starter",
+    "Growth",
+    "Pro",
+    "Team Seats",
+    "API Volume",
+    "Weekly Box",
+];
+
+/// How long a coupon applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Duration {
+    /// Every invoice.
+    Forever,
+    /// The first invoice only.
+    Once,
+    /// For a number of months.
+    Repeating(u8),
+}
+
+/// A coupon in the account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Coupon {
+    /// Stripe coupon ids are chosen by the merchant.
+    pub id: &'static str,
+    /// Display name.
+    pub name: &'static str,
+    /// Percent off, if a percentage coupon.
+    pub percent_off: Option<u8>,
+    /// Amount off in minor units of USD, if an amount coupon.
+    pub amount_off: Option<i64>,
+    /// Duration.
+    pub duration: Duration,
+}
+
+/// The coupons every account has.
+pub const COUPONS: [Coupon; 4] = [
+    Coupon {
+        id: "SAVE20",
+        name: "20% off forever",
+        percent_off: Some(20),
+        amount_off: None,
+        duration: Duration::Forever,
+    },
+    Coupon {
+        id: "WELCOME50",
+        name: "Welcome: 50% off first invoice",
+        percent_off: Some(50),
+        amount_off: None,
+        duration: Duration::Once,
+    },
+    Coupon {
+        id: "Q3PROMO",
+        name: "25% off for 3 months",
+        percent_off: Some(25),
+        amount_off: None,
+        duration: Duration::Repeating(3),
+    },
+    Coupon {
+        id: "TENOFF",
+        name: "$10 off for 6 months",
+        percent_off: None,
+        amount_off: Some(1000),
+        duration: Duration::Repeating(6),
+    },
+];
+
+/// A coupon applied to a subscription.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Discount {
+    /// Index into [`COUPONS`].
+    pub coupon: u8,
+    /// When it started.
+    pub start: i64,
+    /// When it ends (repeating coupons).
+    pub end: Option<i64>,
+    /// Index of the subscription it belongs to, also its `di_` id index.
+    pub subscription: u32,
+}
+
+impl Discount {
+    /// The discount on `subtotal` for an invoice of `currency` dated `at`.
+    pub fn amount_off(&self, subtotal: i64, currency: Cur, at: i64) -> i64 {
+        if self.end.is_some_and(|e| at >= e) {
+            return 0;
+        }
+        let coupon = COUPONS[usize::from(self.coupon)];
+        match (coupon.percent_off, coupon.amount_off) {
+            (Some(p), _) => subtotal * i64::from(p) / 100,
+            (None, Some(a)) if currency == Cur::Usd => a.min(subtotal),
+            _ => 0,
+        }
+    }
+}
+
+/// What a customer's metadata carries for matching.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Meta {
+    /// Nothing.
+    None,
+    /// `metadata.kustiq_profile_id`.
+    ProfileId(u32),
+    /// `metadata.domain`: the company domain.
+    Domain,
+}
+
+/// A customer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Customer {
+    /// Creation time.
+    pub created: i64,
+    /// Index into the first-name list.
+    pub first: u16,
+    /// Index into the last-name list.
+    pub last: u16,
+    /// The customer's company (business domain index).
+    pub company: u32,
+    /// Whether the email is at a personal provider; `Some(i)` indexes the provider list.
+    pub personal: Option<u8>,
+    /// Whether the customer has no email at all.
+    pub no_email: bool,
+    /// Bumped by each email change, so the address differs.
+    pub email_version: u8,
+    /// Matching metadata.
+    pub meta: Meta,
+    /// Billing currency.
+    pub currency: Cur,
+    /// Whether a default payment method is on file.
+    pub has_payment_method: bool,
+    /// Chance in percent that any given payment fails.
+    pub risk: u8,
+    /// Whether any invoice is past due (Stripe's `delinquent`).
+    pub delinquent: bool,
+}
+
+/// Subscription statuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubStatus {
+    /// In a trial.
+    Trialing,
+    /// Paid up.
+    Active,
+    /// Latest invoice failed, retries under way.
+    PastDue,
+    /// Retries exhausted, kept open.
+    Unpaid,
+    /// Ended.
+    Canceled,
+    /// Trial ended without a payment method.
+    Paused,
+}
+
+impl SubStatus {
+    /// Stripe's name.
+    pub const fn name(self) -> &'static str {
+        match self {
+            SubStatus::Trialing => "trialing",
+            SubStatus::Active => "active",
+            SubStatus::PastDue => "past_due",
+            SubStatus::Unpaid => "unpaid",
+            SubStatus::Canceled => "canceled",
+            SubStatus::Paused => "paused",
+        }
+    }
+
+    /// Parses Stripe's name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "trialing" => SubStatus::Trialing,
+            "active" => SubStatus::Active,
+            "past_due" => SubStatus::PastDue,
+            "unpaid" => SubStatus::Unpaid,
+            "canceled" => SubStatus::Canceled,
+            "paused" => SubStatus::Paused,
+            _ => return None,
+        })
+    }
+}
+
+/// A subscription item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Item {
+    /// Index for the `si_` id.
+    pub index: u32,
+    /// Price index.
+    pub price: u16,
+    /// Quantity.
+    pub quantity: u32,
+    /// Creation time.
+    pub created: i64,
+}
+
+/// Why a subscription was canceled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CancelReason {
+    /// The customer asked.
+    Requested,
+    /// Payment retries failed.
+    PaymentFailed,
+    /// The trial ended without a payment method.
+    TrialNoPaymentMethod,
+}
+
+/// A subscription.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subscription {
+    /// Customer index.
+    pub customer: u32,
+    /// Creation time.
+    pub created: i64,
+    /// Status.
+    pub status: SubStatus,
+    /// Items.
+    pub items: Vec<Item>,
+    /// Current period start.
+    pub period_start: i64,
+    /// Current period end.
+    pub period_end: i64,
+    /// Trial bounds.
+    pub trial: Option<(i64, i64)>,
+    /// Whether the trial cancels (rather than pauses) without a payment method.
+    pub trial_cancels: bool,
+    /// Cancels at the end of the current period.
+    pub cancel_at_period_end: bool,
+    /// When cancellation was requested or happened.
+    pub canceled_at: Option<i64>,
+    /// When it ended.
+    pub ended_at: Option<i64>,
+    /// Why it was canceled.
+    pub cancel_reason: Option<CancelReason>,
+    /// `pause_collection.resumes_at` when collection is paused.
+    pub pause_resumes_at: Option<i64>,
+    /// Applied coupon.
+    pub discount: Option<Discount>,
+    /// Latest invoice index.
+    pub latest_invoice: Option<u32>,
+    /// Failed attempts on the open invoice.
+    pub failed_attempts: u8,
+}
+
+impl Subscription {
+    /// Currency of the first item's price (all items share one).
+    pub fn currency(&self, prices: &[Price]) -> Cur {
+        self.items
+            .first()
+            .and_then(|i| prices.get(usize::from(i.price)))
+            .map_or(Cur::Usd, |p| p.currency)
+    }
+}
+
+/// Invoice statuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvoiceStatus {
+    /// Awaiting payment.
+    Open,
+    /// Paid.
+    Paid,
+    /// Voided (paused collection).
+    Void,
+    /// Given up on.
+    Uncollectible,
+}
+
+impl InvoiceStatus {
+    /// Stripe's name.
+    pub const fn name(self) -> &'static str {
+        match self {
+            InvoiceStatus::Open => "open",
+            InvoiceStatus::Paid => "paid",
+            InvoiceStatus::Void => "void",
+            InvoiceStatus::Uncollectible => "uncollectible",
+        }
+    }
+
+    /// Parses Stripe's name (`draft` is valid but never used here).
+    pub fn parse(s: &str) -> Option<Option<Self>> {
+        Some(match s {
+            "draft" => None,
+            "open" => Some(InvoiceStatus::Open),
+            "paid" => Some(InvoiceStatus::Paid),
+            "void" => Some(InvoiceStatus::Void),
+            "uncollectible" => Some(InvoiceStatus::Uncollectible),
+            _ => return None,
+        })
+    }
+}
+
+/// Why an invoice was created.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BillingReason {
+    /// First invoice.
+    Create,
+    /// Renewal.
+    Cycle,
+    /// Plan change.
+    Update,
+}
+
+/// An invoice line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Line {
+    /// Subscription item index.
+    pub item: u32,
+    /// Price index.
+    pub price: u16,
+    /// Quantity.
+    pub quantity: u32,
+    /// Amount in minor units.
+    pub amount: i64,
+}
+
+/// An invoice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invoice {
+    /// Customer index.
+    pub customer: u32,
+    /// Subscription index.
+    pub subscription: u32,
+    /// Creation (and finalization) time.
+    pub created: i64,
+    /// Period start.
+    pub period_start: i64,
+    /// Period end.
+    pub period_end: i64,
+    /// Status.
+    pub status: InvoiceStatus,
+    /// Payment attempts so far.
+    pub attempt_count: u8,
+    /// Sum of lines.
+    pub subtotal: i64,
+    /// Discount applied.
+    pub discount: i64,
+    /// Currency.
+    pub currency: Cur,
+    /// Billing reason.
+    pub reason: BillingReason,
+    /// Lines.
+    pub lines: Box<[Line]>,
+    /// Latest charge index.
+    pub charge: Option<u32>,
+    /// Next retry time.
+    pub next_payment_attempt: Option<i64>,
+    /// When it was paid, voided or marked uncollectible.
+    pub closed_at: Option<i64>,
+    /// Sequence number within the customer, for `number`.
+    pub number: u32,
+}
+
+impl Invoice {
+    /// Total after discount.
+    pub fn total(&self) -> i64 {
+        self.subtotal - self.discount
+    }
+}
+
+/// Card failure codes the generator uses.
+pub const FAILURE_CODES: [(&str, &str); 4] = [
+    ("card_declined", "Your card was declined."),
+    ("insufficient_funds", "Your card has insufficient funds."),
+    ("expired_card", "Your card has expired."),
+    (
+        "processing_error",
+        "An error occurred while processing your card. Try again in a little bit.",
+    ),
+];
+
+/// A charge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Charge {
+    /// Customer index.
+    pub customer: u32,
+    /// Invoice index.
+    pub invoice: u32,
+    /// Creation time.
+    pub created: i64,
+    /// Amount.
+    pub amount: i64,
+    /// Currency.
+    pub currency: Cur,
+    /// `None` when it succeeded, else an index into [`FAILURE_CODES`].
+    pub failure: Option<u8>,
+    /// Refunded amount.
+    pub amount_refunded: i64,
+    /// Dispute index.
+    pub dispute: Option<u32>,
+}
+
+/// Dispute reasons the generator uses.
+pub const DISPUTE_REASONS: [&str; 4] = [
+    "fraudulent",
+    "subscription_canceled",
+    "product_not_received",
+    "unrecognized",
+];
+
+/// A dispute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dispute {
+    /// Charge index.
+    pub charge: u32,
+    /// Creation time.
+    pub created: i64,
+    /// Amount.
+    pub amount: i64,
+    /// Currency.
+    pub currency: Cur,
+    /// Index into [`DISPUTE_REASONS`].
+    pub reason: u8,
+    /// Whether it is decided in the merchant's favour once closed.
+    pub won: bool,
+}
+
+impl Dispute {
+    /// Status as of `now`: disputes move on by age.
+    pub fn status(&self, now: i64) -> &'static str {
+        let age_days = (now - self.created) / 86_400;
+        match (age_days, self.won) {
+            (d, _) if d < 7 => "needs_response",
+            (d, _) if d < 30 => "under_review",
+            (_, true) => "won",
+            (_, false) => "lost",
+        }
+    }
+}
+
+/// A recorded event: the full JSON is rendered when it happens, as Stripe does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    /// Creation time.
+    pub created: i64,
+    /// Event type.
+    pub kind: &'static str,
+    /// Full event JSON.
+    pub json: Box<str>,
+}

@@ -1,0 +1,632 @@
+//! The simulator handle: configuration, shared state, auth, rate limiting and webhooks.
+
+use crate::api::ApiError;
+use crate::engine::{Account, DAY, GenParams};
+use crate::ids::Kind;
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use kustiq::domain::secret::Secret;
+use kustiq::domain::time::Timestamp;
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+/// The platform's secret key: with `Stripe-Account` it reads any connected account.
+pub const PLATFORM_KEY: &str = "sk_test_sim";
+/// The Connect and Apps OAuth client id.
+pub const CLIENT_ID: &str = "ca_sim";
+/// How long an Apps OAuth access token lives.
+pub const APP_TOKEN_TTL: Duration = Duration::from_secs(3600);
+
+/// Where signed webhooks go.
+#[derive(Debug, Clone)]
+pub struct WebhookTarget {
+    /// Endpoint URL.
+    pub url: String,
+    /// Endpoint secret (`whsec_…`).
+    pub secret: Secret,
+}
+
+/// Simulator configuration.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    /// Seed: same seed, same accounts.
+    pub seed: u64,
+    /// Customers in the first account; the other accounts get a fifth as many (at least one).
+    pub customers: usize,
+    /// Years of history.
+    pub years: u32,
+    /// Connected accounts.
+    pub accounts: usize,
+    /// Requests per second per account; `None` is unlimited.
+    pub rate_limit: Option<u32>,
+    /// Added to every API response.
+    pub latency: Duration,
+    /// Webhook endpoint, if any.
+    pub webhook: Option<WebhookTarget>,
+    /// The simulated present at start.
+    pub now: Timestamp,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        Self {
+            seed: 1,
+            customers: 200,
+            years: 2,
+            accounts: 2,
+            rate_limit: None,
+            latency: Duration::ZERO,
+            webhook: None,
+            // A fixed default so that the same seed gives the same data; callers pass a real now.
+            now: Timestamp::from_unix(1_767_225_600),
+        }
+    }
+}
+
+/// A connected account as tests and the ready line see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AccountInfo {
+    /// `acct_…`.
+    pub id: String,
+    /// The account's restricted key, `rk_test_…`.
+    pub restricted_key: String,
+}
+
+/// Object counts of one account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    /// Customers.
+    pub customers: usize,
+    /// Subscriptions (all statuses).
+    pub subscriptions: usize,
+    /// Invoices.
+    pub invoices: usize,
+    /// Charges.
+    pub charges: usize,
+    /// Disputes.
+    pub disputes: usize,
+    /// Events still recorded (the API shows the last 30 days).
+    pub events: usize,
+}
+
+/// The outcome of sending one webhook.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Delivery {
+    /// Event id.
+    pub event_id: String,
+    /// Event type.
+    pub event_type: String,
+    /// Connected account.
+    pub account: String,
+    /// HTTP status, if the endpoint answered.
+    pub status: Option<u16>,
+    /// Transport error, if it did not.
+    pub error: Option<String>,
+    /// The `Stripe-Signature` header sent.
+    pub signature: String,
+}
+
+impl Delivery {
+    /// Whether the endpoint accepted it (2xx).
+    pub fn ok(&self) -> bool {
+        self.status.is_some_and(|s| (200..300).contains(&s))
+    }
+}
+
+/// What `advance_days` did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Advance {
+    /// The new simulated now.
+    pub now: i64,
+    /// Events recorded, all accounts.
+    pub events: usize,
+    /// Webhooks accepted by the endpoint.
+    pub delivered: usize,
+    /// Webhooks rejected or failed.
+    pub failed: usize,
+}
+
+/// A control toggle on an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flag {
+    /// Access revoked (401 `account_invalid`).
+    Revoked,
+    /// Account restricted (403 `account_restricted`).
+    Restricted,
+    /// Key lacks permissions (403).
+    PermissionDenied,
+}
+
+/// Why `emit` did nothing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EmitError {
+    /// No such account.
+    #[error("no such account: {0}")]
+    Account(String),
+    /// No such customer in the account.
+    #[error("no such customer: {0}")]
+    Customer(String),
+    /// The type is not one the simulator emits, or the customer's state does not allow it.
+    #[error("cannot emit {0} for this customer in its current state")]
+    NotApplicable(String),
+}
+
+/// Who is calling: `account == None` is the platform itself.
+#[derive(Debug, Clone, Copy)]
+pub struct Principal {
+    /// Account index.
+    pub account: Option<usize>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Grant {
+    Connect,
+    App,
+}
+
+#[derive(Debug)]
+pub(crate) struct AccessToken {
+    pub account: usize,
+    pub grant: Grant,
+    pub expires: Option<Instant>,
+}
+
+#[derive(Debug)]
+pub(crate) struct RefreshToken {
+    pub account: usize,
+    pub grant: Grant,
+}
+
+#[derive(Debug)]
+pub(crate) struct AuthCode {
+    pub account: usize,
+    pub grant: Grant,
+}
+
+pub(crate) struct State {
+    pub accounts: Vec<Account>,
+    pub access: HashMap<String, AccessToken>,
+    pub refresh: HashMap<String, RefreshToken>,
+    pub codes: HashMap<String, AuthCode>,
+    pub deliveries: Vec<Delivery>,
+    pub token_rng: fastrand::Rng,
+}
+
+struct Inner {
+    config: SimConfig,
+    state: Mutex<State>,
+    limiters: Vec<Option<DefaultDirectRateLimiter>>,
+    requests: AtomicU64,
+    writes: AtomicU64,
+    limited: AtomicU64,
+    http: reqwest::Client,
+    infos: Vec<AccountInfo>,
+}
+
+/// A cheap, cloneable handle to one simulator.
+#[derive(Clone)]
+pub struct Simulator {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Simulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Simulator")
+            .field("accounts", &self.inner.infos)
+            .finish_non_exhaustive()
+    }
+}
+
+fn restricted_key(acct: &Account) -> String {
+    let tail = acct.codec.encode(Kind::Account, 1, acct.index);
+    format!("rk_test_{}", tail.get(5..).unwrap_or("sim"))
+}
+
+impl Simulator {
+    /// Generates every account's history up to `config.now`.
+    pub fn new(config: SimConfig) -> Self {
+        let n_accounts = config.accounts.max(1);
+        let accounts: Vec<Account> = (0..n_accounts)
+            .map(|i| {
+                let customers = if i == 0 {
+                    config.customers
+                } else {
+                    (config.customers / 5).max(1)
+                };
+                Account::generate(GenParams {
+                    seed: config.seed,
+                    index: i as u32,
+                    customers,
+                    years: config.years,
+                    now: config.now.unix(),
+                })
+            })
+            .collect();
+        let infos = accounts
+            .iter()
+            .map(|a| AccountInfo {
+                id: a.id(),
+                restricted_key: restricted_key(a),
+            })
+            .collect();
+        let limiters = (0..=n_accounts)
+            .map(|_| {
+                config
+                    .rate_limit
+                    .and_then(NonZeroU32::new)
+                    .map(|r| RateLimiter::direct(Quota::per_second(r)))
+            })
+            .collect();
+        // reqwest is built without a default TLS provider; ring is the one the workspace uses.
+        // An error only means a provider is installed already.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap_or_default();
+        Self {
+            inner: Arc::new(Inner {
+                config,
+                state: Mutex::new(State {
+                    accounts,
+                    access: HashMap::new(),
+                    refresh: HashMap::new(),
+                    codes: HashMap::new(),
+                    deliveries: Vec::new(),
+                    token_rng: fastrand::Rng::new(),
+                }),
+                limiters,
+                requests: AtomicU64::new(0),
+                writes: AtomicU64::new(0),
+                limited: AtomicU64::new(0),
+                http,
+                infos,
+            }),
+        }
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock leaves plain data behind; keep serving it.
+        self.inner
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The configuration it was built with.
+    pub fn config(&self) -> &SimConfig {
+        &self.inner.config
+    }
+
+    /// The connected accounts and their restricted keys.
+    pub fn accounts(&self) -> Vec<AccountInfo> {
+        self.inner.infos.clone()
+    }
+
+    pub(crate) fn account_index(&self, id: &str) -> Option<usize> {
+        self.inner.infos.iter().position(|a| a.id == id)
+    }
+
+    /// The simulated present.
+    pub fn now(&self) -> Timestamp {
+        Timestamp::from_unix(self.lock().accounts.first().map_or(0, |a| a.now))
+    }
+
+    /// Object counts of an account.
+    pub fn counts(&self, account: &str) -> Option<Counts> {
+        let i = self.account_index(account)?;
+        let st = self.lock();
+        let a = st.accounts.get(i)?;
+        Some(Counts {
+            customers: a.customers.len(),
+            subscriptions: a.subs.len(),
+            invoices: a.invoices.len(),
+            charges: a.charges.len(),
+            disputes: a.disputes.len(),
+            events: a.events.len(),
+        })
+    }
+
+    /// Every customer of an account as Stripe JSON, oldest first.
+    pub fn customers(&self, account: &str) -> Vec<Value> {
+        let Some(i) = self.account_index(account) else {
+            return Vec::new();
+        };
+        let st = self.lock();
+        st.accounts.get(i).map_or_else(Vec::new, |a| {
+            (0..a.customers.len() as u32)
+                .map(|c| a.render_customer(c))
+                .collect()
+        })
+    }
+
+    /// Every subscription of an account as Stripe JSON, oldest first.
+    pub fn subscriptions(&self, account: &str) -> Vec<Value> {
+        let Some(i) = self.account_index(account) else {
+            return Vec::new();
+        };
+        let st = self.lock();
+        st.accounts.get(i).map_or_else(Vec::new, |a| {
+            (0..a.subs.len() as u32)
+                .map(|s| a.render_subscription(s))
+                .collect()
+        })
+    }
+
+    /// Every recorded event of an account as Stripe JSON, oldest first.
+    pub fn events(&self, account: &str) -> Vec<Value> {
+        let Some(i) = self.account_index(account) else {
+            return Vec::new();
+        };
+        let st = self.lock();
+        st.accounts.get(i).map_or_else(Vec::new, |a| {
+            a.events
+                .iter()
+                .filter_map(|e| serde_json::from_str(&e.json).ok())
+                .collect()
+        })
+    }
+
+    /// Runs `f` on a rendered read of one account (`None` for the platform).
+    pub(crate) fn with_account<T>(
+        &self,
+        account: Option<usize>,
+        f: impl FnOnce(Option<&Account>, i64) -> T,
+    ) -> T {
+        let st = self.lock();
+        let now = st.accounts.first().map_or(0, |a| a.now);
+        f(account.and_then(|i| st.accounts.get(i)), now)
+    }
+
+    /// API requests served (all methods).
+    pub fn requests(&self) -> u64 {
+        self.inner.requests.load(Ordering::Relaxed)
+    }
+
+    /// Non-GET requests to `/v1` other than the OAuth token endpoint: a read-only client makes none.
+    pub fn non_get_requests(&self) -> u64 {
+        self.inner.writes.load(Ordering::Relaxed)
+    }
+
+    /// Requests answered 429.
+    pub fn rate_limited(&self) -> u64 {
+        self.inner.limited.load(Ordering::Relaxed)
+    }
+
+    /// Webhook deliveries so far, in order.
+    pub fn deliveries(&self) -> Vec<Delivery> {
+        self.lock().deliveries.clone()
+    }
+
+    pub(crate) fn count_request(&self) {
+        self.inner.requests.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn count_write(&self) {
+        self.inner.writes.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn latency(&self) -> Option<Duration> {
+        (!self.inner.config.latency.is_zero()).then_some(self.inner.config.latency)
+    }
+
+    /// Takes one token from the account's bucket (platform: last bucket).
+    pub(crate) fn admit(&self, account: Option<usize>) -> bool {
+        let slot = account.unwrap_or(self.inner.limiters.len() - 1);
+        let ok = self
+            .inner
+            .limiters
+            .get(slot)
+            .and_then(Option::as_ref)
+            .is_none_or(|l| l.check().is_ok());
+        if !ok {
+            self.inner.limited.fetch_add(1, Ordering::Relaxed);
+        }
+        ok
+    }
+
+    /// Sets or clears a control toggle. Returns false for an unknown account.
+    pub fn set_flag(&self, account: &str, flag: Flag, on: bool) -> bool {
+        let Some(i) = self.account_index(account) else {
+            return false;
+        };
+        let mut st = self.lock();
+        let Some(a) = st.accounts.get_mut(i) else {
+            return false;
+        };
+        match flag {
+            Flag::Revoked => a.flags.revoked = on,
+            Flag::Restricted => a.flags.restricted = on,
+            Flag::PermissionDenied => a.flags.permission_denied = on,
+        }
+        true
+    }
+
+    /// Makes every Apps OAuth access token expired, as an hour passing would.
+    pub fn expire_access_tokens(&self) {
+        let past = Instant::now();
+        for t in self.lock().access.values_mut() {
+            if t.grant == Grant::App {
+                t.expires = Some(past);
+            }
+        }
+    }
+
+    /// Resolves the presented key and `Stripe-Account` header to a principal.
+    pub(crate) fn authenticate(
+        &self,
+        key: &str,
+        stripe_account: Option<&str>,
+    ) -> Result<Principal, ApiError> {
+        let header_account = match stripe_account {
+            None => None,
+            Some(id) => match self.account_index(id) {
+                Some(i) => Some(i),
+                None => return Err(ApiError::revoked(key, id)),
+            },
+        };
+        if key == PLATFORM_KEY {
+            return Ok(Principal {
+                account: header_account,
+            });
+        }
+        let keyed = if let Some(i) = self
+            .inner
+            .infos
+            .iter()
+            .position(|a| a.restricted_key == key)
+        {
+            i
+        } else {
+            let st = self.lock();
+            let Some(tok) = st.access.get(key) else {
+                return Err(ApiError::invalid_key(key));
+            };
+            if tok.expires.is_some_and(|e| Instant::now() >= e) {
+                return Err(ApiError::expired_key(key));
+            }
+            tok.account
+        };
+        match header_account {
+            Some(h) if h != keyed => Err(ApiError::revoked(key, &self.inner.infos[h].id)),
+            _ => Ok(Principal {
+                account: Some(keyed),
+            }),
+        }
+    }
+
+    /// Advances the simulated clock by `days`, applying every due lifecycle transition in each
+    /// account, and sends the resulting events as signed webhooks.
+    pub async fn advance_days(&self, days: u32) -> Advance {
+        let pending = {
+            let mut st = self.lock();
+            let mut pending = Vec::new();
+            for a in &mut st.accounts {
+                let target = a.now + i64::from(days) * DAY;
+                let first = a.run_until(target);
+                let id = a.id();
+                pending.extend(
+                    a.events[first..]
+                        .iter()
+                        .map(|e| (e.created, id.clone(), e.kind, e.json.to_string())),
+                );
+            }
+            // Deliver in time order across accounts, as one endpoint would receive them.
+            pending.sort_by_key(|p| p.0);
+            pending
+        };
+        let now = self.now().unix();
+        let events = pending.len();
+        let (delivered, failed) = self.deliver(pending).await;
+        Advance {
+            now,
+            events,
+            delivered,
+            failed,
+        }
+    }
+
+    /// Makes one event of `event_type` happen now for `customer` in `account` (through the same
+    /// transitions `advance_days` uses) and delivers the resulting events. Returns their ids.
+    pub async fn emit(
+        &self,
+        account: &str,
+        event_type: &str,
+        customer: &str,
+    ) -> Result<Vec<String>, EmitError> {
+        let i = self
+            .account_index(account)
+            .ok_or_else(|| EmitError::Account(account.to_owned()))?;
+        let pending = {
+            let mut st = self.lock();
+            let a = st
+                .accounts
+                .get_mut(i)
+                .ok_or_else(|| EmitError::Account(account.to_owned()))?;
+            let c = a
+                .codec
+                .decode(Kind::Customer, customer)
+                .filter(|(acct, c)| *acct == a.index && (*c as usize) < a.customers.len())
+                .map(|(_, c)| c);
+            let c = c.ok_or_else(|| EmitError::Customer(customer.to_owned()))?;
+            let first = a
+                .force(event_type, c)
+                .ok_or_else(|| EmitError::NotApplicable(event_type.to_owned()))?;
+            let id = a.id();
+            a.events[first..]
+                .iter()
+                .map(|e| (e.created, id.clone(), e.kind, e.json.to_string()))
+                .collect::<Vec<_>>()
+        };
+        let ids = pending
+            .iter()
+            .filter_map(|p| {
+                serde_json::from_str::<Value>(&p.3)
+                    .ok()
+                    .and_then(|v| v.get("id").and_then(Value::as_str).map(str::to_owned))
+            })
+            .collect();
+        self.deliver(pending).await;
+        Ok(ids)
+    }
+
+    async fn deliver(&self, pending: Vec<(i64, String, &'static str, String)>) -> (usize, usize) {
+        let Some(target) = self.inner.config.webhook.clone() else {
+            return (0, 0);
+        };
+        let (mut ok, mut failed) = (0, 0);
+        for (_, account, kind, body) in pending {
+            let event_id = serde_json::from_str::<Value>(&body)
+                .ok()
+                .and_then(|v| v.get("id").and_then(Value::as_str).map(str::to_owned))
+                .unwrap_or_default();
+            // Stripe signs with the wall clock at delivery; receivers reject stale timestamps.
+            let signature =
+                kustiq::stripe::signature::sign(body.as_bytes(), &target.secret, wall_now());
+            let result = self
+                .inner
+                .http
+                .post(&target.url)
+                .header("content-type", "application/json; charset=utf-8")
+                .header(
+                    "user-agent",
+                    "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
+                )
+                .header("stripe-signature", &signature)
+                .body(body)
+                .send()
+                .await;
+            let (status, error) = match result {
+                Ok(r) => (Some(r.status().as_u16()), None),
+                Err(e) => (None, Some(e.to_string())),
+            };
+            let d = Delivery {
+                event_id,
+                event_type: kind.to_owned(),
+                account,
+                status,
+                error,
+                signature,
+            };
+            if d.ok() {
+                ok += 1;
+            } else {
+                failed += 1;
+            }
+            self.lock().deliveries.push(d);
+        }
+        (ok, failed)
+    }
+}
+
+/// The wall clock as a [`Timestamp`].
+pub fn wall_now() -> Timestamp {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    Timestamp::from_unix(i64::try_from(secs).unwrap_or(i64::MAX))
+}
