@@ -1,0 +1,878 @@
+//! Monthly recurring revenue: the exact definition lives in `docs/scoring.md` ("MRR").
+//!
+//! Everything is computed as an exact fraction of minor units ([`Ratio`], `i128`) and
+//! rounded once, at the very end, half to even, to whole minor units of the currency.
+
+use crate::domain::money::{Currency, Money};
+use crate::domain::time::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// An exact non-integral amount of minor units (or a plain fraction), always reduced,
+/// denominator positive. Serialized as `"n"` or `"n/d"` so JSON keeps it exact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Ratio {
+    num: i128,
+    den: i128,
+}
+
+/// A string that is not `n`, `n/d` or a decimal number.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid exact amount {0:?}")]
+pub struct RatioError(pub String);
+
+fn gcd(mut a: i128, mut b: i128) -> i128 {
+    a = a.abs();
+    b = b.abs();
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
+}
+
+impl Ratio {
+    /// Zero.
+    pub const ZERO: Ratio = Ratio { num: 0, den: 1 };
+
+    /// `num / den`, reduced. A zero denominator yields zero (never constructed by us).
+    pub fn new(num: i128, den: i128) -> Self {
+        if den == 0 {
+            return Self::ZERO;
+        }
+        let sign = if den < 0 { -1 } else { 1 };
+        let g = gcd(num, den).max(1);
+        Self {
+            num: sign * num / g,
+            den: sign * den / g,
+        }
+    }
+
+    /// A whole number.
+    pub const fn int(n: i64) -> Self {
+        Self {
+            num: n as i128,
+            den: 1,
+        }
+    }
+
+    /// Parses `n`, `n/d` or a decimal such as `12.5` or `-0.125` exactly.
+    pub fn parse(raw: &str) -> Result<Self, RatioError> {
+        let err = || RatioError(raw.to_owned());
+        let s = raw.trim();
+        if let Some((n, d)) = s.split_once('/') {
+            let n: i128 = n.parse().map_err(|_| err())?;
+            let d: i128 = d.parse().map_err(|_| err())?;
+            if d == 0 {
+                return Err(err());
+            }
+            return Ok(Self::new(n, d));
+        }
+        let (neg, body) = match s.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, s),
+        };
+        let (int_part, frac_part) = body.split_once('.').unwrap_or((body, ""));
+        if int_part.is_empty() && frac_part.is_empty()
+            || !int_part.bytes().all(|b| b.is_ascii_digit())
+            || !frac_part.bytes().all(|b| b.is_ascii_digit())
+            || frac_part.len() > 18
+        {
+            return Err(err());
+        }
+        let digits = format!("{int_part}{frac_part}");
+        let n: i128 = digits.parse().map_err(|_| err())?;
+        let d = 10i128.pow(frac_part.len() as u32);
+        Ok(Self::new(if neg { -n } else { n }, d))
+    }
+
+    /// From a float such as Stripe's `percent_off`, via its shortest decimal form (exact
+    /// for every value Stripe accepts, which has at most a few decimals).
+    pub fn from_f64(x: f64) -> Option<Self> {
+        if !x.is_finite() {
+            return None;
+        }
+        Self::parse(&format!("{x}")).ok()
+    }
+
+    /// Sum (saturating on absurd overflow rather than panicking).
+    pub fn add(self, o: Ratio) -> Ratio {
+        let g = gcd(self.den, o.den).max(1);
+        let den = (self.den / g).saturating_mul(o.den);
+        let num = self
+            .num
+            .saturating_mul(o.den / g)
+            .saturating_add(o.num.saturating_mul(self.den / g));
+        Ratio::new(num, den)
+    }
+
+    /// Difference.
+    pub fn sub(self, o: Ratio) -> Ratio {
+        self.add(Ratio {
+            num: -o.num,
+            den: o.den,
+        })
+    }
+
+    /// Product.
+    pub fn mul(self, o: Ratio) -> Ratio {
+        let g1 = gcd(self.num, o.den).max(1);
+        let g2 = gcd(o.num, self.den).max(1);
+        Ratio::new(
+            (self.num / g1).saturating_mul(o.num / g2),
+            (self.den / g2).saturating_mul(o.den / g1),
+        )
+    }
+
+    /// Multiplies by `n / d`.
+    pub fn scale(self, n: i128, d: i128) -> Ratio {
+        self.mul(Ratio::new(n, d))
+    }
+
+    /// True when strictly below zero.
+    pub fn is_negative(self) -> bool {
+        self.num < 0
+    }
+
+    /// The larger of `self` and zero.
+    pub fn at_least_zero(self) -> Ratio {
+        if self.is_negative() {
+            Ratio::ZERO
+        } else {
+            self
+        }
+    }
+
+    /// Rounds to the nearest integer, ties to the even neighbour (banker's rounding),
+    /// clamped into `i64`. This is the only rounding step in MRR.
+    pub fn round_half_even(self) -> i64 {
+        let q = self.num.div_euclid(self.den);
+        let r = self.num.rem_euclid(self.den);
+        let twice = r.saturating_mul(2);
+        let rounded = match twice.cmp(&self.den) {
+            std::cmp::Ordering::Less => q,
+            std::cmp::Ordering::Greater => q + 1,
+            std::cmp::Ordering::Equal => q + (q & 1),
+        };
+        rounded.clamp(i64::MIN as i128, i64::MAX as i128) as i64
+    }
+}
+
+impl fmt::Display for Ratio {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.den == 1 {
+            write!(f, "{}", self.num)
+        } else {
+            write!(f, "{}/{}", self.num, self.den)
+        }
+    }
+}
+
+impl TryFrom<String> for Ratio {
+    type Error = RatioError;
+    fn try_from(raw: String) -> Result<Self, RatioError> {
+        Self::parse(&raw)
+    }
+}
+
+impl From<Ratio> for String {
+    fn from(r: Ratio) -> String {
+        r.to_string()
+    }
+}
+
+/// A price's billing interval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Interval {
+    /// Daily.
+    Day,
+    /// Weekly.
+    Week,
+    /// Monthly.
+    Month,
+    /// Yearly.
+    Year,
+}
+
+/// How often a recurring price bills: every `count` `interval`s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct BillingPeriod {
+    /// The unit.
+    pub interval: Interval,
+    /// How many units per period (Stripe's `interval_count`, ≥ 1).
+    pub count: u32,
+}
+
+impl BillingPeriod {
+    /// The factor that turns one period's amount into a monthly amount:
+    /// year ÷ (12·count), month ÷ count, week × 52/12 ÷ count, day × 365/12 ÷ count.
+    pub fn monthly_factor(self) -> Ratio {
+        let c = i128::from(self.count.max(1));
+        match self.interval {
+            Interval::Year => Ratio::new(1, 12 * c),
+            Interval::Month => Ratio::new(1, c),
+            Interval::Week => Ratio::new(52, 12 * c),
+            Interval::Day => Ratio::new(365, 12 * c),
+        }
+    }
+
+    /// Approximate length in days (for "is this billed at least every 45 days").
+    pub fn approx_days(self) -> i64 {
+        let c = i64::from(self.count.max(1));
+        match self.interval {
+            Interval::Day => c,
+            Interval::Week => 7 * c,
+            Interval::Month => 30 * c,
+            Interval::Year => 365 * c,
+        }
+    }
+}
+
+/// One tier of a tiered price; amounts in exact minor units.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Tier {
+    /// Inclusive upper bound of units in this tier; `None` = infinity (last tier).
+    pub up_to: Option<u64>,
+    /// Per-unit amount in this tier.
+    pub unit_amount: Ratio,
+    /// Flat amount charged once when the tier is reached.
+    pub flat_amount: Ratio,
+}
+
+/// How a price turns a quantity into an amount per period.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(tag = "scheme", rename_all = "snake_case")]
+pub enum Pricing {
+    /// `unit_amount × quantity`.
+    PerUnit {
+        /// Per-unit amount in exact minor units (`unit_amount_decimal` when present).
+        unit_amount: Ratio,
+    },
+    /// Units in each tier at that tier's rates, plus each reached tier's flat amount.
+    Graduated {
+        /// Tiers in ascending `up_to` order.
+        tiers: Vec<Tier>,
+    },
+    /// All units at the rate of the tier the total quantity falls into, plus its flat amount.
+    Volume {
+        /// Tiers in ascending `up_to` order.
+        tiers: Vec<Tier>,
+    },
+}
+
+/// Licensed (quantity-based) or metered (usage-based) recurring price.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UsageType {
+    /// Billed for the subscribed quantity; counts toward MRR.
+    Licensed,
+    /// Billed for reported usage; excluded from MRR.
+    Metered,
+}
+
+/// A subscription item (or, with `period: None`, a one-off line) reduced to what MRR needs.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct PriceItem {
+    /// The price id (`price_…`), kept as evidence.
+    pub price_id: Option<String>,
+    /// The price's currency.
+    pub currency: Currency,
+    /// Amount scheme.
+    pub pricing: Pricing,
+    /// Billing period; `None` for one-off prices (excluded from MRR).
+    pub period: Option<BillingPeriod>,
+    /// Licensed or metered.
+    pub usage_type: UsageType,
+    /// Subscribed quantity.
+    pub quantity: u64,
+    /// Item-level current period end (Stripe API ≥ 2025-03-31 keeps it here).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_period_end: Option<Timestamp>,
+}
+
+/// How long a coupon applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CouponDuration {
+    /// Every invoice, for ever: always subtracted from MRR.
+    Forever,
+    /// First invoice only: subtracted only with [`MrrSettings::include_limited_coupons`].
+    Once,
+    /// A number of months: subtracted only with [`MrrSettings::include_limited_coupons`].
+    Repeating,
+}
+
+/// What a coupon takes off.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DiscountValue {
+    /// A percentage (exact, e.g. `25/2` for 12.5 %).
+    PercentOff(Ratio),
+    /// A fixed amount per invoice, in minor units of `currency`.
+    AmountOff {
+        /// Amount in minor units.
+        amount: i64,
+        /// Its currency; ignored when it differs from the subscription's.
+        currency: Currency,
+    },
+}
+
+/// A discount applied to a subscription (or one item).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Discount {
+    /// The coupon id, kept as evidence.
+    pub coupon_id: String,
+    /// Percent or amount off.
+    pub value: DiscountValue,
+    /// Forever, once or repeating.
+    pub duration: CouponDuration,
+    /// When the discount stops applying, if Stripe says so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end: Option<Timestamp>,
+}
+
+impl Discount {
+    /// Whether this discount is subtracted from MRR at `now` under `settings`.
+    pub fn counts(&self, settings: &MrrSettings, now: Timestamp) -> bool {
+        let active = self.end.is_none_or(|end| end > now);
+        match self.duration {
+            CouponDuration::Forever => active,
+            CouponDuration::Once | CouponDuration::Repeating => {
+                settings.include_limited_coupons && active
+            }
+        }
+    }
+}
+
+/// Knobs of the MRR definition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct MrrSettings {
+    /// Also subtract `once` and `repeating` coupons while they apply (default: no).
+    pub include_limited_coupons: bool,
+}
+
+/// Stripe subscription status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SubscriptionStatus {
+    /// In a free trial.
+    Trialing,
+    /// Paid up.
+    Active,
+    /// First payment not yet made.
+    Incomplete,
+    /// First payment never made within 23 h; terminal.
+    IncompleteExpired,
+    /// Latest invoice unpaid, retries running (dunning).
+    PastDue,
+    /// Retries exhausted, left open.
+    Unpaid,
+    /// Paused (trial ended without a payment method, or paused by the merchant).
+    Paused,
+    /// Ended; terminal.
+    Canceled,
+}
+
+impl SubscriptionStatus {
+    /// Statuses whose subscriptions count toward MRR.
+    pub fn counts_toward_mrr(self) -> bool {
+        matches!(self, Self::Active | Self::PastDue)
+    }
+
+    /// Statuses a subscription never leaves.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Self::Canceled | Self::IncompleteExpired)
+    }
+
+    /// Stripe's wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Trialing => "trialing",
+            Self::Active => "active",
+            Self::Incomplete => "incomplete",
+            Self::IncompleteExpired => "incomplete_expired",
+            Self::PastDue => "past_due",
+            Self::Unpaid => "unpaid",
+            Self::Paused => "paused",
+            Self::Canceled => "canceled",
+        }
+    }
+}
+
+/// The amount one period of `item` bills before discounts, exactly.
+pub fn item_period_amount(item: &PriceItem) -> Ratio {
+    let q = item.quantity;
+    match &item.pricing {
+        Pricing::PerUnit { unit_amount } => unit_amount.scale(i128::from(q), 1),
+        Pricing::Graduated { tiers } => {
+            if q == 0 {
+                return Ratio::ZERO;
+            }
+            let mut total = Ratio::ZERO;
+            let mut lower = 0u64;
+            for tier in tiers {
+                let upper = tier.up_to.unwrap_or(u64::MAX);
+                let units = q.min(upper).saturating_sub(lower);
+                if units > 0 {
+                    total = total
+                        .add(tier.unit_amount.scale(i128::from(units), 1))
+                        .add(tier.flat_amount);
+                }
+                if q <= upper {
+                    break;
+                }
+                lower = upper;
+            }
+            total
+        }
+        Pricing::Volume { tiers } => {
+            if q == 0 {
+                return Ratio::ZERO;
+            }
+            tiers
+                .iter()
+                .find(|t| t.up_to.is_none_or(|u| q <= u))
+                .map(|t| t.unit_amount.scale(i128::from(q), 1).add(t.flat_amount))
+                .unwrap_or(Ratio::ZERO)
+        }
+    }
+}
+
+/// Whether an item counts toward MRR at all: recurring and licensed.
+pub fn item_is_recurring_licensed(item: &PriceItem) -> bool {
+    item.period.is_some() && item.usage_type == UsageType::Licensed
+}
+
+/// Applies `discounts` in order to a per-period amount: percentages multiply what is
+/// left, amounts subtract (converted to monthly by `period`), never below zero.
+fn apply_discounts(
+    mut monthly: Ratio,
+    currency: Currency,
+    period: Option<BillingPeriod>,
+    discounts: &[Discount],
+    settings: &MrrSettings,
+    now: Timestamp,
+) -> Ratio {
+    for d in discounts.iter().filter(|d| d.counts(settings, now)) {
+        monthly = match &d.value {
+            DiscountValue::PercentOff(p) => {
+                let keep = Ratio::int(100).sub(*p).at_least_zero();
+                monthly.mul(keep).scale(1, 100)
+            }
+            DiscountValue::AmountOff {
+                amount,
+                currency: c,
+            } if *c == currency => {
+                // An amount off is taken per invoice, so it is normalised like the price.
+                let per_month = period
+                    .map(BillingPeriod::monthly_factor)
+                    .unwrap_or(Ratio::int(1));
+                monthly.sub(Ratio::int(*amount).mul(per_month))
+            }
+            DiscountValue::AmountOff { .. } => monthly,
+        }
+        .at_least_zero();
+    }
+    monthly
+}
+
+/// The exact monthly plan amount of one subscription's items with its discounts, per
+/// currency, ignoring its status. Item-level discounts apply first, then the
+/// subscription's, in the order given.
+pub fn plan_amount_exact(
+    items: &[(PriceItem, Vec<Discount>)],
+    discounts: &[Discount],
+    settings: &MrrSettings,
+    now: Timestamp,
+) -> BTreeMap<Currency, Ratio> {
+    let mut by_currency: BTreeMap<Currency, Ratio> = BTreeMap::new();
+    let mut period_of: BTreeMap<Currency, BillingPeriod> = BTreeMap::new();
+    for (item, item_discounts) in items.iter().filter(|(i, _)| item_is_recurring_licensed(i)) {
+        let Some(period) = item.period else { continue };
+        let monthly = item_period_amount(item).mul(period.monthly_factor());
+        let monthly = apply_discounts(
+            monthly,
+            item.currency,
+            Some(period),
+            item_discounts,
+            settings,
+            now,
+        );
+        let slot = by_currency.entry(item.currency).or_insert(Ratio::ZERO);
+        *slot = slot.add(monthly);
+        period_of.entry(item.currency).or_insert(period);
+    }
+    for (currency, amount) in by_currency.iter_mut() {
+        *amount = apply_discounts(
+            *amount,
+            *currency,
+            period_of.get(currency).copied(),
+            discounts,
+            settings,
+            now,
+        );
+    }
+    by_currency
+}
+
+/// What MRR needs to know about one subscription.
+#[derive(Debug, Clone, Copy)]
+pub struct MrrSubscription<'a> {
+    /// Current status.
+    pub status: SubscriptionStatus,
+    /// `pause_collection` is set: invoices are not collected.
+    pub collection_paused: bool,
+    /// Items with their item-level discounts.
+    pub items: &'a [(PriceItem, Vec<Discount>)],
+    /// Subscription-level discounts.
+    pub discounts: &'a [Discount],
+}
+
+impl MrrSubscription<'_> {
+    /// Whether this subscription contributes at all.
+    pub fn counts(&self) -> bool {
+        self.status.counts_toward_mrr() && !self.collection_paused
+    }
+}
+
+/// A customer's MRR: one amount per currency (normally exactly one).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Mrr(pub BTreeMap<Currency, i64>);
+
+impl Mrr {
+    /// The amount in the currency with the largest MRR (ties: alphabetical), if any.
+    pub fn primary(&self) -> Option<Money> {
+        self.0
+            .iter()
+            .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+            .map(|(c, m)| Money::new(*m, *c))
+    }
+
+    /// The amount in `currency` (zero when absent).
+    pub fn in_currency(&self, currency: Currency) -> i64 {
+        self.0.get(&currency).copied().unwrap_or(0)
+    }
+}
+
+/// The customer's MRR across `subscriptions`: exact sum per currency, then one
+/// round-half-even to minor units. Currencies whose exact sum is zero are still listed
+/// when a counted subscription bills in them.
+pub fn customer_mrr<'a>(
+    subscriptions: impl IntoIterator<Item = MrrSubscription<'a>>,
+    settings: &MrrSettings,
+    now: Timestamp,
+) -> Mrr {
+    let mut exact: BTreeMap<Currency, Ratio> = BTreeMap::new();
+    for sub in subscriptions.into_iter().filter(MrrSubscription::counts) {
+        for (currency, amount) in plan_amount_exact(sub.items, sub.discounts, settings, now) {
+            let slot = exact.entry(currency).or_insert(Ratio::ZERO);
+            *slot = slot.add(amount);
+        }
+    }
+    Mrr(exact
+        .into_iter()
+        .map(|(c, r)| (c, r.round_half_even()))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn usd() -> Currency {
+        Currency::parse("usd").unwrap()
+    }
+
+    fn item(unit: i64, qty: u64, interval: Interval, count: u32) -> PriceItem {
+        PriceItem {
+            price_id: Some("price_1".into()),
+            currency: usd(),
+            pricing: Pricing::PerUnit {
+                unit_amount: Ratio::int(unit),
+            },
+            period: Some(BillingPeriod { interval, count }),
+            usage_type: UsageType::Licensed,
+            quantity: qty,
+            current_period_end: None,
+        }
+    }
+
+    fn mrr_of(items: Vec<PriceItem>, discounts: Vec<Discount>, status: SubscriptionStatus) -> i64 {
+        mrr_with(items, discounts, status, false, MrrSettings::default())
+    }
+
+    fn mrr_with(
+        items: Vec<PriceItem>,
+        discounts: Vec<Discount>,
+        status: SubscriptionStatus,
+        collection_paused: bool,
+        settings: MrrSettings,
+    ) -> i64 {
+        let items: Vec<_> = items.into_iter().map(|i| (i, vec![])).collect();
+        let sub = MrrSubscription {
+            status,
+            collection_paused,
+            items: &items,
+            discounts: &discounts,
+        };
+        customer_mrr([sub], &settings, Timestamp::from_unix(1_000)).in_currency(usd())
+    }
+
+    fn coupon(value: DiscountValue, duration: CouponDuration) -> Discount {
+        Discount {
+            coupon_id: "co_1".into(),
+            value,
+            duration,
+            end: None,
+        }
+    }
+
+    use SubscriptionStatus::*;
+
+    #[test]
+    fn monthly_price_times_quantity() {
+        assert_eq!(
+            mrr_of(vec![item(2_000, 3, Interval::Month, 1)], vec![], Active),
+            6_000
+        );
+    }
+
+    #[test]
+    fn yearly_price_is_divided_by_twelve_times_count() {
+        assert_eq!(
+            mrr_of(vec![item(120_000, 1, Interval::Year, 1)], vec![], Active),
+            10_000
+        );
+        assert_eq!(
+            mrr_of(vec![item(240_000, 1, Interval::Year, 2)], vec![], Active),
+            10_000
+        );
+    }
+
+    #[test]
+    fn multi_month_price_is_divided_by_count() {
+        assert_eq!(
+            mrr_of(vec![item(30_000, 1, Interval::Month, 3)], vec![], Active),
+            10_000
+        );
+    }
+
+    #[test]
+    fn weekly_price_is_times_52_over_12_divided_by_count() {
+        // 1200 × 52 / 12 = 5200 exactly; every two weeks halves it.
+        assert_eq!(
+            mrr_of(vec![item(1_200, 1, Interval::Week, 1)], vec![], Active),
+            5_200
+        );
+        assert_eq!(
+            mrr_of(vec![item(1_200, 1, Interval::Week, 2)], vec![], Active),
+            2_600
+        );
+    }
+
+    #[test]
+    fn daily_price_is_times_365_over_12_divided_by_count() {
+        // 100 × 365 / 12 = 3041.67 → 3042.
+        assert_eq!(
+            mrr_of(vec![item(100, 1, Interval::Day, 1)], vec![], Active),
+            3_042
+        );
+        assert_eq!(
+            mrr_of(vec![item(120, 1, Interval::Day, 1)], vec![], Active),
+            3_650
+        );
+    }
+
+    #[test]
+    fn rounding_is_one_final_half_even_step() {
+        // Two yearly 6-cent items are 0.5 each: rounded separately 0 + 0, exactly 1.
+        assert_eq!(
+            mrr_of(
+                vec![item(6, 1, Interval::Year, 1), item(6, 1, Interval::Year, 1)],
+                vec![],
+                Active
+            ),
+            1
+        );
+        // 30/12 = 2.5 → 2 (even); 42/12 = 3.5 → 4 (even).
+        assert_eq!(
+            mrr_of(vec![item(30, 1, Interval::Year, 1)], vec![], Active),
+            2
+        );
+        assert_eq!(
+            mrr_of(vec![item(42, 1, Interval::Year, 1)], vec![], Active),
+            4
+        );
+    }
+
+    #[test]
+    fn fractional_unit_amounts_stay_exact() {
+        let mut i = item(0, 1_000, Interval::Month, 1);
+        i.pricing = Pricing::PerUnit {
+            unit_amount: Ratio::parse("0.125").unwrap(),
+        };
+        assert_eq!(mrr_of(vec![i], vec![], Active), 125);
+    }
+
+    fn tiers() -> Vec<Tier> {
+        vec![
+            Tier {
+                up_to: Some(10),
+                unit_amount: Ratio::int(1_000),
+                flat_amount: Ratio::int(500),
+            },
+            Tier {
+                up_to: None,
+                unit_amount: Ratio::int(800),
+                flat_amount: Ratio::ZERO,
+            },
+        ]
+    }
+
+    #[test]
+    fn graduated_tiers_bill_each_band_at_its_rate_plus_flat_fees() {
+        let mut i = item(0, 15, Interval::Month, 1);
+        i.pricing = Pricing::Graduated { tiers: tiers() };
+        // 10 × 1000 + 500 + 5 × 800
+        assert_eq!(mrr_of(vec![i.clone()], vec![], Active), 14_500);
+        i.quantity = 10;
+        assert_eq!(mrr_of(vec![i], vec![], Active), 10_500);
+    }
+
+    #[test]
+    fn volume_tiers_bill_all_units_at_the_reached_tier() {
+        let mut i = item(0, 15, Interval::Month, 1);
+        i.pricing = Pricing::Volume { tiers: tiers() };
+        assert_eq!(mrr_of(vec![i.clone()], vec![], Active), 12_000);
+        i.quantity = 10;
+        assert_eq!(mrr_of(vec![i], vec![], Active), 10_500);
+    }
+
+    #[test]
+    fn forever_percent_coupon_is_subtracted() {
+        let d = coupon(
+            DiscountValue::PercentOff(Ratio::parse("12.5").unwrap()),
+            CouponDuration::Forever,
+        );
+        assert_eq!(
+            mrr_of(vec![item(10_000, 1, Interval::Month, 1)], vec![d], Active),
+            8_750
+        );
+    }
+
+    #[test]
+    fn forever_amount_coupon_is_subtracted_per_billing_period() {
+        let d = coupon(
+            DiscountValue::AmountOff {
+                amount: 12_000,
+                currency: usd(),
+            },
+            CouponDuration::Forever,
+        );
+        // 120 000/yr − 12 000/yr = 108 000/yr = 9 000/month.
+        assert_eq!(
+            mrr_of(
+                vec![item(120_000, 1, Interval::Year, 1)],
+                vec![d.clone()],
+                Active
+            ),
+            9_000
+        );
+        // Never below zero.
+        assert_eq!(
+            mrr_of(vec![item(5_000, 1, Interval::Year, 1)], vec![d], Active),
+            0
+        );
+    }
+
+    #[test]
+    fn once_and_repeating_coupons_only_count_with_the_setting() {
+        let once = coupon(
+            DiscountValue::PercentOff(Ratio::int(50)),
+            CouponDuration::Once,
+        );
+        let rep = coupon(
+            DiscountValue::PercentOff(Ratio::int(50)),
+            CouponDuration::Repeating,
+        );
+        let items = vec![item(10_000, 1, Interval::Month, 1)];
+        assert_eq!(mrr_of(items.clone(), vec![once.clone()], Active), 10_000);
+        assert_eq!(mrr_of(items.clone(), vec![rep.clone()], Active), 10_000);
+        let on = MrrSettings {
+            include_limited_coupons: true,
+        };
+        assert_eq!(mrr_with(items.clone(), vec![rep], Active, false, on), 5_000);
+        assert_eq!(mrr_with(items, vec![once], Active, false, on), 5_000);
+    }
+
+    #[test]
+    fn ended_discount_no_longer_counts() {
+        let mut d = coupon(
+            DiscountValue::PercentOff(Ratio::int(50)),
+            CouponDuration::Forever,
+        );
+        d.end = Some(Timestamp::from_unix(999));
+        assert_eq!(
+            mrr_of(vec![item(10_000, 1, Interval::Month, 1)], vec![d], Active),
+            10_000
+        );
+    }
+
+    #[test]
+    fn metered_and_one_off_items_are_excluded() {
+        let mut metered = item(10_000, 1, Interval::Month, 1);
+        metered.usage_type = UsageType::Metered;
+        let mut one_off = item(10_000, 1, Interval::Month, 1);
+        one_off.period = None;
+        assert_eq!(
+            mrr_of(
+                vec![metered, one_off, item(100, 1, Interval::Month, 1)],
+                vec![],
+                Active
+            ),
+            100
+        );
+    }
+
+    #[test]
+    fn only_active_and_past_due_count() {
+        let items = vec![item(10_000, 1, Interval::Month, 1)];
+        for (status, want) in [
+            (Active, 10_000),
+            (PastDue, 10_000),
+            (Trialing, 0),
+            (Incomplete, 0),
+            (IncompleteExpired, 0),
+            (Paused, 0),
+            (Unpaid, 0),
+            (Canceled, 0),
+        ] {
+            assert_eq!(mrr_of(items.clone(), vec![], status), want, "{status:?}");
+        }
+    }
+
+    #[test]
+    fn collection_paused_counts_zero() {
+        let items = vec![item(10_000, 1, Interval::Month, 1)];
+        assert_eq!(
+            mrr_with(items, vec![], Active, true, MrrSettings::default()),
+            0
+        );
+    }
+
+    #[test]
+    fn ratio_round_trips_through_json_and_parses_decimals() {
+        let r = Ratio::parse("-12.50").unwrap();
+        assert_eq!(r, Ratio::new(-25, 2));
+        let json = serde_json::to_string(&r).unwrap();
+        assert_eq!(json, "\"-25/2\"");
+        assert_eq!(serde_json::from_str::<Ratio>(&json).unwrap(), r);
+        assert!(Ratio::parse("1.2.3").is_err());
+        assert!(Ratio::parse("1/0").is_err());
+        assert_eq!(Ratio::new(-5, 2).round_half_even(), -2);
+        assert_eq!(Ratio::new(-7, 2).round_half_even(), -4);
+    }
+}

@@ -1,0 +1,343 @@
+//! Stripe objects and events → billing-state observations. Webhook events and
+//! backfilled objects go through the same conversions, so both paths build the same
+//! state ([`crate::domain::billing_state`]).
+
+use crate::domain::billing_state::{
+    CancellationReason, ChargeSnapshot, ChargeStatus, CustomerSnapshot, DisputeSnapshot, Fact,
+    InvoiceSnapshot, InvoiceStatus, Item, Observation, PreviousPlan, SubscriptionSnapshot,
+};
+use crate::domain::ids::StripeCustomerId;
+use crate::domain::money::Currency;
+use crate::domain::mrr::{
+    BillingPeriod, CouponDuration, Discount, DiscountValue, Interval, PriceItem, Pricing, Ratio,
+    SubscriptionStatus, Tier, UsageType,
+};
+use crate::domain::time::Timestamp;
+use crate::stripe::models as m;
+
+/// The observations one webhook event carries. Event types the engine does not read
+/// (and the Connect deauthorization, which concerns the connection, not a customer)
+/// yield none.
+pub fn observe_event(event: &m::Event) -> Vec<Observation> {
+    if !event.kind.is_engine_type() {
+        return Vec::new();
+    }
+    let mut out = observe(&event.data.object, event.created, Some(event));
+    if event.kind == m::EventType::InvoicePaymentFailed {
+        if let m::EventObject::Invoice(inv) = &event.data.object {
+            out.push(failed_attempt(inv, event));
+        }
+    }
+    out
+}
+
+/// The observations a backfilled or synced object carries, as of `fetched_at`.
+pub fn observe_object(object: &m::EventObject, fetched_at: Timestamp) -> Vec<Observation> {
+    observe(object, fetched_at, None)
+}
+
+fn observe(object: &m::EventObject, at: Timestamp, event: Option<&m::Event>) -> Vec<Observation> {
+    let obs = |customer: Option<StripeCustomerId>, fact: Fact| Observation {
+        at,
+        event: event.map(|e| e.id.clone()),
+        customer,
+        fact,
+    };
+    match object {
+        m::EventObject::Customer(c) => {
+            let snap = customer_snapshot(c, at);
+            vec![obs(Some(snap.id.clone()), Fact::Customer(snap))]
+        }
+        m::EventObject::Subscription(s) => {
+            let Some(snapshot) = subscription_snapshot(s, at) else {
+                return Vec::new();
+            };
+            let previous = event.and_then(previous_plan);
+            vec![obs(
+                Some(snapshot.customer.clone()),
+                Fact::Subscription { snapshot, previous },
+            )]
+        }
+        m::EventObject::Invoice(i) => {
+            let customer = i.customer.as_ref().map(|c| c.id().clone());
+            let Some(snap) = invoice_snapshot(i, at) else {
+                return Vec::new();
+            };
+            let mut out = Vec::new();
+            if snap.status == InvoiceStatus::Paid && i.amount_paid > 0 {
+                // A paid invoice is a successful payment even when its charge is not listed.
+                let paid = ChargeSnapshot {
+                    id: format!("{}#paid", i.id),
+                    created: snap.paid_at.unwrap_or(snap.created),
+                    status: ChargeStatus::Succeeded,
+                    amount: i.amount_paid,
+                    currency: i.currency,
+                    invoice: Some(i.id.clone()),
+                };
+                out.push(obs(customer.clone(), Fact::Charge(paid)));
+            }
+            out.push(obs(customer, Fact::Invoice(snap)));
+            out
+        }
+        m::EventObject::Charge(c) => {
+            let customer = c.customer.as_ref().map(|c| c.id().clone());
+            charge_snapshot(c)
+                .map(|s| obs(customer, Fact::Charge(s)))
+                .into_iter()
+                .collect()
+        }
+        m::EventObject::Dispute(d) => {
+            let customer = d
+                .charge
+                .object()
+                .and_then(|c| c.customer.as_ref())
+                .map(|c| c.id().clone());
+            vec![obs(customer, Fact::Dispute(dispute_snapshot(d)))]
+        }
+        m::EventObject::Application(_) | m::EventObject::Other(_) => Vec::new(),
+    }
+}
+
+/// `invoice.payment_failed` is one failed payment attempt, keyed by invoice and attempt
+/// number so a redelivery counts once.
+fn failed_attempt(inv: &m::Invoice, event: &m::Event) -> Observation {
+    let attempt = ChargeSnapshot {
+        id: format!("{}#attempt-{}", inv.id, inv.attempt_count.max(1)),
+        created: event.created,
+        status: ChargeStatus::Failed,
+        amount: inv.amount_remaining.max(inv.amount_due),
+        currency: inv.currency,
+        invoice: Some(inv.id.clone()),
+    };
+    Observation {
+        at: event.created,
+        event: Some(event.id.clone()),
+        customer: inv.customer.as_ref().map(|c| c.id().clone()),
+        fact: Fact::Charge(attempt),
+    }
+}
+
+/// A customer snapshot.
+pub fn customer_snapshot(c: &m::Customer, at: Timestamp) -> CustomerSnapshot {
+    CustomerSnapshot {
+        id: c.id.clone(),
+        email: c.email.clone(),
+        created: c.created.unwrap_or(at),
+        has_payment_method: c.invoice_settings.default_payment_method,
+        deleted: c.deleted,
+    }
+}
+
+fn status(s: &m::SubscriptionStatus) -> Option<SubscriptionStatus> {
+    use m::SubscriptionStatus as W;
+    Some(match s {
+        W::Incomplete => SubscriptionStatus::Incomplete,
+        W::IncompleteExpired => SubscriptionStatus::IncompleteExpired,
+        W::Trialing => SubscriptionStatus::Trialing,
+        W::Active => SubscriptionStatus::Active,
+        W::PastDue => SubscriptionStatus::PastDue,
+        W::Canceled => SubscriptionStatus::Canceled,
+        W::Unpaid => SubscriptionStatus::Unpaid,
+        W::Paused => SubscriptionStatus::Paused,
+        W::Other(_) => return None,
+    })
+}
+
+fn coupon_discount(d: &m::Discount, fallback: Option<Currency>) -> Option<Discount> {
+    let c = d.coupon()?;
+    let value = match (c.percent_off, c.amount_off) {
+        (Some(p), _) => DiscountValue::PercentOff(Ratio::from_f64(p)?),
+        (None, Some(a)) => DiscountValue::AmountOff {
+            amount: a,
+            currency: c.currency.or(fallback)?,
+        },
+        (None, None) => return None,
+    };
+    let duration = match c.duration {
+        m::CouponDuration::Forever => CouponDuration::Forever,
+        m::CouponDuration::Once => CouponDuration::Once,
+        m::CouponDuration::Repeating => CouponDuration::Repeating,
+        m::CouponDuration::Other(_) => return None,
+    };
+    Some(Discount {
+        coupon_id: c.id.clone(),
+        value,
+        duration,
+        end: d.end,
+    })
+}
+
+/// One subscription item as a price item (`None` for a price we cannot read).
+pub fn price_item(item: &m::SubscriptionItem) -> Option<PriceItem> {
+    let p = &item.price;
+    let tier = |t: &m::Tier| Tier {
+        up_to: t.up_to,
+        unit_amount: Ratio::int(t.unit_amount.unwrap_or(0)),
+        flat_amount: Ratio::int(t.flat_amount.unwrap_or(0)),
+    };
+    let pricing = match (&p.billing_scheme, &p.tiers_mode) {
+        (Some(m::BillingScheme::Tiered), Some(m::TiersMode::Volume)) => Pricing::Volume {
+            tiers: p.tiers.iter().map(tier).collect(),
+        },
+        (Some(m::BillingScheme::Tiered), _) => Pricing::Graduated {
+            tiers: p.tiers.iter().map(tier).collect(),
+        },
+        _ => {
+            let decimal = p
+                .unit_amount_decimal
+                .as_deref()
+                .and_then(|d| Ratio::parse(d).ok());
+            Pricing::PerUnit {
+                unit_amount: decimal.or(p.unit_amount.map(Ratio::int))?,
+            }
+        }
+    };
+    let period = p.recurring.as_ref().and_then(|r| {
+        let interval = match r.interval {
+            m::Interval::Day => Interval::Day,
+            m::Interval::Week => Interval::Week,
+            m::Interval::Month => Interval::Month,
+            m::Interval::Year => Interval::Year,
+            m::Interval::Other(_) => return None,
+        };
+        Some(BillingPeriod {
+            interval,
+            count: r.interval_count.max(1),
+        })
+    });
+    let usage_type = match p.recurring.as_ref().and_then(|r| r.usage_type.as_ref()) {
+        Some(m::UsageType::Metered) => UsageType::Metered,
+        _ => UsageType::Licensed,
+    };
+    Some(PriceItem {
+        price_id: Some(p.id.to_string()),
+        currency: p.currency,
+        pricing,
+        period,
+        usage_type,
+        quantity: item.quantity.unwrap_or(1),
+        current_period_end: item.current_period_end,
+    })
+}
+
+fn items(list: &m::List<m::SubscriptionItem>) -> Vec<Item> {
+    list.data
+        .iter()
+        .filter_map(price_item)
+        .map(|i| (i, Vec::new()))
+        .collect()
+}
+
+/// A subscription snapshot (`None` for a status Stripe added after this code).
+pub fn subscription_snapshot(s: &m::Subscription, at: Timestamp) -> Option<SubscriptionSnapshot> {
+    let mut discounts: Vec<Discount> = Vec::new();
+    let mut seen = Vec::new();
+    let expanded = s.discounts.iter().filter_map(m::Expandable::object);
+    for d in s.discount.iter().chain(expanded) {
+        if seen.contains(&&d.id) {
+            continue;
+        }
+        seen.push(&d.id);
+        discounts.extend(coupon_discount(d, s.currency));
+    }
+    Some(SubscriptionSnapshot {
+        id: s.id.clone(),
+        customer: s.customer.id().clone(),
+        status: status(&s.status)?,
+        created: s.start_date.or(s.created).unwrap_or(at),
+        items: items(&s.items),
+        discounts,
+        cancel_at_period_end: s.cancel_at_period_end,
+        cancel_at: s.cancel_at,
+        canceled_at: s.canceled_at,
+        ended_at: s.ended_at,
+        cancellation_reason: s
+            .cancellation_details
+            .as_ref()
+            .and_then(|d| match d.reason {
+                Some(m::CancellationReason::CancellationRequested) => {
+                    Some(CancellationReason::CancellationRequested)
+                }
+                Some(m::CancellationReason::PaymentFailed) => {
+                    Some(CancellationReason::PaymentFailed)
+                }
+                Some(m::CancellationReason::PaymentDisputed) => {
+                    Some(CancellationReason::PaymentDisputed)
+                }
+                _ => None,
+            }),
+        collection_paused: s.pause_collection.is_some(),
+        trial_end: s.trial_end,
+        current_period_end: s.current_period_end,
+        has_payment_method: s.default_payment_method,
+    })
+}
+
+/// The plan before a `customer.subscription.updated`, when its items changed.
+fn previous_plan(event: &m::Event) -> Option<PreviousPlan> {
+    if event.kind != m::EventType::CustomerSubscriptionUpdated {
+        return None;
+    }
+    let list = event.previous_items()?.ok()?;
+    let prev_status = event
+        .previous::<m::SubscriptionStatus>("status")
+        .and_then(Result::ok)
+        .and_then(|st| status(&st));
+    Some(PreviousPlan {
+        items: items(&list),
+        status: prev_status,
+    })
+}
+
+/// An invoice snapshot (`None` for upcoming-invoice previews and unknown statuses).
+pub fn invoice_snapshot(i: &m::Invoice, at: Timestamp) -> Option<InvoiceSnapshot> {
+    let status = match i.status.as_ref()? {
+        m::InvoiceStatus::Draft => InvoiceStatus::Draft,
+        m::InvoiceStatus::Open => InvoiceStatus::Open,
+        m::InvoiceStatus::Paid => InvoiceStatus::Paid,
+        m::InvoiceStatus::Uncollectible => InvoiceStatus::Uncollectible,
+        m::InvoiceStatus::Void => InvoiceStatus::Void,
+        m::InvoiceStatus::Other(_) => return None,
+    };
+    Some(InvoiceSnapshot {
+        id: i.id.clone(),
+        subscription: i.subscription_id().cloned(),
+        status,
+        created: i.created.unwrap_or(at),
+        due_date: i.due_date,
+        amount_remaining: i.amount_remaining,
+        currency: i.currency,
+        attempt_count: i.attempt_count,
+        paid_at: i.status_transitions.paid_at,
+    })
+}
+
+/// A charge snapshot (`None` for an unknown status).
+pub fn charge_snapshot(c: &m::Charge) -> Option<ChargeSnapshot> {
+    let status = match c.status {
+        m::ChargeStatus::Succeeded => ChargeStatus::Succeeded,
+        m::ChargeStatus::Pending => ChargeStatus::Pending,
+        m::ChargeStatus::Failed => ChargeStatus::Failed,
+        m::ChargeStatus::Other(_) => return None,
+    };
+    Some(ChargeSnapshot {
+        id: c.id.to_string(),
+        created: c.created,
+        status,
+        amount: c.amount,
+        currency: c.currency,
+        invoice: c.invoice.as_ref().map(|i| i.id().clone()),
+    })
+}
+
+/// A dispute snapshot.
+pub fn dispute_snapshot(d: &m::Dispute) -> DisputeSnapshot {
+    DisputeSnapshot {
+        id: d.id.clone(),
+        charge: Some(d.charge.id().clone()),
+        created: d.created,
+        amount: d.amount,
+        currency: d.currency,
+        reason: Some(d.reason.as_str().to_owned()),
+    }
+}
