@@ -1,8 +1,16 @@
 //! Pure domain: values and rules, no I/O. Everything here is a function of its inputs and `now`.
 
+pub mod billing_state;
+pub mod engine;
 pub mod error_code;
+pub mod factors;
 pub mod ids;
+pub mod lifecycle;
 pub mod money;
+pub mod mrr;
+pub mod observe;
+pub mod profile_view;
 pub mod region;
 pub mod secret;
+pub mod signals;
 pub mod time;
