@@ -3,3 +3,6 @@
 pub mod aws;
 pub mod clock;
 pub mod stripe;
+pub mod kms;
+pub mod local;
+pub mod secrets;

@@ -3,3 +3,5 @@
 
 pub mod clock;
 pub mod stripe;
+pub mod keys;
+pub mod secrets;

@@ -1,1 +1,2 @@
 //! The shared stack helper for integration tests.
+pub mod moto;
