@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for the scripts in scripts/. Source it; do not execute it.
 #
 # Everything downloaded lives under .cache/ (gitignored) so a rerun installs nothing.
