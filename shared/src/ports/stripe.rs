@@ -10,7 +10,8 @@
 //! - `Unavailable` → `ERR_STRIPE_UNAVAILABLE`: network, timeout or 5xx after retries; retryable.
 //! - `NotFound`, `BadRequest`, `Decode`: not retryable; the same call fails again.
 //!
-//! Lists yield every object exactly once, in the server's order, paging
+//! Lists are `Unpin` streams (call `.next().await` directly) that yield every
+//! object exactly once, in the server's order, paging
 //! transparently; a stream ends at the first error.
 
 use crate::domain::error_code::ErrorCode;
@@ -196,37 +197,37 @@ pub trait StripeReader: Send + Sync {
     fn customers(
         &self,
         filter: ListFilter,
-    ) -> impl Stream<Item = Result<Customer, StripeError>> + Send + '_;
+    ) -> impl Stream<Item = Result<Customer, StripeError>> + Send + Unpin + '_;
 
     /// Every subscription, canceled ones included (`status=all`).
     fn subscriptions(
         &self,
         filter: ListFilter,
-    ) -> impl Stream<Item = Result<Subscription, StripeError>> + Send + '_;
+    ) -> impl Stream<Item = Result<Subscription, StripeError>> + Send + Unpin + '_;
 
     /// Every invoice, drafts included.
     fn invoices(
         &self,
         filter: ListFilter,
-    ) -> impl Stream<Item = Result<Invoice, StripeError>> + Send + '_;
+    ) -> impl Stream<Item = Result<Invoice, StripeError>> + Send + Unpin + '_;
 
     /// Every charge.
     fn charges(
         &self,
         filter: ListFilter,
-    ) -> impl Stream<Item = Result<Charge, StripeError>> + Send + '_;
+    ) -> impl Stream<Item = Result<Charge, StripeError>> + Send + Unpin + '_;
 
     /// Every dispute; `filter.customer` is ignored (Stripe has no such filter).
     fn disputes(
         &self,
         filter: ListFilter,
-    ) -> impl Stream<Item = Result<Dispute, StripeError>> + Send + '_;
+    ) -> impl Stream<Item = Result<Dispute, StripeError>> + Send + Unpin + '_;
 
     /// Events of the last 30 days matching `query`.
     fn events(
         &self,
         query: EventQuery,
-    ) -> impl Stream<Item = Result<Event, StripeError>> + Send + '_;
+    ) -> impl Stream<Item = Result<Event, StripeError>> + Send + Unpin + '_;
 
     /// One customer.
     fn customer(

@@ -14,8 +14,9 @@ pub struct StripeConfig {
     pub api_base: Url,
     /// The Connect OAuth host, `https://connect.stripe.com`.
     pub connect_base: Url,
-    /// The Stripe Apps install-link host, `https://marketplace.stripe.com`.
-    pub marketplace_base: Url,
+    /// The Stripe Apps install link the user is sent to,
+    /// `https://marketplace.stripe.com/oauth/v2/authorize`.
+    pub app_authorize_url: Url,
     /// Requests per second per live-mode account.
     pub live_rate: NonZeroU32,
     /// Requests per second per test-mode account.
@@ -37,7 +38,7 @@ impl Default for StripeConfig {
         Self {
             api_base: fixed_url("https://api.stripe.com"),
             connect_base: fixed_url("https://connect.stripe.com"),
-            marketplace_base: fixed_url("https://marketplace.stripe.com"),
+            app_authorize_url: fixed_url("https://marketplace.stripe.com/oauth/v2/authorize"),
             live_rate: NonZeroU32::new(100).unwrap_or(NonZeroU32::MIN),
             test_rate: NonZeroU32::new(25).unwrap_or(NonZeroU32::MIN),
             max_in_flight: 8,
@@ -50,14 +51,14 @@ impl Default for StripeConfig {
 }
 
 impl StripeConfig {
-    /// Production settings with every host at `base` (the simulator serves the
-    /// API, Connect OAuth and install links on one address).
+    /// Production settings with every endpoint on one address, as the
+    /// simulator serves them (its Apps install link is `/apps/oauth/authorize`).
     pub fn at(base: &str) -> Result<Self, StripeError> {
         let url = parse_base(base)?;
         Ok(Self {
+            app_authorize_url: join(&url, "/apps/oauth/authorize")?,
             api_base: url.clone(),
-            connect_base: url.clone(),
-            marketplace_base: url,
+            connect_base: url,
             ..Self::default()
         })
     }

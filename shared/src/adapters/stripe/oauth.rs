@@ -126,9 +126,9 @@ impl StripeOAuth {
     }
 
     /// Where to send the user to install the Stripe App (install link):
-    /// `{marketplace_base}/oauth/v2/authorize?client_id=…&redirect_uri=…&state=…`.
+    /// `{app_authorize_url}?client_id=…&redirect_uri=…&state=…`.
     pub fn app_authorize_url(&self, redirect_uri: &str, state: &str) -> Result<Url, StripeError> {
-        let mut url = join(&self.config.marketplace_base, "/oauth/v2/authorize")?;
+        let mut url = self.config.app_authorize_url.clone();
         url.query_pairs_mut()
             .append_pair("client_id", &self.client_id)
             .append_pair("redirect_uri", redirect_uri)

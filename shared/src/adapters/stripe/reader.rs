@@ -6,7 +6,8 @@ use super::path::ReadPath;
 use crate::domain::ids::{StripeAccountId, StripeCustomerId, StripeEventId, StripeObjectId};
 use crate::ports::stripe::{EventQuery, ListFilter, StripeAccount, StripeError, StripeReader};
 use crate::stripe::models::{Charge, Customer, Dispute, Event, Invoice, List, Subscription};
-use futures::{Stream, TryStreamExt, stream};
+use futures::stream::BoxStream;
+use futures::{Stream, StreamExt, TryStreamExt, stream};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use std::collections::HashSet;
@@ -62,7 +63,7 @@ impl AccountReader {
         &self,
         path: ReadPath,
         params: Vec<(&'static str, String)>,
-    ) -> impl Stream<Item = Result<T, StripeError>> + Send + 'static
+    ) -> BoxStream<'static, Result<T, StripeError>>
     where
         T: DeserializeOwned + Listed + Send + 'static,
     {
@@ -109,6 +110,7 @@ impl AccountReader {
         })
         .map_ok(|items| stream::iter(items.into_iter().map(Ok)))
         .try_flatten()
+        .boxed()
     }
 
     async fn retrieve<T: DeserializeOwned>(&self, path: ReadPath) -> Result<T, StripeError> {
@@ -202,14 +204,14 @@ impl StripeReader for AccountReader {
     fn customers(
         &self,
         filter: ListFilter,
-    ) -> impl Stream<Item = Result<Customer, StripeError>> + Send + '_ {
+    ) -> impl Stream<Item = Result<Customer, StripeError>> + Send + Unpin + '_ {
         self.list(ReadPath::Customers, filter_params(&filter, false))
     }
 
     fn subscriptions(
         &self,
         filter: ListFilter,
-    ) -> impl Stream<Item = Result<Subscription, StripeError>> + Send + '_ {
+    ) -> impl Stream<Item = Result<Subscription, StripeError>> + Send + Unpin + '_ {
         let mut params = filter_params(&filter, true);
         // Without it Stripe omits canceled subscriptions, which churn needs.
         params.push(("status", "all".to_owned()));
@@ -219,28 +221,28 @@ impl StripeReader for AccountReader {
     fn invoices(
         &self,
         filter: ListFilter,
-    ) -> impl Stream<Item = Result<Invoice, StripeError>> + Send + '_ {
+    ) -> impl Stream<Item = Result<Invoice, StripeError>> + Send + Unpin + '_ {
         self.list(ReadPath::Invoices, filter_params(&filter, true))
     }
 
     fn charges(
         &self,
         filter: ListFilter,
-    ) -> impl Stream<Item = Result<Charge, StripeError>> + Send + '_ {
+    ) -> impl Stream<Item = Result<Charge, StripeError>> + Send + Unpin + '_ {
         self.list(ReadPath::Charges, filter_params(&filter, true))
     }
 
     fn disputes(
         &self,
         filter: ListFilter,
-    ) -> impl Stream<Item = Result<Dispute, StripeError>> + Send + '_ {
+    ) -> impl Stream<Item = Result<Dispute, StripeError>> + Send + Unpin + '_ {
         self.list(ReadPath::Disputes, filter_params(&filter, false))
     }
 
     fn events(
         &self,
         query: EventQuery,
-    ) -> impl Stream<Item = Result<Event, StripeError>> + Send + '_ {
+    ) -> impl Stream<Item = Result<Event, StripeError>> + Send + Unpin + '_ {
         let mut params = Vec::new();
         if let Some(since) = query.created_gte {
             params.push(("created[gte]", since.unix().to_string()));

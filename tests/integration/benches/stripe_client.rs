@@ -1,0 +1,146 @@
+//! The Stripe client's sustained request rate against the in-process
+//! simulator, as a fraction of the rate limit (goal ≥ 95 %, with no 429 caused
+//! by our own pacing). The simulator enforces the same limit as the client
+//! paces at, with no added latency, so the number measures the client's
+//! pacing, not the network.
+//!
+//! Run: `cargo bench -p kustiq-tests --bench stripe_client` (about 25 s).
+//! `KUSTIQ_BENCH_RATE` (default 100) and `KUSTIQ_BENCH_SECS` (default 10) tune it.
+
+use futures::{StreamExt, TryStreamExt};
+use kustiq::adapters::stripe::{AccountReader, StripeClient, StripeConfig, StripeCredentials};
+use kustiq::domain::ids::StripeAccountId;
+use kustiq::domain::secret::Secret;
+use kustiq::ports::stripe::{EventQuery, ListFilter, StripeReader};
+use std::num::NonZeroU32;
+use std::time::{Duration, Instant};
+use stripe_sim::{PLATFORM_KEY, RunningSim, SimConfig, Simulator};
+
+fn env_u32(name: &str, default: u32) -> u32 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Runs `work` until `secs` pass; returns (requests sent, seconds, 429s seen by the simulator).
+async fn measure<F, Fut>(sim: &RunningSim, rate: u32, secs: u64, work: F) -> (u64, f64, u64)
+where
+    F: FnOnce(AccountReader) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let config = StripeConfig::at(&sim.base_url)
+        .expect("simulator URL")
+        .with_rate(NonZeroU32::new(rate).expect("rate > 0"));
+    let client = StripeClient::new(config).expect("client");
+    let reader = client.reader(StripeCredentials::Connect {
+        platform_key: Secret::new(PLATFORM_KEY),
+        account: StripeAccountId::parse(sim.accounts[0].id.clone()).expect("account id"),
+    });
+    let limited_before = sim.sim.rate_limited();
+    let start = Instant::now();
+    let _ = tokio::time::timeout(Duration::from_secs(secs), work(reader)).await;
+    let elapsed = start.elapsed().as_secs_f64();
+    (
+        client.stats().requests,
+        elapsed,
+        sim.sim.rate_limited() - limited_before,
+    )
+}
+
+fn report(name: &str, rate: u32, (requests, secs, limited): (u64, f64, u64)) -> bool {
+    let achieved = requests as f64 / secs;
+    let fraction = achieved / f64::from(rate);
+    println!(
+        "{name:<34} {requests:>5} requests in {secs:>5.2} s = {achieved:>6.1} req/s = {:>5.1} % of {rate} req/s, 429s: {limited}",
+        fraction * 100.0
+    );
+    fraction >= 0.95 && limited == 0
+}
+
+/// Every list of the account, again and again, one after the other.
+async fn sequential_backfill(reader: AccountReader) {
+    loop {
+        let _ = reader
+            .customers(ListFilter::all())
+            .try_collect::<Vec<_>>()
+            .await;
+        let _ = reader
+            .subscriptions(ListFilter::all())
+            .try_collect::<Vec<_>>()
+            .await;
+        let _ = reader
+            .invoices(ListFilter::all())
+            .try_collect::<Vec<_>>()
+            .await;
+        let _ = reader
+            .charges(ListFilter::all())
+            .try_collect::<Vec<_>>()
+            .await;
+        let _ = reader
+            .events(EventQuery::default())
+            .try_collect::<Vec<_>>()
+            .await;
+    }
+}
+
+/// The lists and per-customer retrieves at once, as a backfill with
+/// parallel readers would run.
+async fn concurrent_backfill(reader: AccountReader) {
+    let customers: Vec<_> = reader
+        .customers(ListFilter::all())
+        .try_collect()
+        .await
+        .unwrap_or_default();
+    let lists = async {
+        loop {
+            let _ = futures::join!(
+                reader.invoices(ListFilter::all()).try_collect::<Vec<_>>(),
+                reader.charges(ListFilter::all()).try_collect::<Vec<_>>(),
+                reader
+                    .subscriptions(ListFilter::all())
+                    .try_collect::<Vec<_>>(),
+            );
+        }
+    };
+    let retrieves = futures::stream::iter(customers.iter().cycle()).for_each_concurrent(4, |c| {
+        let reader = &reader;
+        async move {
+            let _ = reader.customer(&c.id).await;
+        }
+    });
+    futures::join!(lists, retrieves);
+}
+
+#[tokio::main]
+async fn main() {
+    let rate = env_u32("KUSTIQ_BENCH_RATE", 100);
+    let secs = u64::from(env_u32("KUSTIQ_BENCH_SECS", 10));
+    let config = SimConfig {
+        seed: 42,
+        customers: 2_000,
+        years: 3,
+        accounts: 1,
+        rate_limit: Some(rate),
+        latency: Duration::ZERO,
+        ..SimConfig::default()
+    };
+    let sim = Simulator::new(config).bind(0).await.expect("simulator");
+    println!(
+        "stripe client pacing vs the simulator's limit ({rate} req/s, latency 0, {secs} s each)"
+    );
+    let a = report(
+        "sequential pagination",
+        rate,
+        measure(&sim, rate, secs, sequential_backfill).await,
+    );
+    let b = report(
+        "concurrent lists + retrieves",
+        rate,
+        measure(&sim, rate, secs, concurrent_backfill).await,
+    );
+    println!(
+        "goal (>= 95 % of the limit, zero 429s): {}",
+        if a && b { "met" } else { "NOT met" }
+    );
+}
