@@ -1,1 +1,4 @@
-//! Local runner library: the embedded default (dynoxide) and the server that mounts every route.
+//! Local runner library: the embedded default (dynoxide + local key file) and
+//! the server that mounts every route on the same handlers the Lambdas run.
+
+pub mod embedded;

@@ -1,1 +1,4 @@
 //! Use cases: domain + ports, nothing else.
+
+pub mod ingest;
+pub mod score;

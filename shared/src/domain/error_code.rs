@@ -1,10 +1,10 @@
 //! The stable error codes of the API. The ten spec codes keep their names;
 //! the rest follow the same `ERR_…` style. See `docs/errors.md`.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Every error code the API can answer with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[allow(non_camel_case_types)]
 pub enum ErrorCode {
     /// OAuth grant revoked or token expired without a successful refresh.

@@ -1,12 +1,14 @@
 //! Pure domain: values and rules, no I/O. Everything here is a function of its inputs and `now`.
 
 pub mod billing_state;
+pub mod connection;
 pub mod engine;
 pub mod error_code;
 pub mod factors;
 pub mod ids;
 pub mod lifecycle;
 pub mod money;
+pub mod profile;
 pub mod mrr;
 pub mod observe;
 pub mod profile_view;

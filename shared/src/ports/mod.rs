@@ -1,7 +1,13 @@
 //! Ports: small traits, one per capability. Each states its error contract.
 //! Use cases depend on these, never on an adapter.
 
+pub mod billing;
 pub mod clock;
-pub mod stripe;
+pub mod connections;
+pub mod events;
+pub mod ingest;
 pub mod keys;
+pub mod profiles;
 pub mod secrets;
+pub mod store;
+pub mod stripe;

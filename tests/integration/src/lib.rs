@@ -1,2 +1,68 @@
-//! The shared stack helper for integration tests.
+//! The shared stack helper for integration tests: stores on both engines,
+//! endpoints of the servers `scripts/stack` started, unique names per test.
+
+use kustiq::adapters::aws::AwsTarget;
+use kustiq::adapters::dynamo::DynamoStore;
+use kustiq_local::embedded::EmbeddedDynamo;
+use std::sync::atomic::{AtomicU32, Ordering};
+
 pub mod moto;
+
+/// The endpoint a test server published through `scripts/stack`, or a panic
+/// that says how to start it. Tests never skip silently.
+pub fn require_env(name: &str) -> String {
+    match std::env::var(name) {
+        Ok(v) if !v.is_empty() => v,
+        _ => panic!(
+            "{name} is not set: run the tests through ./scripts/test (or `scripts/stack up && source .cache/stack.env`)"
+        ),
+    }
+}
+
+/// A name unique to this process and call, for tables and workspaces.
+pub fn unique(prefix: &str) -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "{prefix}-{}-{}-{}",
+        std::process::id(),
+        chrono::Utc::now().timestamp_micros() % 1_000_000_000,
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Which DynamoDB engine a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// AWS's DynamoDB Local (from `scripts/stack`).
+    DynamoDbLocal,
+    /// dynoxide, embedded in-process.
+    Dynoxide,
+}
+
+/// A store on a fresh table. Holds the embedded engine alive when there is one.
+pub struct TestStore {
+    /// The store adapter under test.
+    pub store: DynamoStore,
+    _embedded: Option<EmbeddedDynamo>,
+}
+
+impl TestStore {
+    /// A fresh table with the production schema on `engine`, in `region`.
+    pub async fn new(engine: Engine, region: &str) -> Self {
+        let (endpoint, embedded) = match engine {
+            Engine::DynamoDbLocal => (require_env("KUSTIQ_TEST_DYNAMODB_ENDPOINT"), None),
+            Engine::Dynoxide => {
+                let e = EmbeddedDynamo::start_in_memory()
+                    .await
+                    .unwrap_or_else(|e| panic!("embedded store: {e}"));
+                (e.endpoint(), Some(e))
+            }
+        };
+        let store = DynamoStore::connect(&AwsTarget::local(region, &endpoint), unique("kustiq-test")).await;
+        store
+            .ensure_table()
+            .await
+            .unwrap_or_else(|e| panic!("ensure_table on {engine:?}: {e}"));
+        Self { store, _embedded: embedded }
+    }
+}

@@ -1,0 +1,79 @@
+//! Every key format of the table, in one place (see `docs/tables.md`).
+
+use crate::domain::ids::{ProfileId, StripeAccountId, StripeCustomerId, StripeEventId, WorkspaceId};
+use crate::domain::time::Timestamp;
+
+use super::Key;
+
+/// A workspace's partition.
+pub fn workspace(ws: &WorkspaceId) -> String {
+    format!("WS#{ws}")
+}
+
+/// The workspace's Stripe connection.
+pub fn connection(ws: &WorkspaceId) -> Key {
+    Key::new(workspace(ws), "CONN#stripe")
+}
+
+/// The route from a Stripe account to its workspace in this region.
+pub fn account_route(account: &StripeAccountId) -> Key {
+    Key::new(format!("ACCT#{account}"), "ROUTE")
+}
+
+/// A customer's billing state.
+pub fn billing(ws: &WorkspaceId, customer: &StripeCustomerId) -> Key {
+    Key::new(workspace(ws), format!("BILL#{customer}"))
+}
+
+/// The customer a charge belongs to (disputes name only their charge).
+pub fn charge_owner(ws: &WorkspaceId, charge: &str) -> Key {
+    Key::new(workspace(ws), format!("CHG#{charge}"))
+}
+
+/// A recorded event. Keyed by workspace and event id: the idempotency key.
+pub fn event(ws: &WorkspaceId, id: &StripeEventId) -> Key {
+    Key::new(format!("EVT#{ws}#{id}"), "EVT")
+}
+
+/// GSI1 partition of a workspace's failed events.
+pub fn failed_events(ws: &WorkspaceId) -> String {
+    format!("WS#{ws}#FAILED")
+}
+
+/// GSI2 partition of events waiting for a retry, sorted by due time.
+pub const RETRY_QUEUE: &str = "RETRY";
+
+/// GSI2 sort key of a retrying event: zero-padded due time, then the event.
+pub fn retry_sort(due: Timestamp, ws: &WorkspaceId, id: &StripeEventId) -> String {
+    format!("{:012}#{ws}#{id}", due.unix().max(0))
+}
+
+/// A CRM profile.
+pub fn profile(ws: &WorkspaceId, id: &ProfileId) -> Key {
+    Key::new(workspace(ws), format!("PROF#{id}"))
+}
+
+/// The match of a Stripe customer to a profile.
+pub fn customer_match(ws: &WorkspaceId, customer: &StripeCustomerId) -> Key {
+    Key::new(workspace(ws), format!("MATCH#{customer}"))
+}
+
+/// GSI1 partition ordering a workspace's scored profiles by score.
+pub fn scores(ws: &WorkspaceId) -> String {
+    format!("WS#{ws}#SCORE")
+}
+
+/// GSI1 sort key: the score zero-padded so string order is score order.
+pub fn score_sort(score: u8, id: &ProfileId) -> String {
+    format!("{score:03}#{id}")
+}
+
+/// A profile's score history partition.
+pub fn history(ws: &WorkspaceId, id: &ProfileId) -> String {
+    format!("HIST#{ws}#{id}")
+}
+
+/// One history entry: time, then a discriminator so same-second entries coexist.
+pub fn history_sort(at: Timestamp, discriminator: &str) -> String {
+    format!("{:012}#{discriminator}", at.unix().max(0))
+}

@@ -1,0 +1,166 @@
+//! [`ProfileStore`] and [`IngestStore`] on the table.
+
+use super::{Condition, DynamoStore, Index, Item, Key, Query, SortKey, TxOp, keys};
+use crate::domain::ids::{ProfileId, StripeCustomerId, StripeEventId, WorkspaceId};
+use crate::domain::profile::{HistoryEntry, Profile, StoredScore};
+use crate::ports::ingest::{Commit, Committed, IngestStore, Snapshot};
+use crate::ports::profiles::ProfileStore;
+use crate::ports::store::{Page, StoreError};
+use serde::{Deserialize, Serialize};
+
+/// History entries are kept this long.
+pub const HISTORY_TTL_DAYS: i64 = 400;
+
+/// The customer → profile match item.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct MatchItem {
+    pub profile_id: ProfileId,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct ChargeOwner {
+    customer: StripeCustomerId,
+}
+
+fn score_key(ws: &WorkspaceId, id: &ProfileId) -> Key {
+    Key::new(keys::workspace(ws), format!("SCORE#{id}"))
+}
+
+fn score_items(ws: &WorkspaceId, score: &StoredScore, expected: u64) -> Result<Vec<TxOp>, StoreError> {
+    let item = Item::json(score_key(ws, &score.profile_id), score)?
+        .with_gsi1(keys::scores(ws), keys::score_sort(score.rank(), &score.profile_id));
+    let entry = HistoryEntry { at: score.computed_at, score: score.score.score, reason: score.reason.clone() };
+    let history = Item::json(
+        Key::new(keys::history(ws, &score.profile_id), keys::history_sort(score.computed_at, &score.reason)),
+        &entry,
+    )?
+    .with_ttl(score.computed_at.plus_days(HISTORY_TTL_DAYS).unix());
+    let condition = if expected == 0 { Condition::Absent } else { Condition::Version(expected) };
+    Ok(vec![TxOp::Put(item, condition), TxOp::Put(history, Condition::None)])
+}
+
+impl ProfileStore for DynamoStore {
+    async fn put_profile(&self, workspace: &WorkspaceId, profile: &Profile) -> Result<(), StoreError> {
+        let mut ops = vec![TxOp::Put(Item::json(keys::profile(workspace, &profile.profile_id), profile)?, Condition::None)];
+        if let Some(customer) = &profile.stripe_customer_id {
+            let m = MatchItem { profile_id: profile.profile_id.clone() };
+            ops.push(TxOp::Put(Item::json(keys::customer_match(workspace, customer), &m)?, Condition::None));
+        }
+        self.transact(ops).await
+    }
+
+    async fn profile(&self, workspace: &WorkspaceId, id: &ProfileId) -> Result<Option<Profile>, StoreError> {
+        self.get(&keys::profile(workspace, id)).await?.map(|i| i.parse()).transpose()
+    }
+
+    async fn score(&self, workspace: &WorkspaceId, id: &ProfileId) -> Result<Option<(StoredScore, u64)>, StoreError> {
+        match self.get(&score_key(workspace, id)).await? {
+            Some(i) => Ok(Some((i.parse()?, i.version))),
+            None => Ok(None),
+        }
+    }
+
+    async fn put_score(&self, workspace: &WorkspaceId, score: &StoredScore, expected: u64) -> Result<(), StoreError> {
+        self.transact(score_items(workspace, score, expected)?).await
+    }
+
+    async fn at_risk(
+        &self,
+        workspace: &WorkspaceId,
+        min_score: u8,
+        limit: i32,
+        cursor: Option<String>,
+    ) -> Result<Page<StoredScore>, StoreError> {
+        let mut q = Query::partition(Index::Gsi1, keys::scores(workspace));
+        q.sort = SortKey::Between(format!("{min_score:03}"), "101".to_owned());
+        q.forward = false;
+        q.limit = Some(limit);
+        q.cursor = cursor;
+        let page = self.query(&q).await?;
+        let items = page.items.iter().map(Item::parse).collect::<Result<Vec<_>, _>>()?;
+        Ok(Page { items, next_cursor: page.next_cursor })
+    }
+
+    async fn history(&self, workspace: &WorkspaceId, id: &ProfileId, limit: i32) -> Result<Vec<HistoryEntry>, StoreError> {
+        let mut q = Query::partition(Index::Table, keys::history(workspace, id));
+        q.forward = false;
+        q.limit = Some(limit);
+        self.query(&q).await?.items.iter().map(Item::parse).collect()
+    }
+}
+
+impl IngestStore for DynamoStore {
+    async fn snapshot(
+        &self,
+        workspace: &WorkspaceId,
+        event: &StripeEventId,
+        customer: &StripeCustomerId,
+    ) -> Result<Snapshot, StoreError> {
+        let event_key = keys::event(workspace, event);
+        let billing_key = keys::billing(workspace, customer);
+        let match_key = keys::customer_match(workspace, customer);
+        let found = self.batch_get(&[event_key.clone(), billing_key.clone(), match_key.clone()]).await?;
+        let mut snap = Snapshot::default();
+        let mut matched: Option<MatchItem> = None;
+        for item in &found {
+            if item.key == event_key {
+                snap.recorded = Some((item.parse()?, item.version));
+            } else if item.key == billing_key {
+                snap.billing = (item.parse()?, item.version);
+            } else if item.key == match_key {
+                matched = Some(item.parse()?);
+            }
+        }
+        if let Some(m) = matched {
+            let profile_key = keys::profile(workspace, &m.profile_id);
+            let s_key = score_key(workspace, &m.profile_id);
+            for item in self.batch_get(&[profile_key.clone(), s_key.clone()]).await? {
+                if item.key == profile_key {
+                    snap.profile = Some(item.parse()?);
+                } else if item.key == s_key {
+                    snap.score_version = item.version;
+                }
+            }
+        }
+        Ok(snap)
+    }
+
+    async fn charge_owner(&self, workspace: &WorkspaceId, charge: &str) -> Result<Option<StripeCustomerId>, StoreError> {
+        match self.get(&keys::charge_owner(workspace, charge)).await? {
+            Some(i) => Ok(Some(i.parse::<ChargeOwner>()?.customer)),
+            None => Ok(None),
+        }
+    }
+
+    async fn commit(&self, c: &Commit) -> Result<Committed, StoreError> {
+        let ws = &c.event.workspace_id;
+        let event = super::events::event_item(&c.event)?;
+        let event_condition = if c.event_version == 0 { Condition::Absent } else { Condition::Version(c.event_version) };
+        let billing = Item::json(keys::billing(ws, &c.customer), &c.billing)?;
+        let billing_condition = if c.billing_version == 0 { Condition::Absent } else { Condition::Version(c.billing_version) };
+        let mut ops = vec![TxOp::Put(event, event_condition), TxOp::Put(billing, billing_condition)];
+        if let Some((score, expected)) = &c.score {
+            ops.extend(score_items(ws, score, *expected)?);
+        }
+        // Transactions hold at most 100 items; charge owners beyond that are
+        // written on the next event of the same customer.
+        for charge in c.charges.iter().take(100 - ops.len()) {
+            let owner = ChargeOwner { customer: c.customer.clone() };
+            ops.push(TxOp::Put(Item::json(keys::charge_owner(ws, charge), &owner)?, Condition::None));
+        }
+        match self.transact(ops).await {
+            Ok(()) => Ok(Committed::Done),
+            Err(StoreError::TransactionCancelled { reasons }) => {
+                let first = reasons.split(',').next().unwrap_or_default();
+                if first == "ConditionalCheckFailed" && c.event_version == 0 {
+                    Ok(Committed::Duplicate)
+                } else if reasons.contains("ConditionalCheckFailed") {
+                    Ok(Committed::Raced)
+                } else {
+                    Err(StoreError::Unavailable(format!("transaction cancelled: {reasons}")))
+                }
+            }
+            Err(e) => Err(e),
+        }
+    }
+}

@@ -1,0 +1,128 @@
+//! A workspace's Stripe connection: how it was made, which account and mode,
+//! where it lives, what state it is in, and how far its backfill got.
+
+use crate::domain::error_code::ErrorCode;
+use crate::domain::ids::{StripeAccountId, WorkspaceId};
+use crate::domain::region::Region;
+use crate::domain::time::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// How the workspace connected its Stripe account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectMethod {
+    /// Stripe Connect OAuth with the read_only role.
+    Connect,
+    /// Stripe Apps OAuth (1-hour access tokens, rotating refresh tokens).
+    App,
+    /// A restricted key pasted by the customer.
+    ApiKey,
+}
+
+/// Live or test mode. Events whose `livemode` differs never move scores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// Live data.
+    Live,
+    /// Test data.
+    Test,
+}
+
+impl Mode {
+    /// The mode of an event with this `livemode` flag.
+    pub fn from_livemode(livemode: bool) -> Self {
+        if livemode { Self::Live } else { Self::Test }
+    }
+}
+
+/// Whether the connection feeds new scores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectionStatus {
+    /// Receiving events and feeding the billing family.
+    Connected,
+    /// The grant was revoked on Stripe's side (`account.application.deauthorized`).
+    Revoked,
+    /// Disconnected from Kustiq. History stays.
+    Disconnected,
+}
+
+/// The current error shown on the status route.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionError {
+    /// A spec error code.
+    pub code: ErrorCode,
+    /// A human explanation.
+    pub message: String,
+    /// When it was first seen.
+    pub since: Timestamp,
+}
+
+/// Where the backfill stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum BackfillState {
+    /// Not started yet.
+    #[default]
+    Pending,
+    /// In progress.
+    Running,
+    /// Finished.
+    Done,
+    /// Stopped on an error (see the connection error).
+    Failed,
+}
+
+/// Backfill progress, as shown on the status route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct BackfillProgress {
+    /// State.
+    pub state: BackfillState,
+    /// Objects read so far.
+    pub objects_done: u64,
+    /// Estimate of the total.
+    pub objects_estimated: u64,
+}
+
+/// A workspace's Stripe connection (one per workspace).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Connection {
+    /// Owner.
+    pub workspace_id: WorkspaceId,
+    /// The region the workspace (and this item) is pinned to.
+    pub region: Region,
+    /// How it was connected.
+    pub method: ConnectMethod,
+    /// Live or test.
+    pub mode: Mode,
+    /// The connected Stripe account.
+    pub account_id: StripeAccountId,
+    /// Whether it feeds scores.
+    pub status: ConnectionStatus,
+    /// The current error, if any.
+    pub error: Option<ConnectionError>,
+    /// Backfill progress.
+    #[serde(default)]
+    pub backfill: BackfillProgress,
+    /// When it was connected.
+    pub connected_at: Timestamp,
+    /// When the last sync (backfill, nightly, or webhook) completed.
+    pub last_sync_at: Option<Timestamp>,
+}
+
+impl Connection {
+    /// Whether billing data from this connection feeds new scores.
+    pub fn feeds_scores(&self) -> bool {
+        self.status == ConnectionStatus::Connected
+    }
+
+    /// Records an error on the status, keeping the first-seen time of the same code.
+    pub fn set_error(&mut self, code: ErrorCode, message: impl Into<String>, now: Timestamp) {
+        let since = match &self.error {
+            Some(e) if e.code == code => e.since,
+            _ => now,
+        };
+        self.error = Some(ConnectionError { code, message: message.into(), since });
+    }
+}

@@ -1,0 +1,71 @@
+//! A CRM profile as the churn engine sees it, and the score stored for it.
+
+use crate::domain::engine::{ChurnScore, Family};
+use crate::domain::factors::Factor;
+use crate::domain::ids::{ProfileId, StripeCustomerId};
+use crate::domain::profile_view::ProfileBillingView;
+use crate::domain::time::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A profile supplied through the profile API: identity for matching, the six
+/// external families' factors, and the classifier's churn_risk.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Profile {
+    /// The profile.
+    pub profile_id: ProfileId,
+    /// Contact email (matching).
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Company domain (matching).
+    #[serde(default)]
+    pub domain: Option<String>,
+    /// Display name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The Stripe customer this profile is matched to (manual override or persisted auto-match).
+    #[serde(default)]
+    pub stripe_customer_id: Option<StripeCustomerId>,
+    /// External families' factors (billing is never supplied from outside).
+    #[serde(default)]
+    pub families: BTreeMap<Family, Vec<Factor>>,
+    /// The classifier's churn_risk in score points.
+    #[serde(default)]
+    pub classifier_churn_risk: Option<f64>,
+}
+
+/// The latest score of a profile, with what the dashboard shows beside it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredScore {
+    /// The profile.
+    pub profile_id: ProfileId,
+    /// The score and its explanation.
+    pub score: ChurnScore,
+    /// The matched customer, if any.
+    pub stripe_customer_id: Option<StripeCustomerId>,
+    /// MRR, lifecycle, renewal date … of the matched customer.
+    pub billing: Option<ProfileBillingView>,
+    /// When it was computed.
+    pub computed_at: Timestamp,
+    /// What triggered it (an event id, `backfill`, `profile update` …).
+    pub reason: String,
+}
+
+impl StoredScore {
+    /// The score rounded down, the integer the at-risk index sorts on
+    /// (rounding down keeps 69.6 out of a "≥ 70" range query).
+    pub fn rank(&self) -> u8 {
+        self.score.score.floor().clamp(0.0, 100.0) as u8
+    }
+}
+
+/// One entry of a profile's score history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    /// When.
+    pub at: Timestamp,
+    /// The score then.
+    pub score: f64,
+    /// Why it changed.
+    pub reason: String,
+}

@@ -1,0 +1,86 @@
+//! `GET /api/v1/integrations/stripe` (status) and the failed-event replay route.
+
+use crate::app::ingest::{Replayed, replay as replay_event};
+use crate::domain::connection::{ConnectMethod, Mode};
+use crate::domain::error_code::ErrorCode;
+use crate::domain::ids::StripeEventId;
+use crate::http::app::App;
+use crate::http::auth::{Identity, Plan};
+use crate::http::error::{ApiError, json_response};
+use crate::ports::connections::ConnectionStore;
+use crate::ports::events::EventLog;
+use lambda_http::{Body, Request, Response};
+use serde_json::{Value, json};
+
+fn method_name(m: ConnectMethod) -> &'static str {
+    match m {
+        ConnectMethod::Connect => "connect",
+        ConnectMethod::App => "app",
+        ConnectMethod::ApiKey => "api_key",
+    }
+}
+
+fn error_json(code: ErrorCode, message: &str) -> Value {
+    json!({"code": code.as_str(), "message": message, "doc": code.doc()})
+}
+
+/// The connection's status as the dashboard shows it.
+pub async fn status(app: &App, req: &Request) -> Result<Response<Body>, ApiError> {
+    let who = Identity::from_request(req)?;
+    who.require_region(app.settings.region)?;
+    let failed = app.store.failed(&who.workspace_id).await?;
+    let failed_events: Vec<Value> = failed
+        .iter()
+        .map(|r| {
+            json!({
+                "event_id": r.event.id,
+                "type": r.event.kind.as_str(),
+                "attempts": r.attempts,
+                "last_error": r.last_error,
+            })
+        })
+        .collect();
+    let plan_error = (who.plan != Plan::Pro)
+        .then(|| error_json(ErrorCode::ERR_PLAN_REQUIRED, "the Stripe integration requires the Pro plan"));
+    let body = match app.store.connection(&who.workspace_id).await? {
+        None => json!({
+            "connected": false,
+            "method": null,
+            "mode": null,
+            "region": who.region,
+            "account_id": null,
+            "backfill": null,
+            "last_sync_at": null,
+            "error": plan_error,
+            "failed_events": failed_events,
+        }),
+        Some((c, _)) => json!({
+            "connected": c.feeds_scores(),
+            "status": c.status,
+            "method": method_name(c.method),
+            "mode": if c.mode == Mode::Live { "live" } else { "test" },
+            "region": c.region,
+            "account_id": c.account_id,
+            "backfill": c.backfill,
+            "last_sync_at": c.last_sync_at.map(|t| t.to_rfc3339()),
+            "error": plan_error.or_else(|| c.error.as_ref().map(|e| error_json(e.code, &e.message))),
+            "failed_events": failed_events,
+        }),
+    };
+    Ok(json_response(200, &body))
+}
+
+/// `POST …/failed-events/{event_id}/replay`: re-runs one recorded event now.
+pub async fn replay(app: &App, req: &Request, id: &str) -> Result<Response<Body>, ApiError> {
+    let who = Identity::from_request(req)?;
+    who.require_region(app.settings.region)?;
+    who.require_pro()?;
+    let id = StripeEventId::parse(id).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let now = app.clock.now();
+    match replay_event(&app.store, &app.settings.engine, now, &who.workspace_id, &id).await? {
+        Replayed::Applied => Ok(json_response(200, &json!({"event_id": id, "replayed": true}))),
+        Replayed::AlreadyApplied => Ok(json_response(200, &json!({"event_id": id, "replayed": false, "already_applied": true}))),
+        Replayed::NotFound => Err(ApiError::not_found(format!("no recorded event {id} in this workspace"))),
+        Replayed::FailedAgain(e) => Err(ApiError::new(409, ErrorCode::ERR_CONFLICT, format!("replay failed again: {e}"))),
+    }
+}

@@ -1,0 +1,78 @@
+//! What applying one event reads and writes, shaped so the webhook path needs
+//! few requests: one read of everything the event touches, one transaction.
+
+use crate::domain::billing_state::BillingState;
+use crate::domain::ids::{StripeCustomerId, StripeEventId, WorkspaceId};
+use crate::domain::profile::{Profile, StoredScore};
+use crate::ports::events::EventRecord;
+use crate::ports::store::StoreError;
+use std::future::Future;
+
+/// Everything applying an event to one customer reads.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    /// The event's record and version, if already recorded.
+    pub recorded: Option<(EventRecord, u64)>,
+    /// The customer's billing state and version (empty at 0).
+    pub billing: (BillingState, u64),
+    /// The matched profile, if any.
+    pub profile: Option<Profile>,
+    /// The version of the profile's stored score (0: none yet).
+    pub score_version: u64,
+}
+
+/// Everything applying an event writes, all or nothing.
+#[derive(Debug, Clone)]
+pub struct Commit {
+    /// The event record, in its new status.
+    pub event: EventRecord,
+    /// Its stored version (0: not recorded yet).
+    pub event_version: u64,
+    /// The customer.
+    pub customer: StripeCustomerId,
+    /// The customer's new billing state.
+    pub billing: BillingState,
+    /// The billing state's stored version.
+    pub billing_version: u64,
+    /// Charges now known to belong to the customer (disputes name only a charge).
+    pub charges: Vec<String>,
+    /// The matched profile's new score and its stored version.
+    pub score: Option<(StoredScore, u64)>,
+}
+
+/// How a commit ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Committed {
+    /// Everything written.
+    Done,
+    /// The event was already recorded by someone else: nothing written.
+    Duplicate,
+    /// Another writer changed the billing state or score first: nothing
+    /// written; read again and re-apply.
+    Raced,
+}
+
+/// Reads and commits for the ingest path.
+///
+/// Contract: `commit` writes every item of the [`Commit`] or none;
+/// [`StoreError::Unavailable`] means nothing is known to be written and the
+/// caller may retry; `Duplicate` and `Raced` are outcomes, not errors.
+pub trait IngestStore: Send + Sync {
+    /// Reads the event record, the customer's state and its matched profile.
+    fn snapshot(
+        &self,
+        workspace: &WorkspaceId,
+        event: &StripeEventId,
+        customer: &StripeCustomerId,
+    ) -> impl Future<Output = Result<Snapshot, StoreError>> + Send;
+
+    /// The customer a charge belongs to, if known.
+    fn charge_owner(
+        &self,
+        workspace: &WorkspaceId,
+        charge: &str,
+    ) -> impl Future<Output = Result<Option<StripeCustomerId>, StoreError>> + Send;
+
+    /// Writes a commit atomically.
+    fn commit(&self, commit: &Commit) -> impl Future<Output = Result<Committed, StoreError>> + Send;
+}
