@@ -4,9 +4,9 @@
 //! The state is a join-semilattice, so applying any permutation of a set of
 //! observations, with duplicates, yields the same state:
 //! - each Stripe object is a last-writer-wins register whose winner is the maximum of
-//!   `(status rank, observed at, snapshot, event id)` — a total order, so "merge" is
-//!   `max`, which is commutative, associative and idempotent; the status rank makes a
-//!   terminal status (canceled, paid, …) win over anything older or same-second;
+//!   `(created, status rank, observed at, snapshot, event id)` — a total order, so
+//!   "merge" is `max`, which is commutative, associative and idempotent; the status rank
+//!   makes a terminal status (canceled, paid, …) win over anything observed later;
 //! - plan-amount samples are a grow-only set;
 //! - pruning drops entries by a property that is identical in every version of the entry
 //!   (an object's `created`, a sample's own time) against a horizon that only grows
@@ -296,23 +296,36 @@ pub struct Versioned<T> {
     pub value: T,
 }
 
-/// How far along its lifecycle a value is; a higher rank never loses to a lower one.
+/// How a register orders the versions of one object.
 pub trait Rank {
-    /// 0 for the earliest stage; terminal stages rank highest.
+    /// The object's creation time. Stripe never changes it; ordering by it first keeps
+    /// merge-then-prune a lattice even for inputs where it differs.
+    fn created(&self) -> Timestamp;
+    /// How far along its lifecycle the version is: 0 for the earliest stage; terminal
+    /// stages rank highest, so they never lose to an earlier stage.
     fn rank(&self) -> u8;
 }
 
 impl Rank for CustomerSnapshot {
+    fn created(&self) -> Timestamp {
+        self.created
+    }
     fn rank(&self) -> u8 {
         u8::from(self.deleted)
     }
 }
 impl Rank for SubscriptionSnapshot {
+    fn created(&self) -> Timestamp {
+        self.created
+    }
     fn rank(&self) -> u8 {
         u8::from(self.status.is_terminal())
     }
 }
 impl Rank for InvoiceSnapshot {
+    fn created(&self) -> Timestamp {
+        self.created
+    }
     fn rank(&self) -> u8 {
         match self.status {
             InvoiceStatus::Draft => 0,
@@ -323,11 +336,17 @@ impl Rank for InvoiceSnapshot {
     }
 }
 impl Rank for ChargeSnapshot {
+    fn created(&self) -> Timestamp {
+        self.created
+    }
     fn rank(&self) -> u8 {
         u8::from(self.status != ChargeStatus::Pending)
     }
 }
 impl Rank for DisputeSnapshot {
+    fn created(&self) -> Timestamp {
+        self.created
+    }
     fn rank(&self) -> u8 {
         0
     }
@@ -335,8 +354,8 @@ impl Rank for DisputeSnapshot {
 
 impl<T: Rank + Ord> Versioned<T> {
     fn beats(&self, other: &Self) -> bool {
-        (self.value.rank(), self.at, &self.value, &self.event)
-            > (other.value.rank(), other.at, &other.value, &other.event)
+        let key = |v: &Self| (v.value.created(), v.value.rank(), v.at);
+        (key(self), &self.value, &self.event) > (key(other), &other.value, &other.event)
     }
 }
 
@@ -550,5 +569,318 @@ impl BillingState {
                 .customer
                 .as_ref()
                 .is_some_and(|c| c.value.has_payment_method)
+    }
+}
+
+/// Builders shared by the domain tests.
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use super::*;
+    use crate::domain::mrr::{BillingPeriod, Interval, Pricing, Ratio, UsageType};
+    use crate::domain::time::DAY;
+
+    /// The tests' "now": 2026-09-21T00:00:00Z.
+    pub const NOW: Timestamp = Timestamp::from_unix(1_790_000_000 - 1_790_000_000 % DAY);
+
+    /// `NOW` plus `days` (negative: ago).
+    pub fn day(days: i64) -> Timestamp {
+        NOW.plus_days(days)
+    }
+
+    pub fn usd() -> Currency {
+        Currency::parse("usd").unwrap()
+    }
+
+    pub fn cus() -> StripeCustomerId {
+        StripeCustomerId::parse("cus_1").unwrap()
+    }
+
+    pub fn oid(id: &str) -> StripeObjectId {
+        StripeObjectId::parse(id).unwrap()
+    }
+
+    pub fn evt(n: u32) -> StripeEventId {
+        StripeEventId::parse(format!("evt_{n}")).unwrap()
+    }
+
+    pub fn monthly(amount: i64) -> Item {
+        (
+            PriceItem {
+                price_id: Some(format!("price_{amount}")),
+                currency: usd(),
+                pricing: Pricing::PerUnit {
+                    unit_amount: Ratio::int(amount),
+                },
+                period: Some(BillingPeriod {
+                    interval: Interval::Month,
+                    count: 1,
+                }),
+                usage_type: UsageType::Licensed,
+                quantity: 1,
+                current_period_end: None,
+            },
+            Vec::new(),
+        )
+    }
+
+    pub fn sub(
+        id: &str,
+        status: SubscriptionStatus,
+        amount: i64,
+        created: Timestamp,
+    ) -> SubscriptionSnapshot {
+        SubscriptionSnapshot {
+            id: oid(id),
+            customer: cus(),
+            status,
+            created,
+            items: vec![monthly(amount)],
+            discounts: vec![],
+            cancel_at_period_end: false,
+            cancel_at: None,
+            canceled_at: None,
+            ended_at: None,
+            cancellation_reason: None,
+            collection_paused: false,
+            trial_end: None,
+            current_period_end: None,
+            has_payment_method: true,
+        }
+    }
+
+    pub fn at(at: Timestamp, event: Option<u32>, fact: Fact) -> Observation {
+        Observation {
+            at,
+            event: event.map(evt),
+            customer: Some(cus()),
+            fact,
+        }
+    }
+
+    pub fn sub_obs(at_: Timestamp, event: Option<u32>, s: SubscriptionSnapshot) -> Observation {
+        at(
+            at_,
+            event,
+            Fact::Subscription {
+                snapshot: s,
+                previous: None,
+            },
+        )
+    }
+
+    pub fn charge(id: &str, created: Timestamp, status: ChargeStatus) -> Observation {
+        at(
+            created,
+            None,
+            Fact::Charge(ChargeSnapshot {
+                id: id.to_owned(),
+                created,
+                status,
+                amount: 5_000,
+                currency: usd(),
+                invoice: None,
+            }),
+        )
+    }
+
+    pub fn invoice(
+        id: &str,
+        sub: &str,
+        status: InvoiceStatus,
+        created: Timestamp,
+        paid_at: Option<Timestamp>,
+    ) -> Observation {
+        at(
+            paid_at.unwrap_or(created),
+            None,
+            Fact::Invoice(InvoiceSnapshot {
+                id: oid(id),
+                subscription: Some(oid(sub)),
+                status,
+                created,
+                due_date: None,
+                amount_remaining: if status == InvoiceStatus::Paid {
+                    0
+                } else {
+                    5_000
+                },
+                currency: usd(),
+                attempt_count: 1,
+                paid_at,
+            }),
+        )
+    }
+
+    pub fn dispute(id: &str, created: Timestamp) -> Observation {
+        at(
+            created,
+            None,
+            Fact::Dispute(DisputeSnapshot {
+                id: oid(id),
+                charge: Some(oid("ch_disputed")),
+                created,
+                amount: 5_000,
+                currency: usd(),
+                reason: Some("fraudulent".into()),
+            }),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::*;
+    use super::*;
+    use SubscriptionStatus::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn an_older_event_never_regresses_a_subscription() {
+        let newer = sub_obs(day(-1), Some(2), sub("sub_1", Active, 5_000, day(-100)));
+        let older = sub_obs(day(-5), Some(1), sub("sub_1", PastDue, 5_000, day(-100)));
+        let a = BillingState::from_observations([&newer, &older]);
+        let b = BillingState::from_observations([&older, &newer]);
+        assert_eq!(a, b);
+        assert_eq!(a.subscriptions().next().map(|s| s.status), Some(Active));
+    }
+
+    #[test]
+    fn a_terminal_status_wins_over_a_later_observed_running_one() {
+        // A backfill fetch stamped by our clock may claim a later time than the event.
+        let canceled = sub_obs(day(-2), Some(1), sub("sub_1", Canceled, 5_000, day(-100)));
+        let stale_fetch = sub_obs(day(-1), None, sub("sub_1", Active, 5_000, day(-100)));
+        let s = BillingState::from_observations([&canceled, &stale_fetch]);
+        assert_eq!(s.subscriptions().next().map(|s| s.status), Some(Canceled));
+    }
+
+    #[test]
+    fn a_paid_invoice_is_not_reopened_by_an_older_open_version() {
+        let paid = invoice(
+            "in_1",
+            "sub_1",
+            InvoiceStatus::Paid,
+            day(-10),
+            Some(day(-9)),
+        );
+        let open = invoice("in_1", "sub_1", InvoiceStatus::Open, day(-10), None);
+        for order in [[&paid, &open], [&open, &paid]] {
+            let s = BillingState::from_observations(order);
+            assert_eq!(
+                s.invoices().next().map(|i| i.status),
+                Some(InvoiceStatus::Paid)
+            );
+        }
+    }
+
+    #[test]
+    fn charges_older_than_120_days_before_the_newest_observation_are_pruned() {
+        let old = charge("ch_old", day(-121), ChargeStatus::Failed);
+        let kept = charge("ch_kept", day(-120), ChargeStatus::Failed);
+        let newest = charge("ch_new", day(0), ChargeStatus::Succeeded);
+        let s = BillingState::from_observations([&old, &kept, &newest]);
+        let ids: Vec<_> = s.charges().map(|c| c.id.as_str()).collect();
+        assert_eq!(ids, ["ch_kept", "ch_new"]);
+        // Arriving after the horizon moved past it, the old charge is dropped the same way.
+        let late = BillingState::from_observations([&newest, &kept, &old]);
+        assert_eq!(s, late);
+    }
+
+    #[test]
+    fn the_newest_plan_sample_before_the_horizon_is_kept() {
+        let first = sub_obs(day(-300), Some(1), sub("sub_1", Active, 10_000, day(-300)));
+        let second = sub_obs(day(-200), Some(2), sub("sub_1", Active, 8_000, day(-300)));
+        let now = sub_obs(day(0), Some(3), sub("sub_1", Active, 8_000, day(-300)));
+        let s = BillingState::from_observations([&first, &second, &now]);
+        let kept: Vec<_> = s.plan_samples.iter().map(|p| p.at).collect();
+        assert_eq!(kept, [day(-200), day(0)]);
+    }
+
+    #[test]
+    fn state_round_trips_through_json() {
+        let obs = [
+            sub_obs(day(-3), Some(1), sub("sub_1", PastDue, 5_000, day(-60))),
+            charge("ch_1", day(-3), ChargeStatus::Failed),
+            dispute("dp_1", day(-1)),
+            invoice("in_1", "sub_1", InvoiceStatus::Open, day(-3), None),
+        ];
+        let s = BillingState::from_observations(&obs);
+        let json = serde_json::to_string(&s).unwrap();
+        assert_eq!(serde_json::from_str::<BillingState>(&json).unwrap(), s);
+    }
+
+    fn arb_observation() -> impl Strategy<Value = Observation> {
+        let status =
+            prop::sample::select(vec![Active, PastDue, Canceled, Trialing, Paused, Unpaid]);
+        let day_ = (-300i64..5).prop_map(day);
+        let ev = prop::option::of(1u32..6);
+        prop_oneof![
+            (
+                day_.clone(),
+                ev.clone(),
+                1u8..3,
+                status,
+                prop::sample::select(vec![3_000i64, 5_000, 8_000])
+            )
+                .prop_map(|(t, e, n, st, amt)| sub_obs(
+                    t,
+                    e,
+                    sub(&format!("sub_{n}"), st, amt, day(-400))
+                )),
+            (
+                day_.clone(),
+                1u8..6,
+                prop::sample::select(vec![
+                    ChargeStatus::Failed,
+                    ChargeStatus::Succeeded,
+                    ChargeStatus::Pending
+                ])
+            )
+                .prop_map(|(t, n, st)| charge(&format!("ch_{n}"), t, st)),
+            (day_.clone(), 1u8..3, any::<bool>()).prop_map(|(t, n, paid)| {
+                let status = if paid {
+                    InvoiceStatus::Paid
+                } else {
+                    InvoiceStatus::Open
+                };
+                invoice(
+                    &format!("in_{n}"),
+                    "sub_1",
+                    status,
+                    day(-40),
+                    paid.then_some(t),
+                )
+            }),
+            (day_, 1u8..3).prop_map(|(t, n)| dispute(&format!("dp_{n}"), t)),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn any_permutation_with_duplicates_yields_the_same_state(
+            (original, shuffled) in prop::collection::vec(arb_observation(), 1..30)
+                .prop_flat_map(|v| {
+                    let n = v.len();
+                    (Just(v), prop::collection::vec(0..n, 0..10))
+                })
+                .prop_flat_map(|(v, dups)| {
+                    let mut with_dups = v.clone();
+                    with_dups.extend(dups.iter().map(|&i| v[i].clone()));
+                    (Just(v), Just(with_dups).prop_shuffle())
+                })
+        ) {
+            let a = BillingState::from_observations(&original);
+            let b = BillingState::from_observations(&shuffled);
+            prop_assert_eq!(&a, &b);
+            // Applying everything again changes nothing.
+            let mut c = b.clone();
+            for o in &original { c.apply(o); }
+            prop_assert_eq!(&a, &c);
+            // And so do the signals computed from it.
+            let rules = crate::domain::factors::BillingRules::default();
+            prop_assert_eq!(
+                crate::domain::signals::usage_signals(&a, NOW, &rules),
+                crate::domain::signals::usage_signals(&b, NOW, &rules)
+            );
+        }
     }
 }
