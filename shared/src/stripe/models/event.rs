@@ -161,9 +161,103 @@ impl Serialize for EventObject {
 pub struct EventData {
     /// The object after the change.
     pub object: EventObject,
-    /// For `*.updated` events: the changed fields' previous values.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// For `*.updated` events: the changed fields' previous values, reduced to
+    /// the fields our models read (see [`sanitize_previous`]).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "previous_attributes"
+    )]
     pub previous_attributes: Option<serde_json::Value>,
+}
+
+fn previous_attributes<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<serde_json::Value>, D::Error> {
+    Ok(Option::<serde_json::Value>::deserialize(d)?.map(sanitize_previous))
+}
+
+/// Previous values whose scalar value we may keep as sent.
+const SCALAR_KEYS: &[&str] = &[
+    "status",
+    "quantity",
+    "cancel_at_period_end",
+    "cancel_at",
+    "canceled_at",
+    "trial_start",
+    "trial_end",
+    "current_period_start",
+    "current_period_end",
+    "ended_at",
+    "collection_method",
+    "email",
+    "name",
+    "attempt_count",
+    "attempted",
+    "amount_due",
+    "amount_paid",
+    "amount_remaining",
+    "currency",
+    "due_date",
+    "next_payment_attempt",
+    "billing_reason",
+    "paid",
+    "refunded",
+    "amount",
+    "amount_refunded",
+    "disputed",
+    "failure_code",
+    "reason",
+];
+
+/// Reduces `previous_attributes` to what our models would keep: scalar fields
+/// we read as sent, structured fields re-rendered through their typed model
+/// (so an old payment method is a presence flag and only our two metadata
+/// keys survive), everything else (addresses, phone, payment details) dropped.
+/// A field whose shape is unexpected is dropped rather than failing the event.
+pub fn sanitize_previous(raw: serde_json::Value) -> serde_json::Value {
+    use super::customer::{CustomerMetadata, InvoiceSettings};
+    use super::invoice::StatusTransitions;
+    use super::subscription::{CancellationDetails, Discount, PauseCollection};
+    use serde_json::Value;
+
+    fn through<T: DeserializeOwned + Serialize>(v: Value) -> Option<Value> {
+        serde_json::from_value::<T>(v)
+            .ok()
+            .and_then(|t| serde_json::to_value(t).ok())
+    }
+
+    let Value::Object(map) = raw else {
+        return Value::Object(serde_json::Map::new());
+    };
+    let mut out = serde_json::Map::new();
+    for (key, value) in map {
+        let kept = match key.as_str() {
+            "items" => through::<List<SubscriptionItem>>(value),
+            "metadata" => through::<CustomerMetadata>(value),
+            "invoice_settings" => through::<InvoiceSettings>(value),
+            "cancellation_details" => through::<Option<CancellationDetails>>(value),
+            "pause_collection" => through::<Option<PauseCollection>>(value),
+            "discount" => through::<Option<Discount>>(value),
+            "discounts" => through::<Vec<super::common::Expandable<Discount>>>(value),
+            "status_transitions" => through::<StatusTransitions>(value),
+            "default_payment_method" => Some(Value::Bool(match value {
+                Value::Null => false,
+                Value::Bool(b) => b,
+                Value::String(id) => !id.is_empty(),
+                _ => true,
+            })),
+            k if SCALAR_KEYS.contains(&k) => match value {
+                Value::Array(_) | Value::Object(_) => None,
+                scalar => Some(scalar),
+            },
+            _ => None,
+        };
+        if let Some(v) = kept {
+            out.insert(key, v);
+        }
+    }
+    Value::Object(out)
 }
 
 /// A Stripe event.

@@ -1,0 +1,9 @@
+//! `cargo fuzz run event_parse`: Stripe event parsing.
+#![no_main]
+
+#[path = "../bodies.rs"]
+mod bodies;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    bodies::event_parse(data);
+});

@@ -1,0 +1,7 @@
+//! `cargo fuzz run webhook_header`: the Stripe-Signature parser and verifier.
+#![no_main]
+
+#[path = "../bodies.rs"]
+mod bodies;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| bodies::webhook_header(data));

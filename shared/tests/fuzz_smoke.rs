@@ -1,0 +1,170 @@
+//! A bounded, stable-toolchain run of the cargo-fuzz bodies (`fuzz/bodies.rs`):
+//! mutated Stripe payloads and signature headers, plus random bytes, must never
+//! panic the parsers. Scale with `KUSTIQ_FUZZ_ITERS` (default 100 000 per
+//! target) and vary with `KUSTIQ_FUZZ_SEED`.
+
+#[path = "../../fuzz/bodies.rs"]
+mod bodies;
+
+use fastrand::Rng;
+
+fn iterations() -> usize {
+    std::env::var("KUSTIQ_FUZZ_ITERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000)
+}
+
+fn rng() -> Rng {
+    let seed = std::env::var("KUSTIQ_FUZZ_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0x5eed_0f_f022);
+    Rng::with_seed(seed)
+}
+
+fn fixtures() -> Vec<Vec<u8>> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/stripe");
+    let mut out: Vec<Vec<u8>> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| std::fs::read(e.unwrap().path()).unwrap())
+        .collect();
+    out.sort();
+    assert!(out.len() >= 5, "fixtures missing");
+    out
+}
+
+/// Tokens that steer mutations into interesting JSON and header shapes.
+const DICTIONARY: &[&[u8]] = &[
+    b"null",
+    b"true",
+    b"false",
+    b"0",
+    b"-1",
+    b"1e999",
+    b"18446744073709551616",
+    b"\"\"",
+    b"{}",
+    b"[]",
+    b"\"object\":\"customer\"",
+    b"\"object\":\"subscription\"",
+    b"\"object\":\"invoice\"",
+    b"\"object\":\"charge\"",
+    b"\"object\":\"dispute\"",
+    b"\"object\":\"application\"",
+    b"\"customer\":{\"id\":\"cus_x\"}",
+    b"\"previous_attributes\":{\"items\":[]}",
+    b"\"up_to\":\"inf\"",
+    b"\\u0000",
+    b"\\ud800",
+    b"\xff\xfe",
+    b"t=",
+    b"v1=",
+    b"v0=",
+    b",",
+    b"=",
+    b"t=1700000000",
+    b"t=99999999999999999999",
+    b"t=-5",
+];
+
+fn mutate(rng: &mut Rng, seed: &[u8], corpus: &[Vec<u8>]) -> Vec<u8> {
+    let mut data = seed.to_vec();
+    for _ in 0..rng.usize(1..=8) {
+        let len = data.len();
+        match rng.u8(0..8) {
+            0 if len > 0 => {
+                let i = rng.usize(0..len);
+                data[i] ^= 1 << rng.u8(0..8);
+            }
+            1 if len > 0 => {
+                let i = rng.usize(0..len);
+                data[i] = rng.u8(..);
+            }
+            2 => {
+                let i = rng.usize(0..=len);
+                data.insert(i, rng.u8(..));
+            }
+            3 if len > 0 => {
+                let start = rng.usize(0..len);
+                let end = (start + rng.usize(1..=64)).min(len);
+                data.drain(start..end);
+            }
+            4 => {
+                let i = rng.usize(0..=len);
+                let token = DICTIONARY[rng.usize(0..DICTIONARY.len())];
+                data.splice(i..i, token.iter().copied());
+            }
+            5 if len > 0 => data.truncate(rng.usize(0..len)),
+            6 if !corpus.is_empty() => {
+                // Splice a slice of another input in.
+                let other = &corpus[rng.usize(0..corpus.len())];
+                if !other.is_empty() {
+                    let a = rng.usize(0..other.len());
+                    let b = (a + rng.usize(1..=256)).min(other.len());
+                    let i = rng.usize(0..=len);
+                    data.splice(i..i, other[a..b].iter().copied());
+                }
+            }
+            _ if len > 1 => {
+                // Duplicate a chunk (repeated keys, nested objects).
+                let a = rng.usize(0..len);
+                let b = (a + rng.usize(1..=128)).min(len);
+                let chunk = data[a..b].to_vec();
+                let i = rng.usize(0..=data.len());
+                data.splice(i..i, chunk);
+            }
+            _ => {}
+        }
+    }
+    data
+}
+
+fn random_bytes(rng: &mut Rng) -> Vec<u8> {
+    let len = rng.usize(0..512);
+    std::iter::repeat_with(|| rng.u8(..)).take(len).collect()
+}
+
+#[test]
+fn event_parse_survives_mutated_stripe_payloads() {
+    let corpus = fixtures();
+    let mut rng = rng();
+    let mut parsed = 0usize;
+    for n in 0..iterations() {
+        let input = if n % 10 == 0 {
+            random_bytes(&mut rng)
+        } else {
+            let pick = rng.usize(0..corpus.len());
+            mutate(&mut rng, &corpus[pick], &corpus)
+        };
+        parsed += usize::from(bodies::event_parse(&input));
+    }
+    // The mutations must keep some inputs valid, or the parser's deep paths go untested.
+    assert!(
+        parsed > iterations() / 100,
+        "only {parsed} mutated inputs parsed"
+    );
+}
+
+#[test]
+fn webhook_header_survives_mutated_headers() {
+    let body = fixtures().remove(0);
+    let secret = kustiq::domain::secret::Secret::new("whsec_fuzz_a");
+    let now = kustiq::domain::time::Timestamp::from_unix(1_700_000_000);
+    let signed = kustiq::stripe::signature::sign(&body, &secret, now);
+    let seeds: Vec<Vec<u8>> = vec![
+        [signed.as_bytes(), b"\n", &body].concat(),
+        format!("{signed},v1={},v0=00", "ab".repeat(32)).into_bytes(),
+        b"t=1700000000,v1=\n{}".to_vec(),
+    ];
+    let mut rng = rng();
+    for n in 0..iterations() {
+        let input = if n % 10 == 0 {
+            random_bytes(&mut rng)
+        } else {
+            let pick = rng.usize(0..seeds.len());
+            mutate(&mut rng, &seeds[pick], &seeds)
+        };
+        bodies::webhook_header(&input);
+    }
+}
