@@ -2,3 +2,6 @@
 //! the server that mounts every route on the same handlers the Lambdas run.
 
 pub mod embedded;
+pub mod runner;
+pub mod server;
+pub mod token;

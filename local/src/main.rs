@@ -1,3 +1,81 @@
-//! `kustiq-local`: see CONTRACT.md.
+//! `kustiq-local`: runs the product on this machine (see CONTRACT.md).
 
-fn main() {}
+use clap::{Parser, Subcommand};
+use kustiq_local::runner::{region_from_env, start};
+use kustiq_local::server::{Local, serve};
+use kustiq_local::token::{Claims, TokenKey};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "kustiq-local", about = "Kustiq's Stripe integration on this machine, no AWS needed")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serves every route on 127.0.0.1 on the embedded default.
+    Serve {
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        #[arg(long, default_value = ".kustiq")]
+        data_dir: PathBuf,
+    },
+    /// Prints a bearer token for the local runner.
+    Token {
+        #[arg(long)]
+        workspace: String,
+        #[arg(long, default_value = "pro")]
+        plan: String,
+        #[arg(long, default_value = "eu")]
+        region: String,
+        #[arg(long, default_value = ".kustiq")]
+        data_dir: PathBuf,
+        /// Lifetime in hours.
+        #[arg(long, default_value_t = 24)]
+        hours: i64,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    kustiq::telemetry::init();
+    match run(Cli::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("kustiq-local: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Command::Token { workspace, plan, region, data_dir, hours } => {
+            kustiq::domain::ids::WorkspaceId::parse(workspace.as_str()).map_err(|e| e.to_string())?;
+            kustiq::http::auth::Plan::parse(&plan).ok_or("--plan must be free, insight or pro")?;
+            kustiq::domain::region::Region::parse(&region).map_err(|e| e.to_string())?;
+            let key = TokenKey::load_or_create(&data_dir).map_err(|e| e.to_string())?;
+            let exp = chrono::Utc::now().timestamp() + hours.clamp(1, 24 * 365) * 3600;
+            println!("{}", key.issue(&Claims { workspace_id: workspace, plan, region, exp }));
+            Ok(())
+        }
+        Command::Serve { port, data_dir } => {
+            let region = region_from_env().map_err(|e| e.to_string())?;
+            let stack = start(&data_dir, region).await.map_err(|e| e.to_string())?;
+            let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+                .await
+                .map_err(|e| format!("cannot bind 127.0.0.1:{port}: {e}"))?;
+            let app = stack.app.clone();
+            tokio::spawn(async move {
+                kustiq::app::worker::run_retries(&app.store, &app.settings.engine, app.clock.as_ref()).await;
+            });
+            eprintln!("kustiq-local serving http://127.0.0.1:{port} (region {region}, data {})", data_dir.display());
+            serve(listener, Local { app: stack.app.clone(), tokens: stack.tokens.clone() })
+                .await
+                .map_err(|e| e.to_string())
+        }
+    }
+}

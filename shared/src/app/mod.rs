@@ -2,3 +2,4 @@
 
 pub mod ingest;
 pub mod score;
+pub mod worker;
