@@ -637,11 +637,7 @@ pub fn get(
                         && (types.is_empty() || types.iter().any(|t| type_matches(t, e.kind)))
                 })
             });
-            let data = idx
-                .into_iter()
-                .filter_map(|i| acct.events.get(i as usize))
-                .map(|e| serde_json::from_str(&e.json).unwrap_or(Value::Null))
-                .collect();
+            let data = idx.into_iter().map(|i| acct.render_event(i)).collect();
             Ok(list_body("/v1/events", data, more))
         }
         [kind, id] => {
@@ -664,12 +660,11 @@ pub fn get(
                 Kind::Charge => acct.render_charge(i),
                 Kind::Dispute => acct.render_dispute(i),
                 _ => {
-                    let e = acct
-                        .events
+                    acct.events
                         .get(i as usize)
                         .filter(|e| e.created >= acct.now - EVENT_WINDOW)
                         .ok_or_else(|| ApiError::missing(what, id, "id"))?;
-                    serde_json::from_str(&e.json).unwrap_or(Value::Null)
+                    acct.render_event(i)
                 }
             })
         }

@@ -5,13 +5,12 @@
 //! runs it further. Actions sit in a time-ordered heap, so the work is proportional to the
 //! number of billing events, not customers × days.
 
-use crate::ids::{IdCodec, Kind};
+use crate::ids::IdCodec;
 use crate::model::{
     BillingReason, COUPONS, CancelReason, Charge, Cur, Customer, Discount, Dispute, Duration,
-    Event, Interval, Invoice, InvoiceStatus, Item, Line, Meta, Price, Scheme, SubStatus,
+    Event, Interval, Invoice, InvoiceStatus, Item, Line, Meta, Price, Scheme, Snapshot, SubStatus,
     Subscription, Tier, TiersMode,
 };
-use crate::render::API_VERSION;
 use chrono::{DateTime, Months, Utc};
 use serde_json::{Value, json};
 use std::cmp::Reverse;
@@ -371,34 +370,32 @@ impl Account {
         }
     }
 
-    fn record(&mut self, kind: &'static str, object: Value, previous: Option<Value>) {
+    fn record(&mut self, kind: &'static str, object: Snapshot, previous: Option<Value>) {
         if self.now < self.record_from {
             return;
         }
-        let id = self
-            .codec
-            .encode(Kind::Event, self.index, self.events.len() as u32);
-        let mut data = json!({ "object": object });
-        if let Some(p) = previous {
-            data["previous_attributes"] = p;
-        }
-        let event = json!({
-            "id": id,
-            "object": "event",
-            "account": self.id(),
-            "api_version": API_VERSION,
-            "created": self.now,
-            "data": data,
-            "livemode": false,
-            "pending_webhooks": 1,
-            "request": {"id": null, "idempotency_key": null},
-            "type": kind
-        });
         self.events.push(Event {
             created: self.now,
             kind,
-            json: event.to_string().into_boxed_str(),
+            object,
+            previous,
         });
+    }
+
+    fn snap_customer(&self, c: u32) -> Snapshot {
+        Snapshot::Customer(c, self.customers[c as usize].clone())
+    }
+
+    fn snap_sub(&self, s: u32) -> Snapshot {
+        Snapshot::Subscription(s, Box::new(self.subs[s as usize].clone()))
+    }
+
+    fn snap_invoice(&self, i: u32) -> Snapshot {
+        Snapshot::Invoice(i, Box::new(self.invoices[i as usize].clone()))
+    }
+
+    fn snap_charge(&self, c: u32) -> Snapshot {
+        Snapshot::Charge(c, self.charges[c as usize])
     }
 
     fn recording(&self) -> bool {
@@ -455,7 +452,7 @@ impl Account {
             self.schedule(self.now + after, Action::UpdateCustomer(c));
         }
         if self.recording() {
-            let obj = self.render_customer(c);
+            let obj = self.snap_customer(c);
             self.record("customer.created", obj, None);
         }
         c
@@ -589,7 +586,7 @@ impl Account {
             trial,
         );
         if self.recording() {
-            let obj = self.render_subscription(s);
+            let obj = self.snap_sub(s);
             self.record("customer.subscription.created", obj, None);
         }
         self.schedule(period_end, Action::Renew(s, period_end));
@@ -624,10 +621,6 @@ impl Account {
         }
     }
 
-    fn sub_json_pair(&self, s: u32) -> Value {
-        self.render_subscription(s)
-    }
-
     fn set_status(&mut self, s: u32, status: SubStatus) {
         let Some(sub) = self.subs.get_mut(s as usize) else {
             return;
@@ -638,7 +631,7 @@ impl Account {
         }
         sub.status = status;
         if self.recording() {
-            let obj = self.sub_json_pair(s);
+            let obj = self.snap_sub(s);
             self.record(
                 "customer.subscription.updated",
                 obj,
@@ -661,7 +654,7 @@ impl Account {
         sub.cancel_reason = Some(reason);
         sub.pause_resumes_at = None;
         if self.recording() {
-            let obj = self.render_subscription(s);
+            let obj = self.snap_sub(s);
             self.record("customer.subscription.deleted", obj, None);
         }
     }
@@ -696,7 +689,7 @@ impl Account {
                         sub.status = SubStatus::Paused;
                     }
                     if self.recording() {
-                        let obj = self.render_subscription(s);
+                        let obj = self.snap_sub(s);
                         self.record(
                             "customer.subscription.paused",
                             obj,
@@ -723,7 +716,7 @@ impl Account {
                     sub.pause_resumes_at = None;
                 }
                 if self.recording() {
-                    let obj = self.render_subscription(s);
+                    let obj = self.snap_sub(s);
                     self.record("customer.subscription.updated", obj, Some(json!({"pause_collection": {"behavior": "void", "resumes_at": resumes}})));
                 }
                 self.bill(s, BillingReason::Cycle, Outcome::Random, false);
@@ -844,7 +837,7 @@ impl Account {
     fn bill(&mut self, s: u32, reason: BillingReason, outcome: Outcome, zero: bool) -> Option<u32> {
         let i = self.new_invoice(s, reason, zero)?;
         if self.recording() {
-            let obj = self.render_invoice(i);
+            let obj = self.snap_invoice(i);
             self.record("invoice.finalized", obj, None);
         }
         self.attempt(s, i, outcome);
@@ -897,7 +890,7 @@ impl Account {
         inv.charge = Some(ch);
         if !fails {
             if self.recording() {
-                let obj = self.render_charge(ch);
+                let obj = self.snap_charge(ch);
                 self.record("charge.succeeded", obj, None);
             }
             self.mark_paid(s, i, Some(ch));
@@ -930,9 +923,9 @@ impl Account {
             c.delinquent = true;
         }
         if self.recording() {
-            let obj = self.render_charge(ch);
+            let obj = self.snap_charge(ch);
             self.record("charge.failed", obj, None);
-            let obj = self.render_invoice(i);
+            let obj = self.snap_invoice(i);
             self.record("invoice.payment_failed", obj, None);
         }
         if let Some(sub) = self.subs.get_mut(s as usize) {
@@ -977,7 +970,7 @@ impl Account {
             c.delinquent = false;
         }
         if self.recording() {
-            let obj = self.render_invoice(i);
+            let obj = self.snap_invoice(i);
             self.record("invoice.payment_succeeded", obj, None);
         }
         if let Some(sub) = self.subs.get_mut(s as usize) {
@@ -1026,7 +1019,7 @@ impl Account {
         sub.canceled_at = Some(now);
         sub.cancel_reason = Some(CancelReason::Requested);
         if self.recording() {
-            let obj = self.render_subscription(s);
+            let obj = self.snap_sub(s);
             self.record(
                 "customer.subscription.updated",
                 obj,
@@ -1049,8 +1042,10 @@ impl Account {
         let Some(price) = self.prices.get(usize::from(item.price)) else {
             return false;
         };
-        let previous_items = self.render_items(s);
-        let previous_plan = self.render_plan(item.price);
+        // Rendered before the change: `previous_attributes.items` is the old list.
+        let previous = self
+            .recording()
+            .then(|| (self.render_items(s), self.render_plan(item.price)));
         let mut new_item = item;
         if price.per_seat || price.product == 5 {
             let step = self.rng.u32(1..6);
@@ -1097,7 +1092,8 @@ impl Account {
             sub.items[0] = new_item;
         }
         if self.recording() {
-            let obj = self.render_subscription(s);
+            let obj = self.snap_sub(s);
+            let (previous_items, previous_plan) = previous.unwrap_or_default();
             let mut prev = json!({"items": previous_items});
             if new_item.price != item.price {
                 prev["plan"] = previous_plan;
@@ -1120,7 +1116,7 @@ impl Account {
         }
         sub.pause_resumes_at = Some(add_interval(now, Interval::Month, periods));
         if self.recording() {
-            let obj = self.render_subscription(s);
+            let obj = self.snap_sub(s);
             self.record(
                 "customer.subscription.updated",
                 obj,
@@ -1154,7 +1150,7 @@ impl Account {
             c.has_payment_method = true;
         }
         if self.recording() {
-            let obj = self.render_subscription(s);
+            let obj = self.snap_sub(s);
             self.record(
                 "customer.subscription.resumed",
                 obj,
@@ -1189,7 +1185,7 @@ impl Account {
             c.dispute = Some(d);
         }
         if self.recording() {
-            let obj = self.render_dispute(d);
+            let obj = Snapshot::Dispute(d, self.disputes[d as usize]);
             self.record("charge.dispute.created", obj, None);
         }
         true
@@ -1197,11 +1193,6 @@ impl Account {
 
     fn update_customer(&mut self, c: u32, email: bool) -> bool {
         let old_email = self.customer_email(c);
-        let old_meta = self
-            .render_customer(c)
-            .get("metadata")
-            .cloned()
-            .unwrap_or(Value::Null);
         let Some(cust) = self.customers.get_mut(c as usize) else {
             return false;
         };
@@ -1210,15 +1201,17 @@ impl Account {
             cust.email_version = cust.email_version.saturating_add(1);
             json!({"email": old_email})
         } else {
-            cust.meta = if cust.personal.is_some() {
-                Meta::Domain
+            // A key that was added shows as null in `previous_attributes`, as Stripe sends it.
+            if cust.personal.is_some() {
+                cust.meta = Meta::Domain;
+                json!({"metadata": {"domain": null}})
             } else {
-                Meta::ProfileId(c)
-            };
-            json!({"metadata": old_meta})
+                cust.meta = Meta::ProfileId(c);
+                json!({"metadata": {"kustiq_profile_id": null}})
+            }
         };
         if self.recording() {
-            let obj = self.render_customer(c);
+            let obj = self.snap_customer(c);
             self.record("customer.updated", obj, Some(prev));
         }
         true
@@ -1266,7 +1259,7 @@ impl Account {
                 Some(s) => {
                     let before = self.subs[s as usize].status;
                     self.subs[s as usize].status = SubStatus::Paused;
-                    let obj = self.render_subscription(s);
+                    let obj = self.snap_sub(s);
                     self.record(
                         "customer.subscription.paused",
                         obj,

@@ -565,13 +565,30 @@ impl Dispute {
     }
 }
 
-/// A recorded event: the full JSON is rendered when it happens, as Stripe does.
+/// A copy of an object as it was when an event happened; rendered to JSON only when read.
 #[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Snapshot {
+    /// A customer and its index.
+    Customer(u32, Customer),
+    /// A subscription and its index.
+    Subscription(u32, Box<Subscription>),
+    /// An invoice and its index.
+    Invoice(u32, Box<Invoice>),
+    /// A charge and its index.
+    Charge(u32, Charge),
+    /// A dispute and its index.
+    Dispute(u32, Dispute),
+}
+
+/// A recorded event.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Event {
     /// Creation time.
     pub created: i64,
     /// Event type.
     pub kind: &'static str,
-    /// Full event JSON.
-    pub json: Box<str>,
+    /// `data.object` as of `created`.
+    pub object: Snapshot,
+    /// `data.previous_attributes`.
+    pub previous: Option<serde_json::Value>,
 }

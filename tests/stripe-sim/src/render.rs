@@ -4,8 +4,9 @@
 use crate::engine::Account;
 use crate::ids::Kind;
 use crate::model::{
-    BillingReason, COUPONS, DISPUTE_REASONS, Discount, Duration, FAILURE_CODES, Interval, Meta,
-    PRODUCTS, Price, Scheme, TiersMode,
+    BillingReason, COUPONS, Charge, Customer, DISPUTE_REASONS, Discount, Dispute, Duration,
+    FAILURE_CODES, Interval, Invoice, Meta, PRODUCTS, Price, Scheme, Snapshot, Subscription,
+    TiersMode,
 };
 use crate::names;
 use serde_json::{Value, json};
@@ -25,7 +26,97 @@ impl Account {
 
     /// The customer's email address, if any.
     pub fn customer_email(&self, c: u32) -> Option<String> {
-        let cust = self.customers.get(c as usize)?;
+        self.customers
+            .get(c as usize)
+            .and_then(|cust| email_of(c, cust))
+    }
+
+    /// The customer's display name.
+    pub fn customer_name(&self, c: u32) -> String {
+        self.customers
+            .get(c as usize)
+            .map_or_else(String::new, name_of)
+    }
+
+    /// A customer as Stripe returns it.
+    pub fn render_customer(&self, c: u32) -> Value {
+        self.customers
+            .get(c as usize)
+            .map_or(Value::Null, |cust| self.customer_json(c, cust))
+    }
+
+    /// A subscription as Stripe returns it.
+    pub fn render_subscription(&self, s: u32) -> Value {
+        self.subs
+            .get(s as usize)
+            .map_or(Value::Null, |sub| self.subscription_json(s, sub))
+    }
+
+    /// A subscription's `items` list as Stripe embeds it.
+    pub fn render_items(&self, s: u32) -> Value {
+        self.subs
+            .get(s as usize)
+            .map_or(Value::Null, |sub| self.items_json(s, sub))
+    }
+
+    /// An invoice as Stripe returns it.
+    pub fn render_invoice(&self, i: u32) -> Value {
+        self.invoices
+            .get(i as usize)
+            .map_or(Value::Null, |inv| self.invoice_json(i, inv))
+    }
+
+    /// A charge as Stripe returns it.
+    pub fn render_charge(&self, c: u32) -> Value {
+        self.charges
+            .get(c as usize)
+            .map_or(Value::Null, |ch| self.charge_json(c, ch))
+    }
+
+    /// A dispute as Stripe returns it.
+    pub fn render_dispute(&self, d: u32) -> Value {
+        self.disputes
+            .get(d as usize)
+            .map_or(Value::Null, |dp| self.dispute_json(d, dp, self.now))
+    }
+
+    /// The object a snapshot holds, as Stripe rendered it when the event happened.
+    pub fn render_snapshot(&self, snapshot: &Snapshot, at: i64) -> Value {
+        match snapshot {
+            Snapshot::Customer(c, x) => self.customer_json(*c, x),
+            Snapshot::Subscription(s, x) => self.subscription_json(*s, x),
+            Snapshot::Invoice(i, x) => self.invoice_json(*i, x),
+            Snapshot::Charge(c, x) => self.charge_json(*c, x),
+            Snapshot::Dispute(d, x) => self.dispute_json(*d, x, at),
+        }
+    }
+
+    /// A recorded event as Stripe returns it.
+    pub fn render_event(&self, e: u32) -> Value {
+        let Some(ev) = self.events.get(e as usize) else {
+            return Value::Null;
+        };
+        let mut data = json!({ "object": self.render_snapshot(&ev.object, ev.created) });
+        if let Some(p) = &ev.previous {
+            data["previous_attributes"] = p.clone();
+        }
+        json!({
+            "id": self.oid(Kind::Event, e),
+            "object": "event",
+            "account": self.id(),
+            "api_version": API_VERSION,
+            "created": ev.created,
+            "data": data,
+            "livemode": false,
+            "pending_webhooks": 1,
+            "request": {"id": null, "idempotency_key": null},
+            "type": ev.kind
+        })
+    }
+}
+
+fn email_of(c: u32, cust: &Customer) -> Option<String> {
+    {
         if cust.no_email {
             return None;
         }
@@ -45,35 +136,26 @@ impl Account {
             None => format!("{first}.{last}{v}@{}", names::company(cust.company).1),
         })
     }
+}
 
-    /// The customer's display name.
-    pub fn customer_name(&self, c: u32) -> String {
-        self.customers
-            .get(c as usize)
-            .map_or_else(String::new, |cust| {
-                format!(
-                    "{} {}",
-                    names::FIRST[usize::from(cust.first)],
-                    names::LAST[usize::from(cust.last)]
-                )
-            })
-    }
+fn name_of(cust: &Customer) -> String {
+    format!(
+        "{} {}",
+        names::FIRST[usize::from(cust.first)],
+        names::LAST[usize::from(cust.last)]
+    )
+}
 
-    fn customer_metadata(&self, c: u32) -> Value {
-        match self.customers.get(c as usize).map(|x| (x.meta, x.company)) {
-            Some((Meta::ProfileId(p), _)) => {
-                json!({"kustiq_profile_id": format!("prof_{}_{p}", self.index)})
-            }
-            Some((Meta::Domain, company)) => json!({"domain": names::company(company).1}),
-            _ => json!({}),
+impl Account {
+    fn customer_metadata(&self, cust: &Customer) -> Value {
+        match cust.meta {
+            Meta::ProfileId(p) => json!({"kustiq_profile_id": format!("prof_{}_{p}", self.index)}),
+            Meta::Domain => json!({"domain": names::company(cust.company).1}),
+            Meta::None => json!({}),
         }
     }
 
-    /// A customer as Stripe returns it.
-    pub fn render_customer(&self, c: u32) -> Value {
-        let Some(cust) = self.customers.get(c as usize) else {
-            return Value::Null;
-        };
+    fn customer_json(&self, c: u32, cust: &Customer) -> Value {
         let id = self.oid(Kind::Customer, c);
         let business = cust.personal.is_none();
         json!({
@@ -87,7 +169,7 @@ impl Account {
             "delinquent": cust.delinquent,
             "description": if business { Value::from(names::company(cust.company).0) } else { Value::Null },
             "discount": null,
-            "email": self.customer_email(c),
+            "email": email_of(c, cust),
             "invoice_prefix": id.get(4..12).unwrap_or("SIM").to_uppercase(),
             "invoice_settings": {
                 "custom_fields": null,
@@ -96,8 +178,8 @@ impl Account {
                 "rendering_options": null
             },
             "livemode": false,
-            "metadata": self.customer_metadata(c),
-            "name": self.customer_name(c),
+            "metadata": self.customer_metadata(cust),
+            "name": name_of(cust),
             "next_invoice_sequence": self.cust_invoices.get(c as usize).map_or(1, |v| v.len() + 1),
             "phone": null,
             "preferred_locales": [],
@@ -216,10 +298,7 @@ impl Account {
     }
 
     /// A subscription's `items` list as Stripe embeds it.
-    pub fn render_items(&self, s: u32) -> Value {
-        let Some(sub) = self.subs.get(s as usize) else {
-            return Value::Null;
-        };
+    fn items_json(&self, s: u32, sub: &Subscription) -> Value {
         let sub_id = self.oid(Kind::Subscription, s);
         let data: Vec<Value> = sub
             .items
@@ -252,10 +331,7 @@ impl Account {
     }
 
     /// A subscription as Stripe returns it.
-    pub fn render_subscription(&self, s: u32) -> Value {
-        let Some(sub) = self.subs.get(s as usize) else {
-            return Value::Null;
-        };
+    fn subscription_json(&self, s: u32, sub: &Subscription) -> Value {
         let single = sub.items.len() == 1;
         let first = sub.items.first();
         let currency = sub.currency(&self.prices);
@@ -297,7 +373,7 @@ impl Account {
             "discounts": sub.discount.map_or_else(Vec::new, |d| vec![self.oid(Kind::Discount, d.subscription)]),
             "ended_at": sub.ended_at,
             "invoice_settings": {"account_tax_ids": null, "issuer": {"type": "self"}},
-            "items": self.render_items(s),
+            "items": self.items_json(s, sub),
             "latest_invoice": sub.latest_invoice.map(|i| self.oid(Kind::Invoice, i)),
             "livemode": false,
             "metadata": {},
@@ -322,10 +398,7 @@ impl Account {
     }
 
     /// An invoice as Stripe returns it.
-    pub fn render_invoice(&self, i: u32) -> Value {
-        let Some(inv) = self.invoices.get(i as usize) else {
-            return Value::Null;
-        };
+    fn invoice_json(&self, i: u32, inv: &Invoice) -> Value {
         let id = self.oid(Kind::Invoice, i);
         let sub_id = self.oid(Kind::Subscription, inv.subscription);
         let paid = inv.status == crate::model::InvoiceStatus::Paid;
@@ -464,10 +537,7 @@ impl Account {
     }
 
     /// A charge as Stripe returns it.
-    pub fn render_charge(&self, c: u32) -> Value {
-        let Some(ch) = self.charges.get(c as usize) else {
-            return Value::Null;
-        };
+    fn charge_json(&self, c: u32, ch: &Charge) -> Value {
         let succeeded = ch.failure.is_none();
         let failure = ch.failure.and_then(|f| FAILURE_CODES.get(usize::from(f)));
         let outcome = if succeeded {
@@ -511,11 +581,8 @@ impl Account {
     }
 
     /// A dispute as Stripe returns it.
-    pub fn render_dispute(&self, d: u32) -> Value {
-        let Some(dp) = self.disputes.get(d as usize) else {
-            return Value::Null;
-        };
-        let status = dp.status(self.now);
+    fn dispute_json(&self, d: u32, dp: &Dispute, now: i64) -> Value {
+        let status = dp.status(now);
         json!({
             "id": self.oid(Kind::Dispute, d),
             "object": "dispute",

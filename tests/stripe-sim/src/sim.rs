@@ -364,9 +364,8 @@ impl Simulator {
         };
         let st = self.lock();
         st.accounts.get(i).map_or_else(Vec::new, |a| {
-            a.events
-                .iter()
-                .filter_map(|e| serde_json::from_str(&e.json).ok())
+            (0..a.events.len() as u32)
+                .map(|e| a.render_event(e))
                 .collect()
         })
     }
@@ -509,11 +508,7 @@ impl Simulator {
                 let target = a.now + i64::from(days) * DAY;
                 let first = a.run_until(target);
                 let id = a.id();
-                pending.extend(
-                    a.events[first..]
-                        .iter()
-                        .map(|e| (e.created, id.clone(), e.kind, e.json.to_string())),
-                );
+                pending.extend((first..a.events.len()).map(|e| rendered(a, e, &id)));
             }
             // Deliver in time order across accounts, as one endpoint would receive them.
             pending.sort_by_key(|p| p.0);
@@ -557,9 +552,8 @@ impl Simulator {
                 .force(event_type, c)
                 .ok_or_else(|| EmitError::NotApplicable(event_type.to_owned()))?;
             let id = a.id();
-            a.events[first..]
-                .iter()
-                .map(|e| (e.created, id.clone(), e.kind, e.json.to_string()))
+            (first..a.events.len())
+                .map(|e| rendered(a, e, &id))
                 .collect::<Vec<_>>()
         };
         let ids = pending
@@ -621,6 +615,17 @@ impl Simulator {
         }
         (ok, failed)
     }
+}
+
+/// An event ready to deliver: time, account id, type and its JSON body.
+fn rendered(a: &Account, e: usize, account: &str) -> (i64, String, &'static str, String) {
+    let ev = &a.events[e];
+    (
+        ev.created,
+        account.to_owned(),
+        ev.kind,
+        a.render_event(e as u32).to_string(),
+    )
 }
 
 /// The wall clock as a [`Timestamp`].

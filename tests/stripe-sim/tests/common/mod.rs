@@ -1,0 +1,78 @@
+//! Shared helpers: start a simulator on a free loopback port and call it.
+
+#![allow(dead_code)]
+
+use reqwest::header::HeaderMap;
+use serde_json::Value;
+use stripe_sim::{RunningSim, SimConfig, Simulator};
+
+/// Generates and serves a simulator.
+pub async fn start(config: SimConfig) -> RunningSim {
+    Simulator::new(config)
+        .bind(0)
+        .await
+        .expect("bind 127.0.0.1:0")
+}
+
+/// A small default: 300 customers over 2 years, two accounts, no rate limit.
+pub fn small() -> SimConfig {
+    SimConfig {
+        customers: 300,
+        ..SimConfig::default()
+    }
+}
+
+/// One GET response.
+pub struct Resp {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+/// GET `path` with a bearer key and an optional `Stripe-Account` header.
+pub async fn get(sim: &RunningSim, path: &str, key: &str, account: Option<&str>) -> Resp {
+    let mut req = reqwest::Client::new()
+        .get(format!("{}{path}", sim.base_url))
+        .bearer_auth(key);
+    if let Some(a) = account {
+        req = req.header("Stripe-Account", a);
+    }
+    let resp = req.send().await.expect("request");
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let body = resp.json().await.unwrap_or(Value::Null);
+    Resp {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// GET as the platform on the first connected account.
+pub async fn platform_get(sim: &RunningSim, path: &str) -> Resp {
+    let account = sim.accounts[0].id.clone();
+    get(sim, path, stripe_sim::PLATFORM_KEY, Some(&account)).await
+}
+
+/// Every object of a list endpoint, following `starting_after`; also checks newest-first order.
+pub async fn list_all(sim: &RunningSim, path: &str, account: &str) -> Vec<Value> {
+    let mut out: Vec<Value> = Vec::new();
+    let sep = if path.contains('?') { '&' } else { '?' };
+    let mut url = format!("{path}{sep}limit=100");
+    loop {
+        let r = get(sim, &url, stripe_sim::PLATFORM_KEY, Some(account)).await;
+        assert_eq!(r.status, 200, "{url}: {}", r.body);
+        let data = r.body["data"].as_array().cloned().unwrap_or_default();
+        out.extend(data.iter().cloned());
+        if r.body["has_more"] != Value::Bool(true) {
+            break;
+        }
+        let last = data
+            .last()
+            .and_then(|o| o["id"].as_str())
+            .expect("a page with has_more has data")
+            .to_owned();
+        url = format!("{path}{sep}limit=100&starting_after={last}");
+    }
+    out
+}
