@@ -372,3 +372,223 @@ fn explain(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::billing_state::fixtures::*;
+    use crate::domain::billing_state::{BillingState, ChargeStatus};
+    use crate::domain::mrr::SubscriptionStatus::*;
+    use crate::domain::signals::usage_signals;
+    use proptest::prelude::*;
+
+    fn ext(signal: &str, impact: f64) -> Factor {
+        Factor {
+            signal: signal.into(),
+            impact,
+            explanation: format!("{signal} says so"),
+            evidence: vec![],
+            evidence_dates: vec![],
+        }
+    }
+
+    fn dunning_customer() -> UsageSignals {
+        let mut s = sub("sub_1", PastDue, 5_000, day(-200));
+        s.items[0].0.quantity = 2;
+        let obs = [
+            sub_obs(day(-4), Some(1), s),
+            charge("ch_0", day(-20), ChargeStatus::Succeeded),
+            charge("ch_1", day(-10), ChargeStatus::Failed),
+            charge("ch_2", day(-7), ChargeStatus::Failed),
+            charge("ch_3", day(-4), ChargeStatus::Failed),
+            dispute("dp_1", day(-1)),
+        ];
+        usage_signals(
+            &BillingState::from_observations(&obs),
+            NOW,
+            &BillingRules::default(),
+        )
+    }
+
+    fn input<'a>(
+        billing: Option<&'a UsageSignals>,
+        families: &'a BTreeMap<Family, Vec<Factor>>,
+        risk: Option<f64>,
+    ) -> ScoreInput<'a> {
+        ScoreInput {
+            now: NOW,
+            stripe_connected: true,
+            billing,
+            families,
+            classifier_churn_risk: risk,
+        }
+    }
+
+    #[test]
+    fn billing_family_is_clamped_to_30() {
+        // past_due 10 + three failures 12 + dispute 8.57 = 30.57 → 30.
+        let signals = dunning_customer();
+        let none = BTreeMap::new();
+        let s = score(
+            &input(Some(&signals), &none, None),
+            &EngineConfig::default(),
+        );
+        let billing = &s.families[&Family::Billing];
+        assert!(billing.raw_impact > 30.0);
+        assert_eq!(billing.impact, 30.0);
+        // 50 + 30 + classifier weight 0.7 × 0
+        assert_eq!(s.score, 80.0);
+    }
+
+    #[test]
+    fn billing_family_is_clamped_to_minus_30() {
+        let mut cfg = EngineConfig::default();
+        cfg.billing.mrr_growth = -40.0;
+        let obs = [
+            sub_obs(day(-120), Some(1), sub("sub_1", Active, 10_000, day(-200))),
+            sub_obs(day(-10), Some(2), sub("sub_1", Active, 20_000, day(-200))),
+            charge("ch_1", day(-5), ChargeStatus::Succeeded),
+        ];
+        let signals = usage_signals(&BillingState::from_observations(&obs), NOW, &cfg.billing);
+        let none = BTreeMap::new();
+        let s = score(&input(Some(&signals), &none, None), &cfg);
+        assert_eq!(s.families[&Family::Billing].raw_impact, -40.0);
+        assert_eq!(s.families[&Family::Billing].impact, -30.0);
+        assert_eq!(s.score, 20.0);
+    }
+
+    #[test]
+    fn each_external_family_is_clamped_to_its_own_limit() {
+        let families = BTreeMap::from([
+            (
+                Family::Crm,
+                vec![ext("champion_left", 15.0), ext("no_exec_sponsor", 15.0)],
+            ),
+            (Family::Sentiment, vec![ext("angry_emails", -25.0)]),
+        ]);
+        let s = score(&input(None, &families, None), &EngineConfig::default());
+        assert_eq!(s.families[&Family::Crm].impact, 20.0);
+        assert_eq!(s.families[&Family::Sentiment].impact, -10.0);
+        assert_eq!(s.score, 60.0);
+    }
+
+    #[test]
+    fn classifier_weight_follows_the_number_of_families_with_signals() {
+        let signals = dunning_customer();
+        let f = |n: usize| -> BTreeMap<Family, Vec<Factor>> {
+            Family::EXTERNAL
+                .iter()
+                .take(n)
+                .map(|f| (*f, vec![ext("x", 0.0)]))
+                .collect()
+        };
+        let cfg = EngineConfig::default();
+        for (billing, external, weight) in [
+            (false, 0, 1.0),
+            (false, 1, 0.7),
+            (true, 0, 0.7),
+            (true, 1, 0.4),
+            (false, 2, 0.4),
+            (true, 2, 0.25),
+            (false, 6, 0.25),
+        ] {
+            let fam = f(external);
+            let s = score(&input(billing.then_some(&signals), &fam, Some(10.0)), &cfg);
+            assert_eq!(
+                s.classifier.weight, weight,
+                "billing={billing} external={external}"
+            );
+            assert_eq!(s.classifier.impact, 10.0 * weight);
+        }
+    }
+
+    #[test]
+    fn at_risk_from_70_inclusive() {
+        let cfg = EngineConfig::default();
+        let at = |impact: f64| {
+            let fam = BTreeMap::from([(Family::Crm, vec![ext("x", impact)])]);
+            score(&input(None, &fam, None), &cfg)
+        };
+        assert!(at(20.0).at_risk);
+        assert_eq!(at(20.0).score, 70.0);
+        assert!(!at(19.9).at_risk);
+    }
+
+    #[test]
+    fn disconnected_stripe_stops_the_billing_family_contributing() {
+        let signals = dunning_customer();
+        let none = BTreeMap::new();
+        let mut i = input(Some(&signals), &none, Some(10.0));
+        i.stripe_connected = false;
+        let s = score(&i, &EngineConfig::default());
+        assert!(!s.families.contains_key(&Family::Billing));
+        assert_eq!(s.classifier.weight, 1.0);
+        assert_eq!(s.score, 60.0);
+        assert!(
+            s.explanation
+                .contains("billing not scored: Stripe is disconnected")
+        );
+    }
+
+    #[test]
+    fn golden_explanation() {
+        let signals = dunning_customer();
+        let families = BTreeMap::from([(Family::Crm, vec![ext("champion_left", 6.0)])]);
+        let s = score(
+            &input(Some(&signals), &families, Some(12.5)),
+            &EngineConfig::default(),
+        );
+        let d = |n: i64| day(n).to_date();
+        let want = format!(
+            "Score 91.0 (at risk, threshold 70) = baseline 50 +36.0 families +5.0 classifier\n\
+             billing +30.0 (limit ±30, clamped from +30.6)\n  \
+             +10.0 stripe_subscription_status: Subscription past due (dunning) since {} (sub_1)\n  \
+             +12.0 stripe_payment_failure: 3 failed charges in the last 30 days (ch_1, ch_2, ch_3)\n  \
+             +8.6 stripe_dispute: Dispute opened on {}, impact decaying to 0 over 7 days (dp_1)\n\
+             crm +6.0 (limit ±20)\n  \
+             +6.0 champion_left: champion_left says so\n\
+             classifier +5.0 (churn_risk +12.5 × weight 0.40, 2 behavioural families with signals)",
+            d(-4),
+            d(-1)
+        );
+        assert_eq!(s.explanation, want);
+        let json = serde_json::to_value(&s).unwrap();
+        assert_eq!(json["families"]["billing"]["impact"], 30.0);
+        assert_eq!(
+            json["families"]["billing"]["factors"][1]["evidence"][2],
+            "ch_3"
+        );
+        assert_eq!(json["classifier"]["weight"], 0.4);
+    }
+
+    fn arb_factors() -> impl Strategy<Value = Vec<Factor>> {
+        prop::collection::vec((-60.0f64..60.0).prop_map(|i| ext("x", i)), 0..5)
+    }
+
+    proptest! {
+        #[test]
+        fn scores_and_family_impacts_stay_within_their_clamps(
+            crm in arb_factors(),
+            support in arb_factors(),
+            contract in arb_factors(),
+            risk in prop::option::of(-200.0f64..200.0),
+            with_billing in any::<bool>(),
+        ) {
+            let cfg = EngineConfig::default();
+            let signals = dunning_customer();
+            let families = BTreeMap::from([
+                (Family::Crm, crm),
+                (Family::Support, support),
+                (Family::Contract, contract),
+            ]);
+            let i = input(with_billing.then_some(&signals), &families, risk);
+            let s = score(&i, &cfg);
+            prop_assert!((0.0..=100.0).contains(&s.score));
+            for (family, c) in &s.families {
+                prop_assert!(c.impact.abs() <= cfg.limits.of(*family));
+            }
+            prop_assert!(s.classifier.impact.abs() <= cfg.classifier_max_abs);
+            prop_assert_eq!(score_value(&i, &cfg), (s.score, s.at_risk));
+        }
+    }
+}
