@@ -121,3 +121,89 @@ pub fn churn_type(state: &BillingState) -> Option<ChurnType> {
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::billing_state::fixtures::*;
+    use crate::domain::billing_state::{BillingState, ChargeStatus, Observation};
+    use SubscriptionStatus::*;
+
+    #[test]
+    fn every_stripe_status_maps_to_the_connector_stage() {
+        for (status, stage) in [
+            (Trialing, Lifecycle::Trial),
+            (Active, Lifecycle::Customer),
+            (Incomplete, Lifecycle::Customer),
+            (IncompleteExpired, Lifecycle::Customer),
+            (PastDue, Lifecycle::Customer),
+            (Unpaid, Lifecycle::Customer),
+            (Paused, Lifecycle::Customer),
+            (Canceled, Lifecycle::Churned),
+        ] {
+            assert_eq!(Lifecycle::of_status(status), stage, "{status:?}");
+            let s = BillingState::from_observations([&sub_obs(
+                day(0),
+                None,
+                sub("sub_1", status, 1, day(-9)),
+            )]);
+            assert_eq!(lifecycle(&s), stage, "{status:?}");
+        }
+        assert_eq!(lifecycle(&BillingState::default()), Lifecycle::None);
+    }
+
+    #[test]
+    fn customer_beats_trial_beats_churned() {
+        let obs = |st, id| sub_obs(day(0), None, sub(id, st, 1, day(-9)));
+        let s = BillingState::from_observations([&obs(Canceled, "sub_1"), &obs(Trialing, "sub_2")]);
+        assert_eq!(lifecycle(&s), Lifecycle::Trial);
+        let s = BillingState::from_observations([&obs(Trialing, "sub_1"), &obs(Active, "sub_2")]);
+        assert_eq!(lifecycle(&s), Lifecycle::Customer);
+    }
+
+    fn canceled(reason: Option<CancellationReason>) -> Observation {
+        let mut s = sub("sub_1", Canceled, 5_000, day(-100));
+        s.ended_at = Some(day(-2));
+        s.cancellation_reason = reason;
+        sub_obs(day(-2), Some(1), s)
+    }
+
+    #[test]
+    fn stripe_cancellation_reason_decides_churn_type() {
+        let t = |r| churn_type(&BillingState::from_observations([&canceled(Some(r))]));
+        assert_eq!(
+            t(CancellationReason::CancellationRequested),
+            Some(ChurnType::Voluntary)
+        );
+        assert_eq!(
+            t(CancellationReason::PaymentFailed),
+            Some(ChurnType::Involuntary)
+        );
+        assert_eq!(
+            t(CancellationReason::PaymentDisputed),
+            Some(ChurnType::Involuntary)
+        );
+    }
+
+    #[test]
+    fn without_a_reason_unrecovered_failures_make_churn_involuntary() {
+        let failed = charge("ch_1", day(-10), ChargeStatus::Failed);
+        let s = BillingState::from_observations([&canceled(None), &failed]);
+        assert_eq!(churn_type(&s), Some(ChurnType::Involuntary));
+        let ok = charge("ch_2", day(-5), ChargeStatus::Succeeded);
+        let s = BillingState::from_observations([&canceled(None), &failed, &ok]);
+        assert_eq!(churn_type(&s), Some(ChurnType::Voluntary));
+        let s = BillingState::from_observations([&canceled(None)]);
+        assert_eq!(churn_type(&s), Some(ChurnType::Voluntary));
+    }
+
+    #[test]
+    fn a_running_customer_has_no_churn_type() {
+        let s = BillingState::from_observations([&sub_obs(
+            day(0),
+            None,
+            sub("sub_1", Active, 1, day(-9)),
+        )]);
+        assert_eq!(churn_type(&s), None);
+    }
+}

@@ -58,7 +58,7 @@ pub struct ScheduledCancel {
 pub struct ProfileBillingView {
     /// The matched Stripe customer.
     pub stripe_customer_id: Option<StripeCustomerId>,
-    /// MRR in the main currency.
+    /// MRR in the main currency (0 when subscriptions exist but none counts).
     pub mrr: Option<Money>,
     /// MRR in every currency.
     pub mrr_by_currency: Mrr,
@@ -164,7 +164,16 @@ pub fn profile_billing_view(state: &BillingState, now: Timestamp) -> ProfileBill
             .as_ref()
             .map(|c| c.value.id.clone())
             .or_else(|| state.subscriptions().next().map(|s| s.customer.clone())),
-        mrr: mrr.primary(),
+        // A customer whose subscriptions do not count (trial, canceled) shows 0, not nothing.
+        mrr: mrr.primary().or_else(|| {
+            let currency = state
+                .subscriptions()
+                .flat_map(|s| s.items.iter())
+                .next()?
+                .0
+                .currency;
+            Some(Money::new(0, currency))
+        }),
         mrr_by_currency: mrr,
         lifecycle: lifecycle(state),
         renewal_date: running.iter().filter_map(|s| s.renewal_date()).min(),
@@ -181,5 +190,138 @@ pub fn profile_billing_view(state: &BillingState, now: Timestamp) -> ProfileBill
         trial_ending_without_payment_method,
         open_invoices,
         active_discounts,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::billing_state::fixtures::*;
+    use crate::domain::billing_state::{BillingState, Fact, InvoiceSnapshot};
+    use crate::domain::mrr::{Discount, Ratio};
+    use SubscriptionStatus::*;
+
+    #[test]
+    fn renewal_date_is_the_subscription_period_end_or_else_the_earliest_item_end() {
+        let mut old_api = sub("sub_1", Active, 5_000, day(-40));
+        old_api.current_period_end = Some(day(20));
+        old_api.items[0].0.current_period_end = Some(day(25));
+        let v = profile_billing_view(
+            &BillingState::from_observations([&sub_obs(day(0), None, old_api)]),
+            NOW,
+        );
+        assert_eq!(v.renewal_date, Some(day(20)));
+
+        let mut new_api = sub("sub_1", Active, 5_000, day(-40));
+        new_api.items.push(monthly(1_000));
+        new_api.items[0].0.current_period_end = Some(day(12));
+        new_api.items[1].0.current_period_end = Some(day(9));
+        let v = profile_billing_view(
+            &BillingState::from_observations([&sub_obs(day(0), None, new_api)]),
+            NOW,
+        );
+        assert_eq!(v.renewal_date, Some(day(9)));
+        assert_eq!(v.mrr, Some(Money::new(6_000, usd())));
+        assert_eq!(v.lifecycle, Lifecycle::Customer);
+    }
+
+    #[test]
+    fn cancel_at_period_end_keeps_mrr_and_is_flagged() {
+        let mut s = sub("sub_1", Active, 5_000, day(-40));
+        s.cancel_at_period_end = true;
+        s.current_period_end = Some(day(10));
+        let v = profile_billing_view(
+            &BillingState::from_observations([&sub_obs(day(0), None, s)]),
+            NOW,
+        );
+        assert_eq!(v.mrr, Some(Money::new(5_000, usd())));
+        assert_eq!(
+            v.scheduled_cancel,
+            vec![ScheduledCancel {
+                subscription: oid("sub_1"),
+                at: Some(day(10))
+            }]
+        );
+    }
+
+    #[test]
+    fn a_trial_ending_within_7_days_without_a_payment_method_is_flagged() {
+        let trial = |ends: i64, pm: bool| {
+            let mut s = sub("sub_1", Trialing, 5_000, day(-10));
+            s.trial_end = Some(day(ends));
+            s.has_payment_method = pm;
+            profile_billing_view(
+                &BillingState::from_observations([&sub_obs(day(0), None, s)]),
+                NOW,
+            )
+        };
+        assert!(trial(7, false).trial_ending_without_payment_method);
+        assert!(!trial(8, false).trial_ending_without_payment_method);
+        assert!(!trial(3, true).trial_ending_without_payment_method);
+        assert_eq!(trial(3, false).lifecycle, Lifecycle::Trial);
+        assert_eq!(trial(3, false).mrr, Some(Money::new(0, usd())));
+    }
+
+    #[test]
+    fn open_invoices_are_aged_from_due_date_or_creation() {
+        let inv = |id: &str, created: i64, due: Option<i64>| {
+            at(
+                day(0),
+                None,
+                Fact::Invoice(InvoiceSnapshot {
+                    id: oid(id),
+                    subscription: None,
+                    status: InvoiceStatus::Open,
+                    created: day(created),
+                    due_date: due.map(day),
+                    amount_remaining: 900,
+                    currency: usd(),
+                    attempt_count: 2,
+                    paid_at: None,
+                }),
+            )
+        };
+        let s = BillingState::from_observations(&[
+            inv("in_a", -95, None),
+            inv("in_b", -40, Some(-10)),
+            inv("in_c", -1, Some(5)),
+        ]);
+        let v = profile_billing_view(&s, NOW);
+        let got: Vec<_> = v
+            .open_invoices
+            .iter()
+            .map(|i| (i.id.as_str(), i.age_days, i.bucket))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("in_a", 95, AgingBucket::Over90),
+                ("in_b", 10, AgingBucket::UpTo30),
+                ("in_c", 0, AgingBucket::UpTo30)
+            ]
+        );
+    }
+
+    #[test]
+    fn active_discounts_exclude_ended_ones() {
+        let mut s = sub("sub_1", Active, 10_000, day(-40));
+        let d = |id: &str, end: Option<i64>| Discount {
+            coupon_id: id.into(),
+            value: DiscountValue::PercentOff(Ratio::int(20)),
+            duration: CouponDuration::Forever,
+            end: end.map(day),
+        };
+        s.discounts = vec![d("live", None), d("gone", Some(-1))];
+        let v = profile_billing_view(
+            &BillingState::from_observations([&sub_obs(day(0), None, s)]),
+            NOW,
+        );
+        let ids: Vec<_> = v
+            .active_discounts
+            .iter()
+            .map(|d| d.coupon_id.as_str())
+            .collect();
+        assert_eq!(ids, ["live"]);
+        assert_eq!(v.mrr, Some(Money::new(8_000, usd())));
     }
 }
