@@ -70,7 +70,9 @@ const DICTIONARY: &[&[u8]] = &[
 
 fn mutate(rng: &mut Rng, seed: &[u8], corpus: &[Vec<u8>]) -> Vec<u8> {
     let mut data = seed.to_vec();
-    for _ in 0..rng.usize(1..=8) {
+    // Mostly one or two mutations, so many inputs stay valid JSON and reach the typed models.
+    let rounds = 1 + rng.usize(0..8).min(rng.usize(0..8));
+    for _ in 0..rounds {
         let len = data.len();
         match rng.u8(0..8) {
             0 if len > 0 => {
@@ -120,6 +122,58 @@ fn mutate(rng: &mut Rng, seed: &[u8], corpus: &[Vec<u8>]) -> Vec<u8> {
     data
 }
 
+/// A JSON-aware mutation: replace, delete or retype one node of a valid
+/// payload, so the input stays JSON and exercises the typed models.
+fn mutate_json(rng: &mut Rng, seed: &[u8]) -> Vec<u8> {
+    use serde_json::Value;
+    let Ok(mut root) = serde_json::from_slice::<Value>(seed) else {
+        return seed.to_vec();
+    };
+    // Pick a random path (as a JSON pointer), then mutate the node there.
+    let mut pointer = String::new();
+    let mut node = &root;
+    for _ in 0..rng.usize(0..12) {
+        let step = match node {
+            Value::Object(map) if !map.is_empty() => map
+                .iter()
+                .nth(rng.usize(0..map.len()))
+                .map(|(k, v)| (k.replace('~', "~0").replace('/', "~1"), v)),
+            Value::Array(items) if !items.is_empty() => {
+                let i = rng.usize(0..items.len());
+                Some((i.to_string(), &items[i]))
+            }
+            _ => None,
+        };
+        let Some((segment, child)) = step else { break };
+        pointer.push('/');
+        pointer.push_str(&segment);
+        node = child;
+    }
+    let Some(node) = root.pointer_mut(&pointer) else {
+        return seed.to_vec();
+    };
+    let replacement = match rng.u8(0..9) {
+        0 => Value::Null,
+        1 => Value::Bool(rng.bool()),
+        2 => Value::from(rng.i64(..)),
+        3 => Value::from(rng.f64() * 1e6),
+        4 => Value::from(""),
+        5 => Value::from(["inf", "cus_", "acct_x", "usd", "??", "evt_1"][rng.usize(0..6)]),
+        6 => Value::Array(vec![]),
+        7 => serde_json::json!({"id": "x"}),
+        _ => {
+            if let Value::Object(map) = node {
+                if let Some(k) = map.keys().nth(rng.usize(0..map.len().max(1))).cloned() {
+                    map.remove(&k);
+                }
+            }
+            return serde_json::to_vec(&root).unwrap_or_default();
+        }
+    };
+    *node = replacement;
+    serde_json::to_vec(&root).unwrap_or_default()
+}
+
 fn random_bytes(rng: &mut Rng) -> Vec<u8> {
     let len = rng.usize(0..512);
     std::iter::repeat_with(|| rng.u8(..)).take(len).collect()
@@ -131,24 +185,26 @@ fn event_parse_survives_mutated_stripe_payloads() {
     let mut rng = rng();
     let mut parsed = 0usize;
     for n in 0..iterations() {
-        let input = if n % 10 == 0 {
-            random_bytes(&mut rng)
-        } else {
-            let pick = rng.usize(0..corpus.len());
-            mutate(&mut rng, &corpus[pick], &corpus)
+        let pick = rng.usize(0..corpus.len());
+        let input = match n % 10 {
+            0 => random_bytes(&mut rng),
+            1..=4 => mutate_json(&mut rng, &corpus[pick]),
+            _ => mutate(&mut rng, &corpus[pick], &corpus),
         };
         parsed += usize::from(bodies::event_parse(&input));
     }
+    eprintln!("{parsed} of {} inputs parsed", iterations());
     // The mutations must keep some inputs valid, or the parser's deep paths go untested.
     assert!(
-        parsed > iterations() / 100,
+        parsed > iterations() / 20,
         "only {parsed} mutated inputs parsed"
     );
 }
 
 #[test]
 fn webhook_header_survives_mutated_headers() {
-    let body = fixtures().remove(0);
+    // A short body keeps the run on the header parser rather than on hashing.
+    let body = br#"{"id":"evt_1","object":"event","type":"customer.created"}"#.to_vec();
     let secret = kustiq::domain::secret::Secret::new("whsec_fuzz_a");
     let now = kustiq::domain::time::Timestamp::from_unix(1_700_000_000);
     let signed = kustiq::stripe::signature::sign(&body, &secret, now);
