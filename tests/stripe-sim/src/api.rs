@@ -498,7 +498,7 @@ pub fn get(
                 Some("all") => None,
                 Some("ended") => Some(Some(SubStatus::Canceled)),
                 Some(s) => Some(Some(SubStatus::parse(s).ok_or_else(|| {
-                    ApiError::invalid(format!("Invalid status: must be one of active, past_due, unpaid, canceled, incomplete, incomplete_expired, trialing, paused, all, or ended"), Some("status"), None)
+                    ApiError::invalid("Invalid status: must be one of active, past_due, unpaid, canceled, incomplete, incomplete_expired, trialing, paused, all, or ended".to_owned(), Some("status"), None)
                 })?)),
             };
             let cur = cursor(acct, Kind::Subscription, "subscription", &p)?;
@@ -533,18 +533,22 @@ pub fn get(
             )?;
             let status = match p.get("status") {
                 None => None,
-                Some(s) => Some(InvoiceStatus::parse(s).ok_or_else(|| ApiError::invalid(format!("Invalid status: must be one of draft, open, paid, uncollectible, or void"), Some("status"), None))?),
+                Some(s) => Some(InvoiceStatus::parse(s).ok_or_else(|| {
+                    ApiError::invalid(
+                        "Invalid status: must be one of draft, open, paid, uncollectible, or void"
+                            .to_owned(),
+                        Some("status"),
+                        None,
+                    )
+                })?),
             };
             let cur = cursor(acct, Kind::Invoice, "invoice", &p)?;
             let customer = customer_filter(acct, &p)?;
-            let sub = match p.get("subscription") {
-                None => None,
-                Some(id) => Some(
-                    decode_in(acct, Kind::Subscription, id)
-                        .filter(|&i| (i as usize) < acct.subs.len())
-                        .unwrap_or(u32::MAX),
-                ),
-            };
+            let sub = p.get("subscription").map(|id| {
+                decode_in(acct, Kind::Subscription, id)
+                    .filter(|&i| (i as usize) < acct.subs.len())
+                    .unwrap_or(u32::MAX)
+            });
             let cands = match (sub, customer) {
                 (Some(s), _) => Cands::Some(
                     acct.sub_invoices

@@ -260,7 +260,7 @@ impl Account {
             codec: IdCodec::new(params.seed),
             start,
             now: start,
-            default_currency: if params.index % 2 == 0 {
+            default_currency: if params.index.is_multiple_of(2) {
                 Cur::Usd
             } else {
                 Cur::Eur
@@ -575,16 +575,7 @@ impl Account {
         }
         // The first invoice: $0 for a trial, otherwise paid at once (a failed first payment
         // would leave the subscription `incomplete`, which the generator does not model).
-        self.bill(
-            s,
-            BillingReason::Create,
-            if trial {
-                Outcome::Succeed
-            } else {
-                Outcome::Succeed
-            },
-            trial,
-        );
+        self.bill(s, BillingReason::Create, Outcome::Succeed, trial);
         if self.recording() {
             let obj = self.snap_sub(s);
             self.record("customer.subscription.created", obj, None);
@@ -825,11 +816,13 @@ impl Account {
     }
 
     fn void_invoice(&mut self, s: u32) {
-        if let Some(i) = self.new_invoice(s, BillingReason::Cycle, false) {
-            if let Some(inv) = self.invoices.get_mut(i as usize) {
-                inv.status = InvoiceStatus::Void;
-                inv.closed_at = Some(self.now);
-            }
+        let now = self.now;
+        if let Some(inv) = self
+            .new_invoice(s, BillingReason::Cycle, false)
+            .and_then(|i| self.invoices.get_mut(i as usize))
+        {
+            inv.status = InvoiceStatus::Void;
+            inv.closed_at = Some(now);
         }
     }
 
