@@ -71,7 +71,13 @@ impl Fixtures {
     async fn send(&self, request: reqwest::RequestBuilder) -> Value {
         let response = request.bearer_auth(KEY).send().await.unwrap();
         let status = response.status();
-        let body: Value = response.json().await.unwrap();
+        let raw = response.bytes().await.unwrap();
+        // `/_config/*` answers with an empty body.
+        let body: Value = if raw.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&raw).unwrap()
+        };
         assert!(status.is_success(), "localstripe answered {status}: {body}");
         body
     }
@@ -142,16 +148,17 @@ async fn customers_subscriptions_and_invoices_are_each_listed_exactly_once() {
         let sub = fx
             .create(
                 "/v1/subscriptions",
-                &[("customer", customer), ("items[0][plan]", &plan_id)],
+                // A trial needs no payment method in localstripe.
+                &[
+                    ("customer", customer),
+                    ("items[0][plan]", &plan_id),
+                    ("trial_period_days", "14"),
+                ],
             )
             .await;
         subscriptions.push(sub);
     }
-    let canceled: Vec<String> = subscriptions.iter().step_by(5).cloned().collect();
-    for sub in &canceled {
-        let answer = fx.delete(&format!("/v1/subscriptions/{sub}")).await;
-        assert_eq!(answer["status"], "canceled");
-    }
+    // Invoices before cancelling: localstripe only invoices customers with a live subscription.
     let mut invoices = Vec::new();
     for customer in customers.iter().take(102) {
         fx.post(
@@ -164,6 +171,12 @@ async fn customers_subscriptions_and_invoices_are_each_listed_exactly_once() {
         )
         .await;
         invoices.push(fx.create("/v1/invoices", &[("customer", customer)]).await);
+    }
+
+    let canceled: Vec<String> = subscriptions.iter().step_by(5).cloned().collect();
+    for sub in &canceled {
+        let answer = fx.delete(&format!("/v1/subscriptions/{sub}")).await;
+        assert_eq!(answer["status"], "canceled");
     }
 
     let (client, reader) = reader();

@@ -103,7 +103,8 @@ mod tests {
         // 50/s in test mode: the 11th request waits for 10 intervals of 20 ms.
         let elapsed = start.elapsed();
         assert!(elapsed >= Duration::from_millis(195), "{elapsed:?}");
-        assert!(elapsed < Duration::from_millis(400), "{elapsed:?}");
+        // Generous: only a grossly wrong rate (or a stall) should fail this.
+        assert!(elapsed < Duration::from_secs(2), "{elapsed:?}");
     }
 
     #[tokio::test]

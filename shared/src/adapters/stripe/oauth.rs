@@ -1,6 +1,7 @@
 //! The OAuth flows: Stripe Connect (`read_only` scope) and Stripe Apps
 //! (1-hour access tokens, rotating refresh tokens). These are the only
-//! `POST`s in the crate, and only to the three OAuth paths of [`OAuthPath`].
+//! `POST`s Kustiq sends to Stripe, and only to the three OAuth paths of
+//! `OAuthPath`.
 
 use super::config::{StripeConfig, join};
 use super::response::oauth_error;

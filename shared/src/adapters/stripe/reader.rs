@@ -193,12 +193,9 @@ impl From<AccountWire> for StripeAccount {
 }
 
 impl StripeReader for AccountReader {
-    fn account(&self) -> impl Future<Output = Result<StripeAccount, StripeError>> + Send {
-        async move {
-            self.retrieve::<AccountWire>(ReadPath::Account)
-                .await
-                .map(StripeAccount::from)
-        }
+    async fn account(&self) -> Result<StripeAccount, StripeError> {
+        let wire: AccountWire = self.retrieve(ReadPath::Account).await?;
+        Ok(StripeAccount::from(wire))
     }
 
     fn customers(
