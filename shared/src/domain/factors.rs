@@ -771,7 +771,10 @@ mod tests {
     fn a_paused_subscription_adds_10_and_resuming_clears_it() {
         let paused = sub_obs(day(-3), Some(1), sub("sub_1", Paused, 5_000, day(-20)));
         assert_eq!(
-            impact_of(&[paused.clone()], BillingSignal::StripeSubscriptionPaused),
+            impact_of(
+                std::slice::from_ref(&paused),
+                BillingSignal::StripeSubscriptionPaused
+            ),
             10.0
         );
         let resumed = sub_obs(day(-1), Some(2), sub("sub_1", Active, 5_000, day(-20)));

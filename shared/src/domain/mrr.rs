@@ -8,6 +8,7 @@ use crate::domain::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
+use std::ops::{Add, Mul, Sub};
 
 /// An exact non-integral amount of minor units (or a plain fraction), always reduced,
 /// denominator positive. Serialized as `"n"` or `"n/d"` so JSON keeps it exact.
@@ -96,35 +97,6 @@ impl Ratio {
         Self::parse(&format!("{x}")).ok()
     }
 
-    /// Sum (saturating on absurd overflow rather than panicking).
-    pub fn add(self, o: Ratio) -> Ratio {
-        let g = gcd(self.den, o.den).max(1);
-        let den = (self.den / g).saturating_mul(o.den);
-        let num = self
-            .num
-            .saturating_mul(o.den / g)
-            .saturating_add(o.num.saturating_mul(self.den / g));
-        Ratio::new(num, den)
-    }
-
-    /// Difference.
-    pub fn sub(self, o: Ratio) -> Ratio {
-        self.add(Ratio {
-            num: -o.num,
-            den: o.den,
-        })
-    }
-
-    /// Product.
-    pub fn mul(self, o: Ratio) -> Ratio {
-        let g1 = gcd(self.num, o.den).max(1);
-        let g2 = gcd(o.num, self.den).max(1);
-        Ratio::new(
-            (self.num / g1).saturating_mul(o.num / g2),
-            (self.den / g2).saturating_mul(o.den / g1),
-        )
-    }
-
     /// Multiplies by `n / d`.
     pub fn scale(self, n: i128, d: i128) -> Ratio {
         self.mul(Ratio::new(n, d))
@@ -156,6 +128,42 @@ impl Ratio {
             std::cmp::Ordering::Equal => q + (q & 1),
         };
         rounded.clamp(i64::MIN as i128, i64::MAX as i128) as i64
+    }
+}
+
+impl Add for Ratio {
+    type Output = Ratio;
+    /// Sum (saturating on absurd overflow rather than panicking).
+    fn add(self, o: Ratio) -> Ratio {
+        let g = gcd(self.den, o.den).max(1);
+        let den = (self.den / g).saturating_mul(o.den);
+        let num = self
+            .num
+            .saturating_mul(o.den / g)
+            .saturating_add(o.num.saturating_mul(self.den / g));
+        Ratio::new(num, den)
+    }
+}
+
+impl Sub for Ratio {
+    type Output = Ratio;
+    fn sub(self, o: Ratio) -> Ratio {
+        self.add(Ratio {
+            num: -o.num,
+            den: o.den,
+        })
+    }
+}
+
+impl Mul for Ratio {
+    type Output = Ratio;
+    fn mul(self, o: Ratio) -> Ratio {
+        let g1 = gcd(self.num, o.den).max(1);
+        let g2 = gcd(o.num, self.den).max(1);
+        Ratio::new(
+            (self.num / g1).saturating_mul(o.num / g2),
+            (self.den / g2).saturating_mul(o.den / g1),
+        )
     }
 }
 

@@ -23,10 +23,10 @@ pub fn observe_event(event: &m::Event) -> Vec<Observation> {
         return Vec::new();
     }
     let mut out = observe(&event.data.object, event.created, Some(event));
-    if event.kind == m::EventType::InvoicePaymentFailed {
-        if let m::EventObject::Invoice(inv) = &event.data.object {
-            out.push(failed_attempt(inv, event));
-        }
+    if let (m::EventType::InvoicePaymentFailed, m::EventObject::Invoice(inv)) =
+        (&event.kind, &event.data.object)
+    {
+        out.push(failed_attempt(inv, event));
     }
     out
 }

@@ -302,10 +302,8 @@ fn downgrade_signal(state: &BillingState, now: Timestamp, rules: &BillingRules) 
             }
         }
         // Recovery: an upgrade back to at least the pre-drop amount clears the drops.
-        if let Some(pre) = pre_drop {
-            if current.1 < pre {
-                drops.extend(in_window);
-            }
+        if pre_drop.is_some_and(|pre| current.1 < pre) {
+            drops.extend(in_window);
         }
     }
     drops.sort_by(|a, b| a.at.cmp(&b.at).then(a.subscription.cmp(&b.subscription)));
