@@ -19,7 +19,7 @@ fn rng() -> Rng {
     let seed = std::env::var("KUSTIQ_FUZZ_SEED")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(0x5eed_0f_f022);
+        .unwrap_or(0x5eed_f022);
     Rng::with_seed(seed)
 }
 

@@ -77,7 +77,7 @@ fn every_vector_verifies_and_signing_reproduces_its_header() {
             verify(
                 &header,
                 payload.as_bytes(),
-                &[secret.clone()],
+                std::slice::from_ref(&secret),
                 t,
                 DEFAULT_TOLERANCE_SECS
             ),
@@ -118,7 +118,13 @@ fn multi_signature_header_passes_for_either_rotating_secret() {
             same_outcome(&want, &expected_from_library(&s(m, &python_key))),
             "{key}: node and python agree"
         );
-        let got = verify(h, body, &[secret.clone()], t, DEFAULT_TOLERANCE_SECS);
+        let got = verify(
+            h,
+            body,
+            std::slice::from_ref(secret),
+            t,
+            DEFAULT_TOLERANCE_SECS,
+        );
         assert!(
             same_outcome(&got, &want),
             "{key}: got {got:?}, want {want:?}"
@@ -267,7 +273,7 @@ fn malformed_headers_are_typed_errors_mapped_to_err_webhook_sig() {
         ("t=1700000000,v1=é☃🚀".into(), SignatureError::Mismatch),
     ];
     for (header, want) in cases {
-        let got = verify(&header, &body, &[secret.clone()], now, 300);
+        let got = verify(&header, &body, std::slice::from_ref(&secret), now, 300);
         assert_eq!(got, Err(want.clone()), "header {header:?}");
         assert_eq!(want.code(), ErrorCode::ERR_WEBHOOK_SIG);
     }

@@ -72,6 +72,11 @@ pub struct Invoice {
     /// Where the invoice comes from (API 2025-03-31 and later).
     #[serde(default)]
     pub parent: Option<InvoiceParent>,
+    /// The charge that paid or tried to pay it (API versions before
+    /// 2025-03-31). Ingest remembers its owner, because a dispute names only
+    /// its charge.
+    #[serde(default)]
+    pub charge: Option<Expandable<super::charge::Charge>>,
     /// Status (`null` only for upcoming-invoice previews).
     #[serde(default)]
     pub status: Option<InvoiceStatus>,
