@@ -266,13 +266,16 @@ where
     for o in &mut observations {
         o.customer.get_or_insert_with(|| customer.clone());
     }
-    let charges: Vec<String> = observations
+    let mut charges: Vec<String> = observations
         .iter()
         .filter_map(|o| match &o.fact {
             Fact::Charge(c) => Some(c.id.clone()),
             _ => None,
         })
         .collect();
+    if let EventObject::Invoice(inv) = &record.event.data.object {
+        charges.extend(inv.charge.as_ref().map(|c| c.id().as_str().to_owned()));
+    }
     for _ in 0..MAX_RACES {
         let snap = store.snapshot(ws, &record.event.id, &customer).await?;
         if event_version == 0 && snap.recorded.is_some() {

@@ -66,3 +66,6 @@ impl TestStore {
         Self { store, _embedded: embedded }
     }
 }
+
+pub mod faults;
+pub mod webhook;

@@ -1,0 +1,150 @@
+//! A webhook test bench: the real handler on a real table, a controllable
+//! clock, and helpers to sign and post Stripe events.
+
+use crate::{Engine, TestStore, require_env, unique};
+use kustiq::adapters::aws::AwsTarget;
+use kustiq::adapters::clock::ManualClock;
+use kustiq::adapters::dynamo::DynamoStore;
+use kustiq::adapters::local::secrets::EnvSecrets;
+use kustiq::adapters::runtime::Secrets;
+use kustiq::domain::connection::{BackfillProgress, ConnectMethod, Connection, ConnectionStatus, Mode};
+use kustiq::domain::ids::{StripeAccountId, WorkspaceId};
+use kustiq::domain::region::Region;
+use kustiq::domain::secret::Secret;
+use kustiq::domain::time::Timestamp;
+use kustiq::http::{App, Settings, handle};
+use kustiq::ports::connections::ConnectionStore;
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, RequestExt};
+use serde_json::Value;
+
+/// The endpoint secrets the bench's app accepts (a rotation in progress).
+pub const SECRETS: [&str; 2] = ["whsec_bench_old", "whsec_bench_new"];
+
+/// The real handler over a fresh table.
+pub struct Bench {
+    /// The app under test.
+    pub app: App,
+    /// Its clock.
+    pub clock: ManualClock,
+    /// Keeps the embedded engine alive.
+    pub _store: Option<TestStore>,
+}
+
+/// One answer from the handler.
+#[derive(Debug)]
+pub struct Answer {
+    /// HTTP status.
+    pub status: u16,
+    /// JSON body (Null if not JSON).
+    pub body: Value,
+}
+
+fn app(store: DynamoStore, clock: &ManualClock) -> App {
+    let secrets = EnvSecrets::from_vars([("KUSTIQ_STRIPE_WEBHOOK_SECRET".to_owned(), SECRETS.join(","))]);
+    App {
+        store,
+        secrets: Secrets::Env(secrets),
+        clock: std::sync::Arc::new(clock.clone()),
+        settings: Settings::new(Region::Eu),
+    }
+}
+
+impl Bench {
+    /// A bench on `engine`, with the clock at `now`.
+    pub async fn new(engine: Engine, now: Timestamp) -> Self {
+        let clock = ManualClock::at(now);
+        let t = TestStore::new(engine, "eu-central-1").await;
+        Self { app: app(t.store.clone(), &clock), clock, _store: Some(t) }
+    }
+
+    /// A bench whose store goes through `endpoint` (e.g. a fault proxy to DynamoDB Local).
+    pub async fn through(endpoint: &str, now: Timestamp) -> Self {
+        let clock = ManualClock::at(now);
+        let store = DynamoStore::connect(&AwsTarget::local("eu-central-1", endpoint), unique("kustiq-fault")).await;
+        store.ensure_table().await.unwrap_or_else(|e| panic!("ensure_table: {e}"));
+        Self { app: app(store, &clock), clock, _store: None }
+    }
+
+    /// Connects `workspace` to `account` in `mode`, as the connect flow would.
+    pub async fn connect(&self, workspace: &str, account: &str, mode: Mode) -> WorkspaceId {
+        let ws = WorkspaceId::parse(workspace).unwrap_or_else(|e| panic!("{e}"));
+        let conn = Connection {
+            workspace_id: ws.clone(),
+            region: Region::Eu,
+            method: ConnectMethod::Connect,
+            mode,
+            account_id: StripeAccountId::parse(account).unwrap_or_else(|e| panic!("{e}")),
+            status: ConnectionStatus::Connected,
+            error: None,
+            backfill: BackfillProgress::default(),
+            connected_at: self.clock.now_ts(),
+            last_sync_at: None,
+        };
+        self.app.store.save_connection(&conn, 0).await.unwrap_or_else(|e| panic!("save_connection: {e}"));
+        ws
+    }
+
+    /// Posts `body` with a header signed now by the newest secret.
+    pub async fn post_signed(&self, body: &str) -> Answer {
+        let header = kustiq::stripe::signature::sign(body.as_bytes(), &Secret::new(SECRETS[1]), self.clock.now_ts());
+        self.post(body, Some(&header)).await
+    }
+
+    /// Posts `body` with `signature` (or none).
+    pub async fn post(&self, body: &str, signature: Option<&str>) -> Answer {
+        let mut b = http::Request::builder().method("POST").uri("/webhooks/stripe");
+        if let Some(s) = signature {
+            b = b.header("stripe-signature", s);
+        }
+        let req = b.body(Body::Text(body.to_owned())).unwrap_or_else(|e| panic!("{e}"));
+        self.send(req).await
+    }
+
+    /// Sends any request to the handler.
+    pub async fn send(&self, req: lambda_http::Request) -> Answer {
+        let resp = handle(&self.app, req).await;
+        let status = resp.status().as_u16();
+        let body = match resp.body() {
+            Body::Text(t) => serde_json::from_str(t).unwrap_or(Value::Null),
+            Body::Binary(b) => serde_json::from_slice(b).unwrap_or(Value::Null),
+            _ => Value::Null,
+        };
+        Answer { status, body }
+    }
+
+    /// A request as the JWT authorizer would pass it for `workspace`.
+    pub fn authed(&self, method: &str, path: &str, workspace: &str, body: Option<Value>) -> lambda_http::Request {
+        let ctx: lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext = serde_json::from_value(serde_json::json!({
+            "authorizer": {"jwt": {"claims": {"workspace_id": workspace, "plan": "pro", "region": "eu"}, "scopes": null}},
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "test"},
+            "timeEpoch": 0
+        }))
+        .unwrap_or_else(|e| panic!("context: {e}"));
+        let body = body.map(|b| Body::Text(b.to_string())).unwrap_or(Body::Empty);
+        http::Request::builder()
+            .method(method)
+            .uri(path)
+            .body(body)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .with_request_context(RequestContext::ApiGatewayV2(ctx))
+    }
+}
+
+/// Reads the time of a [`ManualClock`] without importing the port trait at every call site.
+pub trait NowTs {
+    /// Now.
+    fn now_ts(&self) -> Timestamp;
+}
+
+impl NowTs for ManualClock {
+    fn now_ts(&self) -> Timestamp {
+        use kustiq::ports::clock::Clock;
+        self.now()
+    }
+}
+
+/// The DynamoDB Local endpoint from the stack.
+pub fn dynamodb_local() -> String {
+    require_env("KUSTIQ_TEST_DYNAMODB_ENDPOINT")
+}
