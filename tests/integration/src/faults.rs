@@ -32,7 +32,7 @@ impl FaultProxy {
     /// Starts a proxy to `upstream` on a free loopback port.
     pub async fn start(upstream: &str) -> Self {
         let armed = Arc::new(Mutex::new(Armed::default()));
-        let ctx = Ctx { upstream: upstream.trim_end_matches('/').to_owned(), http: reqwest::Client::new(), armed: armed.clone() };
+        let ctx = Ctx { upstream: upstream.trim_end_matches('/').to_owned(), http: crate::http(), armed: armed.clone() };
         let router = axum::Router::new().fallback(forward).with_state(ctx);
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.unwrap_or_else(|e| panic!("bind: {e}"));
         let endpoint = format!("http://{}", listener.local_addr().unwrap_or_else(|e| panic!("{e}")));

@@ -69,3 +69,10 @@ impl TestStore {
 
 pub mod faults;
 pub mod webhook;
+
+/// A reqwest client with the workspace's TLS setup (rustls on ring).
+pub fn http() -> reqwest::Client {
+    kustiq::adapters::stripe::http_builder()
+        .and_then(|b| b.build().map_err(|e| kustiq::ports::stripe::StripeError::Config(e.to_string())))
+        .unwrap_or_else(|e| panic!("http client: {e}"))
+}
