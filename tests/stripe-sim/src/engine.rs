@@ -398,6 +398,17 @@ impl Account {
         Snapshot::Charge(c, self.charges[c as usize])
     }
 
+    /// Records `account.application.deauthorized` now and returns its index.
+    pub fn record_deauthorized(&mut self) -> usize {
+        self.events.push(Event {
+            created: self.now,
+            kind: "account.application.deauthorized",
+            object: Snapshot::Application,
+            previous: None,
+        });
+        self.events.len() - 1
+    }
+
     fn recording(&self) -> bool {
         self.now >= self.record_from
     }
@@ -696,7 +707,21 @@ impl Account {
             }
             self.set_status(s, SubStatus::Active);
         }
+        // Stripe announces every renewal as `customer.subscription.updated`; on API versions
+        // with the period on items, `previous_attributes.items` changes without a plan change.
+        let before = self.recording().then(|| {
+            let sub = &self.subs[s as usize];
+            (self.render_items(s), sub.period_start, sub.period_end)
+        });
         self.next_period(s);
+        if let Some((items, start, end)) = before {
+            let obj = self.snap_sub(s);
+            self.record(
+                "customer.subscription.updated",
+                obj,
+                Some(json!({"current_period_end": end, "current_period_start": start, "items": items})),
+            );
+        }
         let resumes = self.subs.get(s as usize).and_then(|x| x.pause_resumes_at);
         match resumes {
             Some(r) if self.now < r => {

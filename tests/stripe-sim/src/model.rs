@@ -578,6 +578,8 @@ pub enum Snapshot {
     Charge(u32, Charge),
     /// A dispute and its index.
     Dispute(u32, Dispute),
+    /// The platform's Connect application (`account.application.*` events).
+    Application,
 }
 
 /// A recorded event.

@@ -313,11 +313,14 @@ pub async fn deauthorize(
             ),
         );
     };
-    let mut st = sim.lock();
-    st.access.retain(|_, t| t.account != account);
-    st.refresh.retain(|_, t| t.account != account);
-    if let Some(a) = st.accounts.get_mut(account) {
-        a.flags.revoked = true;
+    {
+        let mut st = sim.lock();
+        st.access.retain(|_, t| t.account != account);
+        st.refresh.retain(|_, t| t.account != account);
+        if let Some(a) = st.accounts.get_mut(account) {
+            a.flags.revoked = true;
+        }
     }
+    sim.deauthorized(account).await;
     axum::Json(json!({"stripe_user_id": user})).into_response()
 }

@@ -88,6 +88,9 @@ impl Account {
             Snapshot::Invoice(i, x) => self.invoice_json(*i, x),
             Snapshot::Charge(c, x) => self.charge_json(*c, x),
             Snapshot::Dispute(d, x) => self.dispute_json(*d, x, at),
+            Snapshot::Application => {
+                json!({"id": crate::sim::CLIENT_ID, "object": "application", "name": "Kustiq (simulated)"})
+            }
         }
     }
 

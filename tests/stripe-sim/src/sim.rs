@@ -568,6 +568,21 @@ impl Simulator {
         Ok(ids)
     }
 
+    /// Records and delivers `account.application.deauthorized` for an account (after
+    /// `POST /oauth/deauthorize`), as Stripe tells the platform's Connect endpoint.
+    pub(crate) async fn deauthorized(&self, account: usize) {
+        let pending = {
+            let mut st = self.lock();
+            let Some(a) = st.accounts.get_mut(account) else {
+                return;
+            };
+            let e = a.record_deauthorized();
+            let id = a.id();
+            vec![rendered(a, e, &id)]
+        };
+        self.deliver(pending).await;
+    }
+
     async fn deliver(&self, pending: Vec<(i64, String, &'static str, String)>) -> (usize, usize) {
         let Some(target) = self.inner.config.webhook.clone() else {
             return (0, 0);

@@ -686,3 +686,52 @@ async fn generated_objects_parse_as_kustiq_reads_them_and_cover_the_lifecycle() 
             && ids_ok(&disputes, "dp_")
     );
 }
+
+#[tokio::test]
+async fn deauthorize_sends_account_application_deauthorized() {
+    let (url, got) = receiver().await;
+    let secret = Secret::new("whsec_deauth");
+    let sim = start(SimConfig {
+        customers: 50,
+        webhook: Some(WebhookTarget {
+            url,
+            secret: secret.clone(),
+        }),
+        ..SimConfig::default()
+    })
+    .await;
+    let account = sim.accounts[1].id.clone();
+    let (status, _) = post_form(
+        &no_redirect(),
+        format!("{}/oauth/deauthorize", sim.base_url),
+        Some(PLATFORM_KEY),
+        &[("client_id", "ca_sim"), ("stripe_user_id", &account)],
+    )
+    .await;
+    assert_eq!(status, 200);
+    let received = got.lock().unwrap().clone();
+    assert_eq!(received.len(), 1);
+    let (sig, body) = &received[0];
+    let event =
+        kustiq::stripe::verify_and_parse(sig, body, &[secret], stripe_sim::sim::wall_now(), 300)
+            .expect("verifies");
+    assert_eq!(event.kind.as_str(), "account.application.deauthorized");
+    assert_eq!(
+        event.account.as_ref().map(|a| a.as_str()),
+        Some(account.as_str())
+    );
+}
+
+#[tokio::test]
+async fn latency_is_added_to_every_api_response() {
+    let sim = start(SimConfig {
+        customers: 20,
+        latency: std::time::Duration::from_millis(150),
+        ..SimConfig::default()
+    })
+    .await;
+    let started = std::time::Instant::now();
+    let r = platform_get(&sim, "/v1/customers?limit=1").await;
+    assert_eq!(r.status, 200);
+    assert!(started.elapsed() >= std::time::Duration::from_millis(150));
+}
