@@ -37,6 +37,8 @@ impl Simulator {
             .route("/oauth/token", post(oauth::connect_token))
             .route("/oauth/deauthorize", post(oauth::deauthorize))
             .route("/apps/oauth/authorize", get(oauth::app_authorize))
+            // The path of Stripe's real Apps install link, for clients that keep it.
+            .route("/oauth/v2/authorize", get(oauth::app_authorize))
             .route("/_sim/advance", post(control::advance))
             .route("/_sim/emit", post(control::emit))
             .route("/_sim/accounts/{id}/{what}", post(control::toggle))
