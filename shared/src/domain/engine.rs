@@ -245,15 +245,19 @@ fn family_sum(factors: &[Factor]) -> f64 {
 /// stored signals. Equal to `score(input, cfg).score` / `.at_risk`.
 pub fn score_value(input: &ScoreInput<'_>, cfg: &EngineConfig) -> (f64, bool) {
     let mut total = cfg.baseline;
+    let mut with_signals = 0;
     if let Some(s) = input.billing_signals() {
         let max = cfg.limits.billing;
         total += billing_impact(s, input.now, &cfg.billing).clamp(-max, max);
+        with_signals += 1;
     }
+    // One pass over the external families: sum and count together.
     for (family, factors) in input.external() {
         let max = cfg.limits.of(family);
         total += family_sum(factors).clamp(-max, max);
+        with_signals += 1;
     }
-    let weight = cfg.classifier_weight(input.families_with_signals());
+    let weight = cfg.classifier_weight(with_signals);
     let risk = input
         .classifier_churn_risk
         .map(|r| r.clamp(-cfg.classifier_max_abs, cfg.classifier_max_abs));

@@ -247,7 +247,8 @@ pub fn dispute_impact(s: &UsageSignals, now: Timestamp, r: &BillingRules) -> f64
 /// The raw (unclamped) billing impact: the sum of every rule. No allocation.
 pub fn billing_impact(s: &UsageSignals, now: Timestamp, r: &BillingRules) -> f64 {
     status_impact(s, r)
-        + failure_impact(failures_in_window(s, now, r).count(), r)
+        // Only "none / some / many" matters, so stop counting at "many".
+        + failure_impact(failures_in_window(s, now, r).take(r.many_failures).count(), r)
         + downgrade_impact(s, now, r)
         + days_since_charge_impact(s, now, r)
         + mrr_delta_impact(s, r)
