@@ -1,5 +1,6 @@
 //! [`ConnectionStore`] on the table: the connection item and its account
-//! route, written in one transaction.
+//! route, written in one transaction. The route carries a copy of the
+//! connection, so routing a webhook is one GetItem.
 
 use super::{Condition, DynamoStore, Item, TxOp, keys};
 use crate::domain::connection::Connection;
@@ -11,6 +12,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Serialize, Deserialize)]
 struct Route {
     workspace_id: WorkspaceId,
+    connection: Connection,
 }
 
 impl ConnectionStore for DynamoStore {
@@ -26,30 +28,42 @@ impl ConnectionStore for DynamoStore {
             return Ok(None);
         };
         let route: Route = route.parse()?;
-        let found = ConnectionStore::connection(self, &route.workspace_id).await?;
-        // A stale route (the workspace reconnected another account) leads nowhere.
-        Ok(found.map(|(c, _)| c).filter(|c| &c.account_id == account))
+        Ok(Some(route.connection).filter(|c| &c.account_id == account))
     }
 
     async fn save_connection(&self, connection: &Connection, expected: u64) -> Result<u64, StoreError> {
-        let item = Item::json(keys::connection(&connection.workspace_id), connection)?;
+        let ws = &connection.workspace_id;
+        let item = Item::json(keys::connection(ws), connection)?;
         let route = Item::json(
             keys::account_route(&connection.account_id),
-            &Route { workspace_id: connection.workspace_id.clone() },
+            &Route { workspace_id: ws.clone(), connection: connection.clone() },
         )?;
-        let existing_route = self.get(&route.key).await?;
-        let route_condition = match &existing_route {
+        let route_condition = match self.get(&route.key).await? {
             None => Condition::Absent,
             Some(r) => {
                 let owner: Route = r.parse()?;
-                if owner.workspace_id != connection.workspace_id {
+                if &owner.workspace_id != ws {
+                    // The account is connected to another workspace in this region.
                     return Err(StoreError::Conflict);
                 }
                 Condition::Version(r.version)
             }
         };
-        let condition = if expected == 0 { Condition::Absent } else { Condition::Version(expected) };
-        self.transact(vec![TxOp::Put(item, condition), TxOp::Put(route, route_condition)]).await?;
+        let mut ops = Vec::with_capacity(3);
+        let condition = if expected == 0 {
+            Condition::Absent
+        } else {
+            // A reconnect to another account retires the old account's route.
+            if let Some((old, _)) = ConnectionStore::connection(self, ws).await? {
+                if old.account_id != connection.account_id {
+                    ops.push(TxOp::Delete(keys::account_route(&old.account_id), Condition::None));
+                }
+            }
+            Condition::Version(expected)
+        };
+        ops.push(TxOp::Put(item, condition));
+        ops.push(TxOp::Put(route, route_condition));
+        self.transact(ops).await?;
         Ok(expected + 1)
     }
 }
