@@ -2,6 +2,7 @@
 #![no_main]
 
 #[path = "../bodies.rs"]
+#[allow(dead_code)]
 mod bodies;
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {

@@ -1,17 +1,19 @@
 //! A fault-injecting proxy in front of DynamoDB Local: forwards every request,
 //! except that while a fault is armed, the chosen operations answer 500
-//! (DynamoDB's InternalServerError), as a failing store would.
+//! (DynamoDB's InternalServerError), as a failing store would. It also counts
+//! the requests it sees per operation, for the requests-per-event figure.
 
 use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
 use axum::response::Response;
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 #[derive(Default)]
 struct Armed {
     operations: HashSet<String>,
     failed: u64,
+    seen: BTreeMap<String, u64>,
 }
 
 /// A running proxy. Dropping it leaves the server task to end with the runtime.
@@ -62,6 +64,17 @@ impl FaultProxy {
     pub fn failed(&self) -> u64 {
         self.armed.lock().unwrap_or_else(|e| e.into_inner()).failed
     }
+
+    /// Requests seen since the start or the last [`FaultProxy::reset_counts`],
+    /// by operation (`GetItem`, `BatchGetItem` …), failed ones included.
+    pub fn counts(&self) -> BTreeMap<String, u64> {
+        self.armed.lock().unwrap_or_else(|e| e.into_inner()).seen.clone()
+    }
+
+    /// Starts counting from zero.
+    pub fn reset_counts(&self) {
+        self.armed.lock().unwrap_or_else(|e| e.into_inner()).seen.clear();
+    }
 }
 
 async fn forward(State(ctx): State<Ctx>, req: Request) -> Response {
@@ -75,6 +88,7 @@ async fn forward(State(ctx): State<Ctx>, req: Request) -> Response {
         .to_owned();
     {
         let mut a = ctx.armed.lock().unwrap_or_else(|e| e.into_inner());
+        *a.seen.entry(target.clone()).or_default() += 1;
         if a.operations.contains(&target) {
             a.failed += 1;
             return Response::builder()

@@ -16,8 +16,4 @@ fn openapi_documents_every_served_route() {
     for route in ROUTES {
         assert!(spec.lines().any(|l| l.trim() == route), "docs/openapi.yaml lacks {route}");
     }
-    let dispatcher = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/src/http/app.rs"))
-        .unwrap_or_else(|e| panic!("{e}"));
-    let served = dispatcher.matches("=> ").count();
-    assert!(served >= ROUTES.len(), "the dispatcher serves the documented routes");
 }

@@ -8,8 +8,8 @@
 use crate::ids::IdCodec;
 use crate::model::{
     BillingReason, COUPONS, CancelReason, Charge, Cur, Customer, Discount, Dispute, Duration,
-    Event, Interval, Invoice, InvoiceStatus, Item, Line, Meta, Price, Scheme, Snapshot, SubStatus,
-    Subscription, Tier, TiersMode,
+    Event, Interval, Invoice, InvoiceStatus, Item, Line, Meta, Previous, Price, Scheme, Snapshot,
+    SubStatus, Subscription, Tier, TiersMode,
 };
 use chrono::{DateTime, Months, Utc};
 use serde_json::{Value, json};
@@ -371,6 +371,10 @@ impl Account {
     }
 
     fn record(&mut self, kind: &'static str, object: Snapshot, previous: Option<Value>) {
+        self.record_with(kind, object, previous.map(Previous::Json));
+    }
+
+    fn record_with(&mut self, kind: &'static str, object: Snapshot, previous: Option<Previous>) {
         if self.now < self.record_from {
             return;
         }
@@ -709,17 +713,16 @@ impl Account {
         }
         // Stripe announces every renewal as `customer.subscription.updated`; on API versions
         // with the period on items, `previous_attributes.items` changes without a plan change.
-        let before = self.recording().then(|| {
-            let sub = &self.subs[s as usize];
-            (self.render_items(s), sub.period_start, sub.period_end)
-        });
+        let before = self
+            .recording()
+            .then(|| Box::new(self.subs[s as usize].clone()));
         self.next_period(s);
-        if let Some((items, start, end)) = before {
+        if let Some(old) = before {
             let obj = self.snap_sub(s);
-            self.record(
+            self.record_with(
                 "customer.subscription.updated",
                 obj,
-                Some(json!({"current_period_end": end, "current_period_start": start, "items": items})),
+                Some(Previous::Renewal(old)),
             );
         }
         let resumes = self.subs.get(s as usize).and_then(|x| x.pause_resumes_at);
@@ -1060,10 +1063,10 @@ impl Account {
         let Some(price) = self.prices.get(usize::from(item.price)) else {
             return false;
         };
-        // Rendered before the change: `previous_attributes.items` is the old list.
+        // Kept before the change: `previous_attributes.items` is the old list.
         let previous = self
             .recording()
-            .then(|| (self.render_items(s), self.render_plan(item.price)));
+            .then(|| Box::new(self.subs[s as usize].clone()));
         let mut new_item = item;
         if price.per_seat || price.product == 5 {
             let step = self.rng.u32(1..6);
@@ -1111,15 +1114,11 @@ impl Account {
         }
         if self.recording() {
             let obj = self.snap_sub(s);
-            let (previous_items, previous_plan) = previous.unwrap_or_default();
-            let mut prev = json!({"items": previous_items});
-            if new_item.price != item.price {
-                prev["plan"] = previous_plan;
-            }
-            if new_item.quantity != item.quantity {
-                prev["quantity"] = json!(item.quantity);
-            }
-            self.record("customer.subscription.updated", obj, Some(prev));
+            self.record_with(
+                "customer.subscription.updated",
+                obj,
+                previous.map(Previous::PlanChange),
+            );
         }
         true
     }

@@ -582,6 +582,17 @@ pub enum Snapshot {
     Application,
 }
 
+/// `data.previous_attributes`, kept compact until rendered.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Previous {
+    /// Literal attributes.
+    Json(serde_json::Value),
+    /// A renewal: the subscription before its period moved.
+    Renewal(Box<Subscription>),
+    /// A plan change: the subscription before its item changed.
+    PlanChange(Box<Subscription>),
+}
+
 /// A recorded event.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
@@ -592,5 +603,5 @@ pub struct Event {
     /// `data.object` as of `created`.
     pub object: Snapshot,
     /// `data.previous_attributes`.
-    pub previous: Option<serde_json::Value>,
+    pub previous: Option<Previous>,
 }

@@ -5,8 +5,8 @@ use crate::engine::Account;
 use crate::ids::Kind;
 use crate::model::{
     BillingReason, COUPONS, Charge, Customer, DISPUTE_REASONS, Discount, Dispute, Duration,
-    FAILURE_CODES, Interval, Invoice, Meta, PRODUCTS, Price, Scheme, Snapshot, Subscription,
-    TiersMode,
+    FAILURE_CODES, Interval, Invoice, Meta, PRODUCTS, Previous, Price, Scheme, Snapshot,
+    Subscription, TiersMode,
 };
 use crate::names;
 use serde_json::{Value, json};
@@ -94,6 +94,33 @@ impl Account {
         }
     }
 
+    fn render_previous(&self, previous: &Previous, object: &Snapshot) -> Value {
+        let (s, old, new) = match (previous, object) {
+            (Previous::Json(v), _) => return v.clone(),
+            (
+                Previous::Renewal(old) | Previous::PlanChange(old),
+                Snapshot::Subscription(s, new),
+            ) => (*s, old, new),
+            _ => return Value::Null,
+        };
+        let mut prev = json!({ "items": self.items_json(s, old) });
+        if matches!(previous, Previous::Renewal(_)) {
+            prev["current_period_end"] = json!(old.period_end);
+            prev["current_period_start"] = json!(old.period_start);
+            return prev;
+        }
+        let (before, after) = (old.items.first(), new.items.first());
+        if let (Some(b), Some(a)) = (before, after) {
+            if b.price != a.price {
+                prev["plan"] = self.render_plan(b.price);
+            }
+            if b.quantity != a.quantity {
+                prev["quantity"] = json!(b.quantity);
+            }
+        }
+        prev
+    }
+
     /// A recorded event as Stripe returns it.
     pub fn render_event(&self, e: u32) -> Value {
         let Some(ev) = self.events.get(e as usize) else {
@@ -101,7 +128,7 @@ impl Account {
         };
         let mut data = json!({ "object": self.render_snapshot(&ev.object, ev.created) });
         if let Some(p) = &ev.previous {
-            data["previous_attributes"] = p.clone();
+            data["previous_attributes"] = self.render_previous(p, &ev.object);
         }
         json!({
             "id": self.oid(Kind::Event, e),

@@ -501,21 +501,27 @@ impl Simulator {
     /// Advances the simulated clock by `days`, applying every due lifecycle transition in each
     /// account, and sends the resulting events as signed webhooks.
     pub async fn advance_days(&self, days: u32) -> Advance {
-        let pending = {
+        // Events are rendered only when there is somewhere to send them.
+        let send = self.inner.config.webhook.is_some();
+        let (pending, events) = {
             let mut st = self.lock();
             let mut pending = Vec::new();
+            let mut events = 0;
             for a in &mut st.accounts {
                 let target = a.now + i64::from(days) * DAY;
                 let first = a.run_until(target);
+                events += a.events.len() - first;
+                if !send {
+                    continue;
+                }
                 let id = a.id();
                 pending.extend((first..a.events.len()).map(|e| rendered(a, e, &id)));
             }
             // Deliver in time order across accounts, as one endpoint would receive them.
             pending.sort_by_key(|p| p.0);
-            pending
+            (pending, events)
         };
         let now = self.now().unix();
-        let events = pending.len();
         let (delivered, failed) = self.deliver(pending).await;
         Advance {
             now,
