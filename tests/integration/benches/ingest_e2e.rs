@@ -1,0 +1,340 @@
+//! Webhook ingest end to end on the embedded default store (dynoxide on a
+//! SQLite file, served on loopback as `kustiq-local` does), through the real
+//! HTTP handler `kustiq::http::handle`:
+//!
+//! 1. DynamoDB requests per event (goal ≤ 4), by operation, counted by a
+//!    proxy in front of the store over 500 events spread over the run.
+//! 2. Latency of webhook POST → acknowledged, and POST → new score visible on
+//!    `GET /api/v1/profiles/{id}/churn` (the history's newest entry names the
+//!    event), p50/p95/p99 over 10,000 events (goal p50 ≤ 50 ms), and
+//!    throughput. Baseline in the same run: POSTs of a signed event of a type
+//!    the engine ignores (verify + parse + filter, no storage).
+//!
+//! Events are the simulator's, engine types only, oldest first; every
+//! customer is matched to a profile. The clock follows the events (each is
+//! received a second after it was created).
+//!
+//! Run: `cargo bench -p kustiq-tests --bench ingest_e2e`.
+//! `KUSTIQ_BENCH_EVENTS` (default 10000), `KUSTIQ_BENCH_COUNTED` (default 500)
+//! and `KUSTIQ_BENCH_CUSTOMERS` (default 400) tune it.
+
+use kustiq::domain::connection::Mode;
+use kustiq::domain::ids::{ProfileId, StripeCustomerId, WorkspaceId};
+use kustiq::domain::profile::Profile;
+use kustiq::domain::time::Timestamp;
+use kustiq::ports::profiles::ProfileStore;
+use kustiq_local::embedded::EmbeddedDynamo;
+use kustiq_tests::faults::FaultProxy;
+use kustiq_tests::webhook::{Bench, NowTs};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+use stripe_sim::{SimConfig, Simulator};
+
+const ENGINE_TYPES: [&str; 10] = [
+    "customer.subscription.deleted",
+    "customer.subscription.updated",
+    "customer.subscription.paused",
+    "customer.subscription.resumed",
+    "invoice.payment_failed",
+    "invoice.payment_succeeded",
+    "invoice.finalized",
+    "charge.dispute.created",
+    "customer.created",
+    "customer.updated",
+];
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn customer_of(event: &Value) -> Option<String> {
+    let o = &event["data"]["object"];
+    match o["object"].as_str() {
+        Some("customer") => o["id"].as_str().map(str::to_owned),
+        _ => o["customer"].as_str().map(str::to_owned),
+    }
+}
+
+fn created(event: &Value) -> i64 {
+    event["created"].as_i64().unwrap_or(0)
+}
+
+/// At least `wanted` engine events of one simulated account, oldest first.
+async fn simulated(customers: usize, wanted: usize) -> (String, Vec<Value>) {
+    let sim = Simulator::new(SimConfig {
+        seed: 31,
+        customers,
+        years: 1,
+        accounts: 1,
+        ..SimConfig::default()
+    });
+    let account = sim
+        .accounts()
+        .first()
+        .map(|a| a.id.clone())
+        .expect("an account");
+    let mut events = Vec::new();
+    for _ in 0..36 {
+        sim.advance_days(30).await;
+        events = sim
+            .events(&account)
+            .into_iter()
+            .filter(|e| ENGINE_TYPES.contains(&e["type"].as_str().unwrap_or_default()))
+            .collect();
+        if events.len() >= wanted {
+            break;
+        }
+    }
+    events.sort_by_key(created);
+    events.truncate(wanted);
+    (account, events)
+}
+
+/// Connects the account and matches every customer to a profile `p{i}`.
+async fn prepare(
+    bench: &Bench,
+    account: &str,
+    events: &[Value],
+) -> (WorkspaceId, BTreeMap<String, String>) {
+    let ws = bench.connect("ws_bench", account, Mode::Test).await;
+    let mut profiles = BTreeMap::new();
+    for c in events.iter().filter_map(customer_of) {
+        let n = profiles.len();
+        profiles.entry(c).or_insert_with(|| format!("p{n}"));
+    }
+    for (c, p) in &profiles {
+        let profile = Profile {
+            profile_id: ProfileId::parse(p.as_str()).expect("profile id"),
+            email: None,
+            domain: None,
+            name: None,
+            stripe_customer_id: Some(StripeCustomerId::parse(c.as_str()).expect("customer id")),
+            families: BTreeMap::new(),
+            classifier_churn_risk: Some(10.0),
+        };
+        bench
+            .app
+            .store
+            .put_profile(&ws, &profile)
+            .await
+            .expect("put_profile");
+    }
+    (ws, profiles)
+}
+
+/// Sets the clock to a second after the event was created, never backwards.
+fn receive_time(bench: &Bench, event: &Value) {
+    let now = bench.clock.now_ts().unix();
+    bench.clock.set(Timestamp::from_unix(
+        now.max(created(event) + 1).max(now + 1),
+    ));
+}
+
+/// A file-backed embedded store, as `kustiq-local serve` runs by default.
+async fn embedded(dir: &tempfile::TempDir) -> EmbeddedDynamo {
+    EmbeddedDynamo::start_file(&dir.path().join("kustiq.sqlite"))
+        .await
+        .expect("embedded store")
+}
+
+fn start_time(events: &[Value]) -> Timestamp {
+    Timestamp::from_unix(events.first().map(created).unwrap_or(0))
+}
+
+/// Requests per event by operation over `events`, through a counting proxy.
+async fn count_requests(account: &str, events: &[Value]) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = embedded(&dir).await;
+    let proxy = FaultProxy::start(&store.endpoint()).await;
+    let bench = Bench::through(proxy.endpoint(), start_time(events)).await;
+    let (_ws, profiles) = prepare(&bench, account, events).await;
+    proxy.reset_counts();
+    let mut outcomes: BTreeMap<String, u64> = BTreeMap::new();
+    for e in events {
+        receive_time(&bench, e);
+        let a = bench.post_signed(&e.to_string()).await;
+        assert_eq!(a.status, 200, "{} {}: {:?}", e["type"], e["id"], a.body);
+        *outcomes
+            .entry(a.body["outcome"].as_str().unwrap_or("?").to_owned())
+            .or_default() += 1;
+    }
+    let counts = proxy.counts();
+    let total: u64 = counts.values().sum();
+    let n = events.len() as f64;
+    println!(
+        "\n## DynamoDB requests per event ({} events, {} matched customers)",
+        events.len(),
+        profiles.len()
+    );
+    println!("outcomes: {outcomes:?}");
+    println!("| operation | requests | per event |");
+    println!("|---|---:|---:|");
+    for (op, c) in &counts {
+        println!("| {op} | {c} | {:.3} |", *c as f64 / n);
+    }
+    println!("| **total** | {total} | **{:.3}** |", total as f64 / n);
+}
+
+struct Stats {
+    p50: Duration,
+    p95: Duration,
+    p99: Duration,
+    mean: Duration,
+    n: usize,
+}
+
+fn stats(mut d: Vec<Duration>) -> Stats {
+    d.sort();
+    let at = |q: f64| {
+        d.get(((d.len() as f64 * q).ceil() as usize).saturating_sub(1))
+            .copied()
+            .unwrap_or_default()
+    };
+    let sum: Duration = d.iter().sum();
+    Stats {
+        p50: at(0.50),
+        p95: at(0.95),
+        p99: at(0.99),
+        mean: sum / d.len().max(1) as u32,
+        n: d.len(),
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn row(name: &str, s: &Stats, base: &Stats) {
+    println!(
+        "| {name} | {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.1}× |",
+        s.n,
+        ms(s.p50),
+        ms(s.p95),
+        ms(s.p99),
+        ms(s.mean),
+        s.p50.as_secs_f64() / base.p50.as_secs_f64().max(1e-9)
+    );
+}
+
+/// Latency of POST → acknowledged and POST → score visible.
+async fn latency(account: &str, events: &[Value]) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = embedded(&dir).await;
+    let bench = Bench::through(&store.endpoint(), start_time(events)).await;
+    let (_ws, profiles) = prepare(&bench, account, events).await;
+
+    let ignored = json!({
+        "id": "evt_1BenchIgnored", "object": "event", "type": "payout.paid", "created": 0,
+        "livemode": false, "account": account, "api_version": "2025-03-31.basil",
+        "data": {"object": {"id": "po_1", "object": "payout", "amount": 100}}
+    })
+    .to_string();
+    let mut baseline = Vec::new();
+    for _ in 0..2_000 {
+        let t = Instant::now();
+        let a = bench.post_signed(&ignored).await;
+        baseline.push(t.elapsed());
+        assert_eq!(a.body["outcome"], "ignored_type");
+    }
+    let mut churn_only = Vec::new();
+
+    let (mut acked, mut visible) = (Vec::new(), Vec::new());
+    let mut outcomes: BTreeMap<String, u64> = BTreeMap::new();
+    let (mut confirmed, mut unconfirmed) = (0u64, 0u64);
+    let started = Instant::now();
+    for e in events {
+        receive_time(&bench, e);
+        let t = Instant::now();
+        let a = bench.post_signed(&e.to_string()).await;
+        let ack = t.elapsed();
+        assert_eq!(a.status, 200, "{} {}: {:?}", e["type"], e["id"], a.body);
+        acked.push(ack);
+        let outcome = a.body["outcome"].as_str().unwrap_or("?").to_owned();
+        let profile = customer_of(e).and_then(|c| profiles.get(&c));
+        if let (Some(p), "applied") = (profile, outcome.as_str()) {
+            let path = format!("/api/v1/profiles/{p}/churn");
+            let r = Instant::now();
+            let churn = bench
+                .send(bench.authed("GET", &path, "ws_bench", None))
+                .await;
+            let done = t.elapsed();
+            churn_only.push(r.elapsed());
+            if churn.status == 200 && churn.body["history"][0]["reason"] == e["id"] {
+                confirmed += 1;
+                visible.push(done);
+            } else {
+                unconfirmed += 1;
+            }
+        }
+        *outcomes.entry(outcome).or_default() += 1;
+    }
+    let wall = started.elapsed();
+
+    let base = stats(baseline);
+    println!(
+        "\n## End-to-end latency ({} events, {} matched customers)",
+        events.len(),
+        profiles.len()
+    );
+    println!(
+        "outcomes: {outcomes:?}; new score confirmed on the churn route: {confirmed}, not confirmed: {unconfirmed}"
+    );
+    println!("| measure | n | p50 ms | p95 ms | p99 ms | mean ms | p50 vs baseline |");
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    row("baseline: POST of an ignored type", &base, &base);
+    row(
+        "POST → 200 (recorded, applied, scored)",
+        &stats(acked),
+        &base,
+    );
+    row("GET churn alone", &stats(churn_only), &base);
+    row(
+        "POST → new score visible on GET churn",
+        &stats(visible),
+        &base,
+    );
+    println!(
+        "throughput: {:.0} events/s over {:.1} s (one at a time, POST plus the GET that confirms)",
+        events.len() as f64 / wall.as_secs_f64(),
+        wall.as_secs_f64()
+    );
+}
+
+#[tokio::main]
+async fn main() {
+    let wanted = env_usize("KUSTIQ_BENCH_EVENTS", 10_000);
+    let counted = env_usize("KUSTIQ_BENCH_COUNTED", 500);
+    let customers = env_usize("KUSTIQ_BENCH_CUSTOMERS", 400);
+    let t = Instant::now();
+    let (account, events) = simulated(customers, wanted).await;
+    let mut types: BTreeMap<&str, usize> = BTreeMap::new();
+    for e in &events {
+        *types.entry(e["type"].as_str().unwrap_or("?")).or_default() += 1;
+    }
+    println!(
+        "simulated {} engine events of {} customers in {:.1} s; by type: {types:?}",
+        events.len(),
+        customers,
+        t.elapsed().as_secs_f64()
+    );
+    println!(
+        "cores: {}",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(0)
+    );
+    // A sample spread over the whole run, so the mix of types is the same.
+    let stride = (events.len() / counted.max(1)).max(1);
+    let sample: Vec<Value> = events
+        .iter()
+        .step_by(stride)
+        .take(counted)
+        .cloned()
+        .collect();
+    count_requests(&account, &sample).await;
+    latency(&account, &events).await;
+}
