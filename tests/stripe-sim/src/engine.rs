@@ -347,7 +347,10 @@ impl Account {
             Action::Retry(s, inv) => self.retry(s, inv, Outcome::Random),
             Action::RequestCancel(s) => {
                 let immediate = self.rng.u8(0..100) < 30;
-                self.request_cancel(s, immediate);
+                // Some merchants refund the last payment when a customer cancels at once.
+                if self.request_cancel(s, immediate) && immediate && self.rng.u8(0..100) < 40 {
+                    self.refund_latest(s);
+                }
             }
             Action::ChangePlan(s) => {
                 let up = self.rng.bool();
@@ -1017,6 +1020,31 @@ impl Account {
             .is_some_and(|x| matches!(x.status, SubStatus::PastDue | SubStatus::Active));
         if open && live {
             self.attempt(s, i, outcome);
+        }
+    }
+
+    fn refund_latest(&mut self, s: u32) {
+        let charge = self
+            .subs
+            .get(s as usize)
+            .and_then(|x| x.latest_invoice)
+            .and_then(|i| self.invoices.get(i as usize))
+            .and_then(|i| i.charge);
+        let Some(ch) = charge else { return };
+        let Some(c) = self.charges.get_mut(ch as usize) else {
+            return;
+        };
+        if c.failure.is_some() || c.dispute.is_some() || c.amount_refunded > 0 {
+            return;
+        }
+        c.amount_refunded = c.amount;
+        if self.recording() {
+            let obj = self.snap_charge(ch);
+            self.record(
+                "charge.refunded",
+                obj,
+                Some(json!({"amount_refunded": 0, "refunded": false})),
+            );
         }
     }
 

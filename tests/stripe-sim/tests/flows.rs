@@ -495,8 +495,8 @@ async fn events_cover_thirty_days_and_filter_by_type_and_created() {
     assert_eq!(&again, one);
 }
 
-#[test]
-fn same_seed_same_account_and_another_seed_differs() {
+#[tokio::test]
+async fn same_seed_same_account_and_another_seed_differs() {
     let config = SimConfig {
         customers: 500,
         years: 3,
@@ -511,6 +511,14 @@ fn same_seed_same_account_and_another_seed_differs() {
     assert_eq!(a.subscriptions(&acct), b.subscriptions(&acct));
     assert_eq!(a.events(&acct), b.events(&acct));
     assert_ne!(a.customers(&acct), c.customers(&c.accounts()[0].id));
+    let (ra, rb) = (a.advance_days(20).await, b.advance_days(20).await);
+    assert!(ra.events > 0);
+    assert_eq!(ra, rb);
+    assert_eq!(
+        a.events(&acct),
+        b.events(&acct),
+        "simulated days are deterministic too"
+    );
 }
 
 #[tokio::test]
@@ -660,6 +668,11 @@ async fn generated_objects_parse_as_kustiq_reads_them_and_cover_the_lifecycle() 
         assert_eq!(i["subtotal"].as_i64(), Some(lines));
         assert!(i["period_end"].as_i64() >= i["period_start"].as_i64());
     }
+    assert!(
+        charges
+            .iter()
+            .any(|c| c["refunded"] == true && c["amount_refunded"] == c["amount"])
+    );
     let failed: Vec<&Value> = charges.iter().filter(|c| c["status"] == "failed").collect();
     assert!(
         !failed.is_empty()
