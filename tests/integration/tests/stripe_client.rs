@@ -15,9 +15,12 @@ use kustiq::stripe::models::{EventType, SubscriptionStatus};
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use stripe_sim::engine::EVENT_WINDOW;
 use stripe_sim::{CLIENT_ID, Flag, PLATFORM_KEY, RunningSim, SimConfig, Simulator};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 async fn sim(customers: usize, rate_limit: Option<u32>) -> RunningSim {
     let config = SimConfig {
@@ -467,4 +470,115 @@ async fn app_oauth_refresh_rotates_the_refresh_token() {
     let stale = oauth.app_refresh(&first_refresh).await.unwrap_err();
     assert_eq!(stale.code(), ErrorCode::ERR_ST_401, "{stale}");
     oauth.app_refresh(&second_refresh).await.unwrap();
+}
+
+/// One scripted answer: status, extra headers, body.
+type Answer = (u16, &'static [(&'static str, &'static str)], &'static str);
+
+/// A stand-in Stripe on 127.0.0.1 that answers the n-th request with
+/// `script[n]` (the last answer repeats) and counts requests.
+async fn scripted(script: Vec<Answer>) -> (String, Arc<AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let count = Arc::new(AtomicUsize::new(0));
+    let seen = count.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            let n = seen.fetch_add(1, Ordering::SeqCst);
+            let (status, headers, body) = script[n.min(script.len() - 1)];
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut chunk).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(k) => buf.extend_from_slice(&chunk[..k]),
+                    }
+                }
+                let mut response = format!(
+                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n",
+                    body.len()
+                );
+                for (k, v) in headers {
+                    response.push_str(&format!("{k}: {v}\r\n"));
+                }
+                response.push_str("\r\n");
+                response.push_str(body);
+                let _ = socket.write_all(response.as_bytes()).await;
+            });
+        }
+    });
+    (base, count)
+}
+
+fn scripted_reader(base: &str, max_attempts: u32) -> AccountReader {
+    let mut config = StripeConfig::at(base).unwrap();
+    config.retry = RetryPolicy {
+        max_attempts,
+        base_delay: Duration::from_millis(50),
+        max_delay: Duration::from_secs(3),
+    };
+    StripeClient::new(config)
+        .unwrap()
+        .reader(StripeCredentials::Bearer {
+            token: Secret::new("rk_test_scripted"),
+            account: None,
+        })
+}
+
+const CUSTOMER: &str = r#"{"id": "cus_scripted", "object": "customer", "email": "a@example.com"}"#;
+const OUTAGE: &str = r#"{"error": {"type": "api_error", "message": "Something went wrong."}}"#;
+
+#[tokio::test]
+async fn outages_are_retried_honouring_retry_after() {
+    let (base, count) = scripted(vec![
+        (503, &[], OUTAGE),
+        (429, &[("Retry-After", "1")], OUTAGE),
+        (200, &[], CUSTOMER),
+    ])
+    .await;
+    let reader = scripted_reader(&base, 5);
+    let start = std::time::Instant::now();
+    let id = StripeCustomerId::parse("cus_scripted").unwrap();
+    assert_eq!(reader.customer(&id).await.unwrap().id, id);
+    assert_eq!(count.load(Ordering::SeqCst), 3);
+    // Backoff alone would wait well under a second; Retry-After asked for one.
+    assert!(
+        start.elapsed() >= Duration::from_secs(1),
+        "{:?}",
+        start.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn stripe_should_retry_false_stops_the_retries() {
+    let (base, count) = scripted(vec![(503, &[("Stripe-Should-Retry", "false")], OUTAGE)]).await;
+    let reader = scripted_reader(&base, 5);
+    let err = reader
+        .customer(&StripeCustomerId::parse("cus_x").unwrap())
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::ERR_STRIPE_UNAVAILABLE);
+    assert_eq!(count.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_lasting_outage_gives_up_after_the_attempt_bound() {
+    let (base, count) = scripted(vec![(500, &[], OUTAGE)]).await;
+    let reader = scripted_reader(&base, 3);
+    let err = reader
+        .customer(&StripeCustomerId::parse("cus_x").unwrap())
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::ERR_STRIPE_UNAVAILABLE);
+    assert!(err.retryable());
+    assert_eq!(count.load(Ordering::SeqCst), 3);
+
+    let (base, count) = scripted(vec![(429, &[], OUTAGE)]).await;
+    let err = scripted_reader(&base, 3).account().await.unwrap_err();
+    assert_eq!(err.code(), ErrorCode::ERR_ST_429);
+    assert_eq!(count.load(Ordering::SeqCst), 3);
 }
