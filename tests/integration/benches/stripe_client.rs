@@ -10,7 +10,7 @@
 //! measures the machine, not the pacing.
 //! `KUSTIQ_BENCH_RATE` (default 100) and `KUSTIQ_BENCH_SECS` (default 10) tune it.
 
-use futures::{StreamExt, TryStreamExt};
+use futures::StreamExt;
 use kustiq::adapters::stripe::{AccountReader, StripeClient, StripeConfig, StripeCredentials};
 use kustiq::domain::ids::{StripeAccountId, StripeCustomerId};
 use kustiq::domain::secret::Secret;
