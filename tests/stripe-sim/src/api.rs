@@ -3,7 +3,7 @@
 use crate::engine::{Account, EVENT_WINDOW};
 use crate::ids::Kind;
 use crate::model::{InvoiceStatus, SubStatus};
-use crate::sim::{Principal, Simulator};
+use crate::sim::Simulator;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -739,8 +739,9 @@ pub async fn handle(
     if !sim.admit(principal.account) {
         return ApiError::rate_limited().into_response();
     }
+    let request_id = format!("req_sim{:010}", sim.requests());
     let result = sim.with_account(principal.account, |acct, now| {
-        if let (Some(acct), Principal { .. }) = (acct, &principal) {
+        if let Some(acct) = acct {
             if acct.flags.revoked {
                 return Err(ApiError::revoked(&key, &acct.id()));
             }
@@ -761,15 +762,14 @@ pub async fn handle(
         }
         get(acct, &path, &query, now)
     });
-    match result {
-        Ok(v) => {
-            let mut resp = axum::Json(v).into_response();
-            resp.headers_mut()
-                .insert("request-id", HeaderValue::from_static("req_sim"));
-            resp
-        }
+    let mut resp = match result {
+        Ok(v) => axum::Json(v).into_response(),
         Err(e) => e.into_response(),
+    };
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        resp.headers_mut().insert("request-id", v);
     }
+    resp
 }
 
 #[cfg(test)]

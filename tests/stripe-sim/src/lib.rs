@@ -6,6 +6,7 @@
 //! clock and sends the resulting events as signed webhooks.
 
 #![recursion_limit = "256"]
+#![warn(missing_docs)]
 
 pub mod api;
 pub mod control;
