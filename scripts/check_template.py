@@ -46,6 +46,27 @@ BINARIES = {
 REQUIRED_ENV = {"KUSTIQ_REGION", "KUSTIQ_TABLE", "KUSTIQ_KMS_KEY_ID", "KUSTIQ_SECRETS_PREFIX"}
 
 
+def check_policies(function: str, policies: list) -> list[str]:
+    """Least privilege: no wildcard resources, and KMS use only under a condition
+    (an encryption context, or a call made through DynamoDB / Secrets Manager)."""
+    problems = []
+    for policy in policies:
+        if not isinstance(policy, dict):
+            continue
+        for stmt in policy.get("Statement", []):
+            actions = stmt.get("Action", [])
+            actions = [actions] if isinstance(actions, str) else actions
+            resources = stmt.get("Resource", [])
+            resources = [resources] if not isinstance(resources, list) else resources
+            sid = stmt.get("Sid", "?")
+            if "*" in resources:
+                problems.append(f"{function}: statement {sid} grants {actions} on Resource '*'")
+            conditions = stmt.get("Condition") or {}
+            if any(str(a).startswith("kms:") for a in actions) and not any(conditions.values()):
+                problems.append(f"{function}: statement {sid} uses KMS without a condition")
+    return problems
+
+
 def check(template: dict) -> list[str]:
     problems = []
     resources = template.get("Resources", {})
@@ -75,6 +96,7 @@ def check(template: dict) -> list[str]:
         missing = REQUIRED_ENV - env
         if missing:
             problems.append(f"{name}: environment lacks {sorted(missing)}")
+        problems.extend(check_policies(name, res.get("Properties", {}).get("Policies", [])))
         if "LogGroup" not in (res.get("Properties", {}).get("LoggingConfig") or {}):
             problems.append(f"{name}: no LoggingConfig.LogGroup (log retention would be unmanaged)")
 
