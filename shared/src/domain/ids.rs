@@ -28,10 +28,10 @@ fn check(kind: &'static str, raw: &str, prefix: Option<&str>) -> Result<(), IdEr
     {
         return Err(IdError { kind, reason: "only letters, digits, '_', '-' and '.' are allowed" });
     }
-    if let Some(p) = prefix {
-        if !raw.starts_with(p) || raw.len() == p.len() {
-            return Err(IdError { kind, reason: "wrong prefix" });
-        }
+    if let Some(p) = prefix
+        && (!raw.starts_with(p) || raw.len() == p.len())
+    {
+        return Err(IdError { kind, reason: "wrong prefix" });
     }
     Ok(())
 }

@@ -54,10 +54,10 @@ impl ConnectionStore for DynamoStore {
             Condition::Absent
         } else {
             // A reconnect to another account retires the old account's route.
-            if let Some((old, _)) = ConnectionStore::connection(self, ws).await? {
-                if old.account_id != connection.account_id {
-                    ops.push(TxOp::Delete(keys::account_route(&old.account_id), Condition::None));
-                }
+            if let Some((old, _)) = ConnectionStore::connection(self, ws).await?
+                && old.account_id != connection.account_id
+            {
+                ops.push(TxOp::Delete(keys::account_route(&old.account_id), Condition::None));
             }
             Condition::Version(expected)
         };
