@@ -283,6 +283,67 @@ pub struct Event {
     pub data: EventData,
 }
 
+/// Just enough of an event to learn its object's kind.
+#[derive(Deserialize)]
+struct KindPeek<'a> {
+    #[serde(borrow)]
+    data: DataPeek<'a>,
+}
+
+#[derive(Deserialize)]
+struct DataPeek<'a> {
+    #[serde(borrow)]
+    object: ObjectPeek<'a>,
+}
+
+#[derive(Deserialize)]
+struct ObjectPeek<'a> {
+    #[serde(borrow, default)]
+    object: Option<std::borrow::Cow<'a, str>>,
+}
+
+/// An event whose object is known to be a `T`.
+#[derive(Deserialize)]
+struct Envelope<T> {
+    id: StripeEventId,
+    #[serde(rename = "type")]
+    kind: EventType,
+    created: Timestamp,
+    #[serde(default)]
+    livemode: bool,
+    #[serde(default)]
+    account: Option<StripeAccountId>,
+    #[serde(default)]
+    api_version: Option<String>,
+    data: TypedData<T>,
+}
+
+#[derive(Deserialize)]
+struct TypedData<T> {
+    object: T,
+    #[serde(default, deserialize_with = "previous_attributes")]
+    previous_attributes: Option<serde_json::Value>,
+}
+
+fn typed_envelope<T: DeserializeOwned>(
+    body: &[u8],
+    wrap: fn(Box<T>) -> EventObject,
+) -> Result<Event, serde_json::Error> {
+    let e: Envelope<T> = serde_json::from_slice(body)?;
+    Ok(Event {
+        id: e.id,
+        kind: e.kind,
+        created: e.created,
+        livemode: e.livemode,
+        account: e.account,
+        api_version: e.api_version,
+        data: EventData {
+            object: wrap(Box::new(e.data.object)),
+            previous_attributes: e.data.previous_attributes,
+        },
+    })
+}
+
 /// A body that is not a Stripe event we can read.
 #[derive(Debug, thiserror::Error)]
 #[error("not a readable Stripe event: {0}")]
@@ -297,8 +358,31 @@ impl EventParseError {
 
 impl Event {
     /// Parses a raw event body. Unknown fields and values are accepted.
+    ///
+    /// Same result as `serde_json::from_slice::<Event>`, but faster: a first
+    /// pass reads only `data.object.object`, then the body is parsed straight
+    /// into the matching typed object instead of through a JSON `Value`.
     pub fn parse(body: &[u8]) -> Result<Event, EventParseError> {
-        serde_json::from_slice(body).map_err(EventParseError)
+        let kind = match serde_json::from_slice::<KindPeek<'_>>(body) {
+            Ok(peek) => peek.data.object.object,
+            Err(_) => None,
+        };
+        let parsed = match kind.as_deref() {
+            Some("customer") => typed_envelope(body, EventObject::Customer),
+            Some("subscription") => typed_envelope(body, EventObject::Subscription),
+            Some("invoice") => typed_envelope(body, EventObject::Invoice),
+            Some("charge") => typed_envelope(body, EventObject::Charge),
+            Some("dispute") => typed_envelope(body, EventObject::Dispute),
+            Some("application") => typed_envelope(body, EventObject::Application),
+            // Other kinds, and bodies the peek cannot read, take the general path
+            // (which also words the error).
+            _ => serde_json::from_slice(body),
+        };
+        // Anything the fast path rejects (e.g. a repeated key, which a JSON
+        // `Value` tolerates) gets the general path's answer, so both agree.
+        parsed
+            .or_else(|_| serde_json::from_slice(body))
+            .map_err(EventParseError)
     }
 
     /// A previous value from `data.previous_attributes`, typed: `None` when the
