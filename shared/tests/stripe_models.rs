@@ -639,3 +639,16 @@ fn previous_attributes_keep_only_what_the_models_read() {
     let again = Event::parse(&serde_json::to_vec(&e).unwrap()).unwrap();
     assert_eq!(again, e);
 }
+
+#[test]
+fn fast_parse_agrees_with_plain_serde_on_every_fixture() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/stripe");
+    let mut events = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let body = std::fs::read(entry.unwrap().path()).unwrap();
+        let general = serde_json::from_slice::<Event>(&body).ok();
+        assert_eq!(Event::parse(&body).ok(), general);
+        events += usize::from(general.is_some());
+    }
+    assert!(events >= 8, "only {events} fixtures are events");
+}
