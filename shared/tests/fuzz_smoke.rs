@@ -162,10 +162,10 @@ fn mutate_json(rng: &mut Rng, seed: &[u8]) -> Vec<u8> {
         6 => Value::Array(vec![]),
         7 => serde_json::json!({"id": "x"}),
         _ => {
-            if let Value::Object(map) = node {
-                if let Some(k) = map.keys().nth(rng.usize(0..map.len().max(1))).cloned() {
-                    map.remove(&k);
-                }
+            if let Value::Object(map) = node
+                && let Some(k) = map.keys().nth(rng.usize(0..map.len().max(1))).cloned()
+            {
+                map.remove(&k);
             }
             return serde_json::to_vec(&root).unwrap_or_default();
         }
