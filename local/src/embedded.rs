@@ -32,10 +32,11 @@ pub struct EmbeddedDynamo {
 impl EmbeddedDynamo {
     /// Opens (or creates) the SQLite file at `path` and serves it on a free loopback port.
     pub async fn start_file(path: &Path) -> Result<Self, EmbeddedError> {
-        let db = dynoxide::Database::new(&path.to_string_lossy()).map_err(|e| EmbeddedError::Open {
-            path: path.display().to_string(),
-            reason: e.to_string(),
-        })?;
+        let db =
+            dynoxide::Database::new(&path.to_string_lossy()).map_err(|e| EmbeddedError::Open {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            })?;
         Self::serve(db).await
     }
 
@@ -60,7 +61,10 @@ impl EmbeddedDynamo {
                 tracing::error!(error = %e, "embedded store stopped");
             }
         });
-        Ok(Self { addr, stop: Some(stop) })
+        Ok(Self {
+            addr,
+            stop: Some(stop),
+        })
     }
 
     /// The endpoint URL for the DynamoDB client.

@@ -8,7 +8,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "kustiq-local", about = "Kustiq's Stripe integration on this machine, no AWS needed")]
+#[command(
+    name = "kustiq-local",
+    about = "Kustiq's Stripe integration on this machine, no AWS needed"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -53,13 +56,28 @@ async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
-        Command::Token { workspace, plan, region, data_dir, hours } => {
-            kustiq::domain::ids::WorkspaceId::parse(workspace.as_str()).map_err(|e| e.to_string())?;
+        Command::Token {
+            workspace,
+            plan,
+            region,
+            data_dir,
+            hours,
+        } => {
+            kustiq::domain::ids::WorkspaceId::parse(workspace.as_str())
+                .map_err(|e| e.to_string())?;
             kustiq::http::auth::Plan::parse(&plan).ok_or("--plan must be free, insight or pro")?;
             kustiq::domain::region::Region::parse(&region).map_err(|e| e.to_string())?;
             let key = TokenKey::load_or_create(&data_dir).map_err(|e| e.to_string())?;
             let exp = chrono::Utc::now().timestamp() + hours.clamp(1, 24 * 365) * 3600;
-            println!("{}", key.issue(&Claims { workspace_id: workspace, plan, region, exp }));
+            println!(
+                "{}",
+                key.issue(&Claims {
+                    workspace_id: workspace,
+                    plan,
+                    region,
+                    exp
+                })
+            );
             Ok(())
         }
         Command::Serve { port, data_dir } => {
@@ -70,12 +88,26 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .map_err(|e| format!("cannot bind 127.0.0.1:{port}: {e}"))?;
             let app = stack.app.clone();
             tokio::spawn(async move {
-                kustiq::app::worker::run_retries(&app.store, &app.settings.engine, app.clock.as_ref()).await;
+                kustiq::app::worker::run_retries(
+                    &app.store,
+                    &app.settings.engine,
+                    app.clock.as_ref(),
+                )
+                .await;
             });
-            eprintln!("kustiq-local serving http://127.0.0.1:{port} (region {region}, data {})", data_dir.display());
-            serve(listener, Local { app: stack.app.clone(), tokens: stack.tokens.clone() })
-                .await
-                .map_err(|e| e.to_string())
+            eprintln!(
+                "kustiq-local serving http://127.0.0.1:{port} (region {region}, data {})",
+                data_dir.display()
+            );
+            serve(
+                listener,
+                Local {
+                    app: stack.app.clone(),
+                    tokens: stack.tokens.clone(),
+                },
+            )
+            .await
+            .map_err(|e| e.to_string())
         }
     }
 }

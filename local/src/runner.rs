@@ -55,9 +55,14 @@ pub fn region_from_env() -> Result<Region, RunnerError> {
 
 /// Starts the embedded engine with its file under `data_dir` and builds the app.
 pub async fn start(data_dir: &Path, region: Region) -> Result<LocalStack, RunnerError> {
-    std::fs::create_dir_all(data_dir).map_err(|e| RunnerError::Config(format!("data dir {}: {e}", data_dir.display())))?;
+    std::fs::create_dir_all(data_dir)
+        .map_err(|e| RunnerError::Config(format!("data dir {}: {e}", data_dir.display())))?;
     let engine = EmbeddedDynamo::start_file(&data_dir.join("kustiq.sqlite")).await?;
-    let store = DynamoStore::connect(&AwsTarget::local(region.aws_region(), &engine.endpoint()), LOCAL_TABLE).await;
+    let store = DynamoStore::connect(
+        &AwsTarget::local(region.aws_region(), &engine.endpoint()),
+        LOCAL_TABLE,
+    )
+    .await;
     store.ensure_table().await?;
     let tokens = TokenKey::load_or_create(data_dir)?;
     let app = App {
@@ -66,5 +71,9 @@ pub async fn start(data_dir: &Path, region: Region) -> Result<LocalStack, Runner
         clock: Arc::new(SystemClock),
         settings: Settings::new(region),
     };
-    Ok(LocalStack { engine, app: Arc::new(app), tokens })
+    Ok(LocalStack {
+        engine,
+        app: Arc::new(app),
+        tokens,
+    })
 }

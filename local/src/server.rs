@@ -45,25 +45,47 @@ fn context(claims: Option<&Claims>, method: &str, path: &str) -> Option<RequestC
         "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "local"},
         "timeEpoch": 0,
     });
-    serde_json::from_value(ctx).ok().map(RequestContext::ApiGatewayV2)
+    serde_json::from_value(ctx)
+        .ok()
+        .map(RequestContext::ApiGatewayV2)
 }
 
 /// axum request → lambda_http request → handler → axum response.
 pub async fn bridge(local: &Local, req: axum::extract::Request) -> axum::response::Response {
     let (parts, body) = req.into_parts();
     let Ok(bytes) = to_bytes(body, MAX_BODY).await else {
-        return to_axum(ApiError::new(413, kustiq::domain::error_code::ErrorCode::ERR_PAYLOAD_TOO_LARGE, "body too large").into_response());
+        return to_axum(
+            ApiError::new(
+                413,
+                kustiq::domain::error_code::ErrorCode::ERR_PAYLOAD_TOO_LARGE,
+                "body too large",
+            )
+            .into_response(),
+        );
     };
-    let claims = match parts.headers.get(http::header::AUTHORIZATION).map(|h| h.to_str()) {
+    let claims = match parts
+        .headers
+        .get(http::header::AUTHORIZATION)
+        .map(|h| h.to_str())
+    {
         None => None,
         Some(Ok(v)) => {
             let token = v.strip_prefix("Bearer ").unwrap_or(v).trim();
             match local.tokens.verify(token, chrono::Utc::now().timestamp()) {
                 Ok(c) => Some(c),
-                Err(e) => return to_axum(ApiError::unauthenticated(format!("bearer token refused: {e}")).into_response()),
+                Err(e) => {
+                    return to_axum(
+                        ApiError::unauthenticated(format!("bearer token refused: {e}"))
+                            .into_response(),
+                    );
+                }
             }
         }
-        Some(Err(_)) => return to_axum(ApiError::unauthenticated("unreadable Authorization header").into_response()),
+        Some(Err(_)) => {
+            return to_axum(
+                ApiError::unauthenticated("unreadable Authorization header").into_response(),
+            );
+        }
     };
     let query: HashMap<String, Vec<String>> = parts
         .uri

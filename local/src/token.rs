@@ -5,10 +5,10 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, KeyInit, Mac};
-use serde::{Deserialize, Serialize};
-use sha2::Sha256;
 use kustiq::adapters::local::keys::LocalSealer;
 use kustiq::ports::keys::KeyError;
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
 use std::path::Path;
 
 /// The claims API Gateway's JWT authorizer would pass on.
@@ -73,11 +73,17 @@ impl TokenKey {
     /// Verifies a token and returns its claims.
     pub fn verify(&self, token: &str, now: i64) -> Result<Claims, TokenError> {
         let (payload, sig) = token.split_once('.').ok_or(TokenError::Malformed)?;
-        let sig = URL_SAFE_NO_PAD.decode(sig).map_err(|_| TokenError::Malformed)?;
-        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.0).map_err(|_| TokenError::Malformed)?;
+        let sig = URL_SAFE_NO_PAD
+            .decode(sig)
+            .map_err(|_| TokenError::Malformed)?;
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.0)
+            .map_err(|_| TokenError::Malformed)?;
         mac.update(payload.as_bytes());
-        mac.verify_slice(&sig).map_err(|_| TokenError::BadSignature)?;
-        let json = URL_SAFE_NO_PAD.decode(payload).map_err(|_| TokenError::Malformed)?;
+        mac.verify_slice(&sig)
+            .map_err(|_| TokenError::BadSignature)?;
+        let json = URL_SAFE_NO_PAD
+            .decode(payload)
+            .map_err(|_| TokenError::Malformed)?;
         let claims: Claims = serde_json::from_slice(&json).map_err(|_| TokenError::Malformed)?;
         if claims.exp <= now {
             return Err(TokenError::Expired);
@@ -91,7 +97,12 @@ mod tests {
     use super::*;
 
     fn claims() -> Claims {
-        Claims { workspace_id: "ws_1".into(), plan: "pro".into(), region: "eu".into(), exp: 2_000 }
+        Claims {
+            workspace_id: "ws_1".into(),
+            plan: "pro".into(),
+            region: "eu".into(),
+            exp: 2_000,
+        }
     }
 
     #[test]
@@ -103,9 +114,13 @@ mod tests {
         assert_eq!(key.verify(&t, 2_000), Err(TokenError::Expired));
         let mut forged = claims();
         forged.workspace_id = "ws_2".into();
-        let forged_payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&forged).unwrap_or_default());
+        let forged_payload =
+            URL_SAFE_NO_PAD.encode(serde_json::to_vec(&forged).unwrap_or_default());
         let sig = t.split_once('.').map(|(_, s)| s).unwrap_or_default();
-        assert_eq!(key.verify(&format!("{forged_payload}.{sig}"), 1_000), Err(TokenError::BadSignature));
+        assert_eq!(
+            key.verify(&format!("{forged_payload}.{sig}"), 1_000),
+            Err(TokenError::BadSignature)
+        );
         assert_eq!(key.verify("garbage", 1_000), Err(TokenError::Malformed));
         // The same key file is reused.
         let again = TokenKey::load_or_create(dir.path()).unwrap_or_else(|e| panic!("{e}"));

@@ -10,7 +10,13 @@ async fn main() -> Result<(), Error> {
     let app = kustiq::adapters::runtime::aws_app_from_env().await?;
     let app = &app;
     lambda_runtime::run(service_fn(move |_: LambdaEvent<Value>| async move {
-        let applied = kustiq::app::ingest::retry_due(&app.store, &app.settings.engine, app.clock.now(), kustiq::app::worker::BATCH).await?;
+        let applied = kustiq::app::ingest::retry_due(
+            &app.store,
+            &app.settings.engine,
+            app.clock.now(),
+            kustiq::app::worker::BATCH,
+        )
+        .await?;
         Ok::<_, Error>(json!({"applied": applied}))
     }))
     .await

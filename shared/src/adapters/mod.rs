@@ -2,9 +2,9 @@
 
 pub mod aws;
 pub mod clock;
+pub mod dynamo;
 pub mod kms;
 pub mod local;
 pub mod runtime;
 pub mod secrets;
-pub mod dynamo;
 pub mod stripe;

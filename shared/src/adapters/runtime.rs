@@ -47,7 +47,10 @@ pub enum ConfigError {
 }
 
 fn var(name: &'static str) -> Result<String, ConfigError> {
-    std::env::var(name).ok().filter(|v| !v.is_empty()).ok_or(ConfigError::Missing(name))
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .ok_or(ConfigError::Missing(name))
 }
 
 /// Builds the app a deployed function runs with, once per container:
@@ -57,23 +60,37 @@ fn var(name: &'static str) -> Result<String, ConfigError> {
 pub async fn aws_app_from_env() -> Result<crate::http::App, ConfigError> {
     use crate::adapters::aws::{AwsTarget, sdk_config};
     use crate::domain::region::Region;
-    let region = Region::parse(&var("KUSTIQ_REGION")?)
-        .map_err(|e| ConfigError::Invalid { name: "KUSTIQ_REGION", reason: e.to_string() })?;
+    let region = Region::parse(&var("KUSTIQ_REGION")?).map_err(|e| ConfigError::Invalid {
+        name: "KUSTIQ_REGION",
+        reason: e.to_string(),
+    })?;
     let aws_region = var("AWS_REGION")?;
     if aws_region != region.aws_region() {
         return Err(ConfigError::Invalid {
             name: "AWS_REGION",
-            reason: format!("{region} workspaces live only in {}, not {aws_region}", region.aws_region()),
+            reason: format!(
+                "{region} workspaces live only in {}, not {aws_region}",
+                region.aws_region()
+            ),
         });
     }
     let ttl = match std::env::var("KUSTIQ_SECRETS_TTL_SECS") {
-        Ok(v) => v
-            .parse::<i64>()
-            .map_err(|e| ConfigError::Invalid { name: "KUSTIQ_SECRETS_TTL_SECS", reason: e.to_string() })?,
+        Ok(v) => v.parse::<i64>().map_err(|e| ConfigError::Invalid {
+            name: "KUSTIQ_SECRETS_TTL_SECS",
+            reason: e.to_string(),
+        })?,
         Err(_) => SECRET_CACHE_TTL_SECS,
     };
-    let config = sdk_config(&AwsTarget { region: aws_region, endpoint_url: None, static_test_credentials: false }).await;
-    let store = crate::adapters::dynamo::DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), var("KUSTIQ_TABLE")?);
+    let config = sdk_config(&AwsTarget {
+        region: aws_region,
+        endpoint_url: None,
+        static_test_credentials: false,
+    })
+    .await;
+    let store = crate::adapters::dynamo::DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&config),
+        var("KUSTIQ_TABLE")?,
+    );
     let secrets = Secrets::Aws(CachedSecrets::new(
         SecretsManagerSource::new(&config, var("KUSTIQ_SECRETS_PREFIX")?),
         SystemClock,

@@ -85,14 +85,21 @@ enum ApplyError {
 }
 
 /// Ingests one verified event. `Ok` means: acknowledge with 2xx.
-pub async fn ingest<S>(store: &S, cfg: &EngineConfig, now: Timestamp, event: VerifiedEvent) -> Result<Ingested, IngestError>
+pub async fn ingest<S>(
+    store: &S,
+    cfg: &EngineConfig,
+    now: Timestamp,
+    event: VerifiedEvent,
+) -> Result<Ingested, IngestError>
 where
     S: ConnectionStore + EventLog + IngestStore,
 {
     let event = event.into_event();
     let is_deauth = event.kind == EventType::AccountApplicationDeauthorized;
     if !event.kind.is_engine_type() && !is_deauth {
-        return Ok(Ingested::Ignored(Ignored::EventType(event.kind.to_string())));
+        return Ok(Ingested::Ignored(Ignored::EventType(
+            event.kind.to_string(),
+        )));
     }
     let Some(account) = &event.account else {
         return Ok(Ingested::Ignored(Ignored::UnknownAccount));
@@ -104,14 +111,24 @@ where
         return Ok(Ingested::Ignored(Ignored::NotConnected));
     }
     if Mode::from_livemode(event.livemode) != connection.mode {
-        flag_connection(store, &connection.workspace_id, now, ErrorCode::ERR_MODE_MISMATCH, |_| {
-            format!(
-                "a {} event ({}) arrived for a {} connection; it was ignored",
-                if event.livemode { "live" } else { "test" },
-                event.id,
-                if connection.mode == Mode::Live { "live" } else { "test" }
-            )
-        })
+        flag_connection(
+            store,
+            &connection.workspace_id,
+            now,
+            ErrorCode::ERR_MODE_MISMATCH,
+            |_| {
+                format!(
+                    "a {} event ({}) arrived for a {} connection; it was ignored",
+                    if event.livemode { "live" } else { "test" },
+                    event.id,
+                    if connection.mode == Mode::Live {
+                        "live"
+                    } else {
+                        "test"
+                    }
+                )
+            },
+        )
         .await?;
         return Ok(Ingested::ModeMismatch);
     }
@@ -134,7 +151,12 @@ where
 }
 
 /// Re-runs recorded events whose retry is due. Returns how many were applied.
-pub async fn retry_due<S>(store: &S, cfg: &EngineConfig, now: Timestamp, limit: i32) -> Result<usize, StoreError>
+pub async fn retry_due<S>(
+    store: &S,
+    cfg: &EngineConfig,
+    now: Timestamp,
+    limit: i32,
+) -> Result<usize, StoreError>
 where
     S: ConnectionStore + EventLog + IngestStore,
 {
@@ -161,7 +183,13 @@ pub enum Replayed {
 }
 
 /// Replays one recorded event on request (the failed-events route).
-pub async fn replay<S>(store: &S, cfg: &EngineConfig, now: Timestamp, workspace: &WorkspaceId, id: &StripeEventId) -> Result<Replayed, StoreError>
+pub async fn replay<S>(
+    store: &S,
+    cfg: &EngineConfig,
+    now: Timestamp,
+    workspace: &WorkspaceId,
+    id: &StripeEventId,
+) -> Result<Replayed, StoreError>
 where
     S: ConnectionStore + EventLog + IngestStore,
 {
@@ -183,7 +211,13 @@ where
 }
 
 /// One more attempt at a recorded event; reschedules or fails it on error.
-async fn rerun<S>(store: &S, cfg: &EngineConfig, now: Timestamp, mut record: EventRecord, version: u64) -> Result<bool, StoreError>
+async fn rerun<S>(
+    store: &S,
+    cfg: &EngineConfig,
+    now: Timestamp,
+    mut record: EventRecord,
+    version: u64,
+) -> Result<bool, StoreError>
 where
     S: ConnectionStore + EventLog + IngestStore,
 {
@@ -192,7 +226,9 @@ where
         None => None,
     };
     let Some(connection) = connection.filter(|c| c.workspace_id == record.workspace_id) else {
-        record.status = EventStatus::Skipped { reason: "the connection is gone".into() };
+        record.status = EventStatus::Skipped {
+            reason: "the connection is gone".into(),
+        };
         store.update(&record, version).await?;
         return Ok(false);
     };
@@ -213,8 +249,12 @@ where
 fn next_status(record: &EventRecord, now: Timestamp) -> EventStatus {
     let idx = record.attempts.saturating_sub(1) as usize;
     match RETRY_SCHEDULE_SECS.get(idx) {
-        Some(delay) if now.plus_secs(*delay).secs_since(record.received_at) <= RETRY_HORIZON_SECS => {
-            EventStatus::Retrying { next_attempt_at: now.plus_secs(*delay) }
+        Some(delay)
+            if now.plus_secs(*delay).secs_since(record.received_at) <= RETRY_HORIZON_SECS =>
+        {
+            EventStatus::Retrying {
+                next_attempt_at: now.plus_secs(*delay),
+            }
         }
         _ => EventStatus::Failed,
     }
@@ -222,7 +262,12 @@ fn next_status(record: &EventRecord, now: Timestamp) -> EventStatus {
 
 /// The first apply failed after the event was verified: record it durably as
 /// retrying and acknowledge; if even that fails, the caller answers 5xx.
-async fn defer<S: EventLog>(store: &S, mut record: EventRecord, now: Timestamp, err: &ApplyError) -> Result<Ingested, IngestError> {
+async fn defer<S: EventLog>(
+    store: &S,
+    mut record: EventRecord,
+    now: Timestamp,
+    err: &ApplyError,
+) -> Result<Ingested, IngestError> {
     tracing::warn!(event_id = %record.event.id, error = %err, "apply failed; deferring");
     record.attempts = 1;
     record.last_error = Some(err.to_string());
@@ -238,7 +283,12 @@ async fn defer<S: EventLog>(store: &S, mut record: EventRecord, now: Timestamp, 
 }
 
 /// The customer an event's observations belong to.
-async fn customer_of<S: IngestStore>(store: &S, workspace: &WorkspaceId, observations: &[Observation], object: &EventObject) -> Result<Option<StripeCustomerId>, ApplyError> {
+async fn customer_of<S: IngestStore>(
+    store: &S,
+    workspace: &WorkspaceId,
+    observations: &[Observation],
+    object: &EventObject,
+) -> Result<Option<StripeCustomerId>, ApplyError> {
     if let Some(c) = observations.iter().find_map(|o| o.customer.clone()) {
         return Ok(Some(c));
     }
@@ -254,13 +304,21 @@ async fn customer_of<S: IngestStore>(store: &S, workspace: &WorkspaceId, observa
 
 /// Applies `record`'s event and commits it with status Applied. `event_version`
 /// is 0 for an event not recorded yet.
-async fn apply<S>(store: &S, cfg: &EngineConfig, connection: &Connection, now: Timestamp, record: EventRecord, event_version: u64) -> Result<Ingested, ApplyError>
+async fn apply<S>(
+    store: &S,
+    cfg: &EngineConfig,
+    connection: &Connection,
+    now: Timestamp,
+    record: EventRecord,
+    event_version: u64,
+) -> Result<Ingested, ApplyError>
 where
     S: IngestStore,
 {
     let ws = &connection.workspace_id;
     let mut observations = observe_event(&record.event);
-    let Some(customer) = customer_of(store, ws, &observations, &record.event.data.object).await? else {
+    let Some(customer) = customer_of(store, ws, &observations, &record.event.data.object).await?
+    else {
         return Ok(Ingested::Ignored(Ignored::NoCustomer));
     };
     for o in &mut observations {
@@ -286,7 +344,14 @@ where
             billing.apply(o);
         }
         let score = snap.profile.as_ref().map(|p| {
-            let s = score_profile(p, Some(&billing), connection.feeds_scores(), now, cfg, record.event.id.as_str());
+            let s = score_profile(
+                p,
+                Some(&billing),
+                connection.feeds_scores(),
+                now,
+                cfg,
+                record.event.id.as_str(),
+            );
             (s, snap.score_version)
         });
         let score_value = score.as_ref().map(|(s, _)| s.score.score);
@@ -302,7 +367,10 @@ where
         match store.commit(&commit).await? {
             Committed::Done => {
                 crate::telemetry::count("EventsApplied", ("Type", record.event.kind.as_str()), 1);
-                return Ok(Ingested::Applied { customer, score: score_value });
+                return Ok(Ingested::Applied {
+                    customer,
+                    score: score_value,
+                });
             }
             Committed::Duplicate => return Ok(Ingested::Duplicate),
             Committed::Raced => continue,
@@ -336,7 +404,11 @@ async fn flag_connection<S: ConnectionStore>(
     Ok(())
 }
 
-async fn revoke<S: ConnectionStore>(store: &S, workspace: &WorkspaceId, now: Timestamp) -> Result<(), StoreError> {
+async fn revoke<S: ConnectionStore>(
+    store: &S,
+    workspace: &WorkspaceId,
+    now: Timestamp,
+) -> Result<(), StoreError> {
     for _ in 0..MAX_RACES {
         let Some((mut conn, version)) = store.connection(workspace).await? else {
             return Ok(());

@@ -123,6 +123,10 @@ impl Connection {
             Some(e) if e.code == code => e.since,
             _ => now,
         };
-        self.error = Some(ConnectionError { code, message: message.into(), since });
+        self.error = Some(ConnectionError {
+            code,
+            message: message.into(),
+            since,
+        });
     }
 }

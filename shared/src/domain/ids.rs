@@ -17,21 +17,33 @@ const MAX_ID_LEN: usize = 255;
 
 fn check(kind: &'static str, raw: &str, prefix: Option<&str>) -> Result<(), IdError> {
     if raw.is_empty() {
-        return Err(IdError { kind, reason: "empty" });
+        return Err(IdError {
+            kind,
+            reason: "empty",
+        });
     }
     if raw.len() > MAX_ID_LEN {
-        return Err(IdError { kind, reason: "longer than 255 bytes" });
+        return Err(IdError {
+            kind,
+            reason: "longer than 255 bytes",
+        });
     }
     if !raw
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
     {
-        return Err(IdError { kind, reason: "only letters, digits, '_', '-' and '.' are allowed" });
+        return Err(IdError {
+            kind,
+            reason: "only letters, digits, '_', '-' and '.' are allowed",
+        });
     }
     if let Some(p) = prefix
         && (!raw.starts_with(p) || raw.len() == p.len())
     {
-        return Err(IdError { kind, reason: "wrong prefix" });
+        return Err(IdError {
+            kind,
+            reason: "wrong prefix",
+        });
     }
     Ok(())
 }

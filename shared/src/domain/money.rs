@@ -76,14 +76,20 @@ mod tests {
 
     #[test]
     fn currency_is_three_letters_stored_lowercase() {
-        assert_eq!(Currency::parse("EUR").map(|c| c.to_string()), Ok("eur".to_owned()));
+        assert_eq!(
+            Currency::parse("EUR").map(|c| c.to_string()),
+            Ok("eur".to_owned())
+        );
         assert!(Currency::parse("eu").is_err());
         assert!(Currency::parse("e1r").is_err());
     }
 
     #[test]
     fn money_serializes_as_amount_and_currency() {
-        let m = Money::new(1999, Currency::parse("usd").unwrap_or_else(|e| panic!("{e}")));
+        let m = Money::new(
+            1999,
+            Currency::parse("usd").unwrap_or_else(|e| panic!("{e}")),
+        );
         let json = serde_json::to_value(m).unwrap_or_default();
         assert_eq!(json, serde_json::json!({"amount": 1999, "currency": "usd"}));
     }

@@ -56,9 +56,18 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
     let result = match (method.as_str(), segments.as_slice()) {
         ("POST", ["webhooks", "stripe"]) => Ok(webhook::receive(app, &req).await),
         ("GET", ["api", "v1", "integrations", "stripe"]) => integration::status(app, &req).await,
-        ("POST", ["api", "v1", "integrations", "stripe", "failed-events", id, "replay"]) => {
-            integration::replay(app, &req, id).await
-        }
+        (
+            "POST",
+            [
+                "api",
+                "v1",
+                "integrations",
+                "stripe",
+                "failed-events",
+                id,
+                "replay",
+            ],
+        ) => integration::replay(app, &req, id).await,
         ("PUT", ["api", "v1", "profiles", id]) => dashboard::put_profile(app, &req, id).await,
         ("GET", ["api", "v1", "profiles", id]) => dashboard::get_profile(app, &req, id).await,
         ("GET", ["api", "v1", "profiles", id, "churn"]) => dashboard::churn(app, &req, id).await,

@@ -58,7 +58,9 @@ impl Identity {
             _ => None,
         };
         let Some(claims) = claims.filter(|c| c.contains_key("workspace_id")) else {
-            return Err(ApiError::unauthenticated("a workspace bearer token is required"));
+            return Err(ApiError::unauthenticated(
+                "a workspace bearer token is required",
+            ));
         };
         let workspace_id = claims
             .get("workspace_id")
@@ -68,13 +70,21 @@ impl Identity {
             .ok_or_else(|| ApiError::unauthenticated("claim workspace_id missing"))?;
         let plan = match claims.get("plan") {
             None => Plan::Free,
-            Some(p) => Plan::parse(p).ok_or_else(|| ApiError::bad_request("claim plan: expected free, insight or pro"))?,
+            Some(p) => Plan::parse(p).ok_or_else(|| {
+                ApiError::bad_request("claim plan: expected free, insight or pro")
+            })?,
         };
         let region = match claims.get("region") {
             None => Region::Eu,
-            Some(r) => Region::parse(r).map_err(|e| ApiError::bad_request(format!("claim region: {e}")))?,
+            Some(r) => {
+                Region::parse(r).map_err(|e| ApiError::bad_request(format!("claim region: {e}")))?
+            }
         };
-        Ok(Self { workspace_id, plan, region })
+        Ok(Self {
+            workspace_id,
+            plan,
+            region,
+        })
     }
 
     /// The Stripe integration is Pro-only.
@@ -82,7 +92,11 @@ impl Identity {
         if self.plan == Plan::Pro {
             Ok(())
         } else {
-            Err(ApiError::new(403, ErrorCode::ERR_PLAN_REQUIRED, "the Stripe integration requires the Pro plan"))
+            Err(ApiError::new(
+                403,
+                ErrorCode::ERR_PLAN_REQUIRED,
+                "the Stripe integration requires the Pro plan",
+            ))
         }
     }
 
@@ -94,7 +108,10 @@ impl Identity {
             Err(ApiError::new(
                 421,
                 ErrorCode::ERR_REGION_MISMATCH,
-                format!("this workspace lives in {}, this endpoint serves {}", self.region, served),
+                format!(
+                    "this workspace lives in {}, this endpoint serves {}",
+                    self.region, served
+                ),
             ))
         }
     }

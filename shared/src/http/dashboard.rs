@@ -49,7 +49,8 @@ struct ProfileBody {
 }
 
 fn parse_profile(id: ProfileId, body: &[u8]) -> Result<Profile, ApiError> {
-    let b: ProfileBody = serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("invalid profile JSON: {e}")))?;
+    let b: ProfileBody = serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("invalid profile JSON: {e}")))?;
     let mut families = BTreeMap::new();
     for (name, factors) in b.families {
         let family = Family::parse(&name)
@@ -58,14 +59,24 @@ fn parse_profile(id: ProfileId, body: &[u8]) -> Result<Profile, ApiError> {
         let mut out = Vec::with_capacity(factors.len());
         for f in factors {
             if !f.impact.is_finite() || f.signal.trim().is_empty() {
-                return Err(ApiError::bad_request(format!("family {name}: every factor needs a signal and a finite impact")));
+                return Err(ApiError::bad_request(format!(
+                    "family {name}: every factor needs a signal and a finite impact"
+                )));
             }
-            out.push(Factor { signal: f.signal, impact: f.impact, explanation: f.explanation, evidence: f.evidence, evidence_dates: Vec::new() });
+            out.push(Factor {
+                signal: f.signal,
+                impact: f.impact,
+                explanation: f.explanation,
+                evidence: f.evidence,
+                evidence_dates: Vec::new(),
+            });
         }
         families.insert(family, out);
     }
     if b.classifier_churn_risk.is_some_and(|r| !r.is_finite()) {
-        return Err(ApiError::bad_request("classifier_churn_risk must be a finite number"));
+        return Err(ApiError::bad_request(
+            "classifier_churn_risk must be a finite number",
+        ));
     }
     let stripe_customer_id = b
         .stripe_customer_id
@@ -101,17 +112,36 @@ pub async fn put_profile(app: &App, req: &Request, id: &str) -> Result<Response<
     let ws = &who.workspace_id;
     app.store.put_profile(ws, &profile).await?;
     let now = app.clock.now();
-    let connected = app.store.connection(ws).await?.is_some_and(|(c, _)| c.feeds_scores());
+    let connected = app
+        .store
+        .connection(ws)
+        .await?
+        .is_some_and(|(c, _)| c.feeds_scores());
     let billing = match &profile.stripe_customer_id {
         Some(c) => Some(app.store.load(ws, c).await?.0).filter(|b| b.newest.is_some()),
         None => None,
     };
     for _ in 0..5 {
-        let version = app.store.score(ws, &profile.profile_id).await?.map(|(_, v)| v).unwrap_or(0);
-        let score = score_profile(&profile, billing.as_ref(), connected, now, &app.settings.engine, "profile update");
+        let version = app
+            .store
+            .score(ws, &profile.profile_id)
+            .await?
+            .map(|(_, v)| v)
+            .unwrap_or(0);
+        let score = score_profile(
+            &profile,
+            billing.as_ref(),
+            connected,
+            now,
+            &app.settings.engine,
+            "profile update",
+        );
         match app.store.put_score(ws, &score, version).await {
             Ok(()) => {
-                let history = app.store.history(ws, &profile.profile_id, HISTORY_SHOWN).await?;
+                let history = app
+                    .store
+                    .history(ws, &profile.profile_id, HISTORY_SHOWN)
+                    .await?;
                 return Ok(json_response(200, &churn_json(&score, &history)));
             }
             Err(crate::ports::store::StoreError::TransactionCancelled { .. }) => continue,
@@ -125,7 +155,11 @@ pub async fn put_profile(app: &App, req: &Request, id: &str) -> Result<Response<
 pub async fn get_profile(app: &App, req: &Request, id: &str) -> Result<Response<Body>, ApiError> {
     let who = identity(app, req)?;
     let id = profile_id(id)?;
-    let p = app.store.profile(&who.workspace_id, &id).await?.ok_or_else(|| ApiError::not_found(format!("no profile {id}")))?;
+    let p = app
+        .store
+        .profile(&who.workspace_id, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no profile {id}")))?;
     let body = serde_json::to_value(&p).map_err(|_| ApiError::unavailable())?;
     Ok(json_response(200, &body))
 }
@@ -139,7 +173,10 @@ pub async fn churn(app: &App, req: &Request, id: &str) -> Result<Response<Body>,
         .score(&who.workspace_id, &id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("profile {id} has no score yet")))?;
-    let history = app.store.history(&who.workspace_id, &id, HISTORY_SHOWN).await?;
+    let history = app
+        .store
+        .history(&who.workspace_id, &id, HISTORY_SHOWN)
+        .await?;
     Ok(json_response(200, &churn_json(&score, &history)))
 }
 
@@ -197,11 +234,21 @@ pub async fn at_risk(app: &App, req: &Request) -> Result<Response<Body>, ApiErro
             .parse::<i32>()
             .ok()
             .filter(|l| (1..=MAX_PAGE).contains(l))
-            .ok_or_else(|| ApiError::bad_request(format!("limit must be between 1 and {MAX_PAGE}")))?,
+            .ok_or_else(|| {
+                ApiError::bad_request(format!("limit must be between 1 and {MAX_PAGE}"))
+            })?,
     };
     let cursor = query.first("cursor").map(str::to_owned);
-    let threshold = app.settings.engine.at_risk_threshold.ceil().clamp(0.0, 100.0) as u8;
-    let page = app.store.at_risk(&who.workspace_id, threshold, limit, cursor).await?;
+    let threshold = app
+        .settings
+        .engine
+        .at_risk_threshold
+        .ceil()
+        .clamp(0.0, 100.0) as u8;
+    let page = app
+        .store
+        .at_risk(&who.workspace_id, threshold, limit, cursor)
+        .await?;
     let data: Vec<Value> = page
         .items
         .iter()
@@ -221,5 +268,8 @@ pub async fn at_risk(app: &App, req: &Request) -> Result<Response<Body>, ApiErro
             })
         })
         .collect();
-    Ok(json_response(200, &json!({"data": data, "next_cursor": page.next_cursor})))
+    Ok(json_response(
+        200,
+        &json!({"data": data, "next_cursor": page.next_cursor}),
+    ))
 }

@@ -20,7 +20,11 @@ pub struct ApiError {
 impl ApiError {
     /// A new error.
     pub fn new(status: u16, code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into() }
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
     }
 
     /// 400 with `ERR_BAD_REQUEST`.
@@ -40,7 +44,11 @@ impl ApiError {
 
     /// 503 with `ERR_INTERNAL`: a dependency failed; the message stays generic.
     pub fn unavailable() -> Self {
-        Self::new(503, ErrorCode::ERR_INTERNAL, "a dependency is unavailable; retry later")
+        Self::new(
+            503,
+            ErrorCode::ERR_INTERNAL,
+            "a dependency is unavailable; retry later",
+        )
     }
 
     /// The JSON response.
@@ -57,9 +65,11 @@ impl From<crate::ports::store::StoreError> for ApiError {
         use crate::ports::store::StoreError as S;
         match e {
             S::BadCursor => Self::bad_request("invalid cursor"),
-            S::Conflict | S::TransactionCancelled { .. } => {
-                Self::new(409, ErrorCode::ERR_CONFLICT, "the resource changed concurrently; retry")
-            }
+            S::Conflict | S::TransactionCancelled { .. } => Self::new(
+                409,
+                ErrorCode::ERR_CONFLICT,
+                "the resource changed concurrently; retry",
+            ),
             other => {
                 tracing::error!(error = %other, "store error");
                 Self::unavailable()
@@ -71,7 +81,8 @@ impl From<crate::ports::store::StoreError> for ApiError {
 /// A JSON response with `status`.
 pub fn json_response(status: u16, body: &serde_json::Value) -> Response<Body> {
     let mut resp = Response::new(Body::Text(body.to_string()));
-    *resp.status_mut() = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+    *resp.status_mut() =
+        http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
     resp.headers_mut().insert(
         http::header::CONTENT_TYPE,
         http::HeaderValue::from_static("application/json"),

@@ -40,8 +40,12 @@ pub async fn status(app: &App, req: &Request) -> Result<Response<Body>, ApiError
             })
         })
         .collect();
-    let plan_error = (who.plan != Plan::Pro)
-        .then(|| error_json(ErrorCode::ERR_PLAN_REQUIRED, "the Stripe integration requires the Pro plan"));
+    let plan_error = (who.plan != Plan::Pro).then(|| {
+        error_json(
+            ErrorCode::ERR_PLAN_REQUIRED,
+            "the Stripe integration requires the Pro plan",
+        )
+    });
     let body = match app.store.connection(&who.workspace_id).await? {
         None => json!({
             "connected": false,
@@ -77,10 +81,30 @@ pub async fn replay(app: &App, req: &Request, id: &str) -> Result<Response<Body>
     who.require_pro()?;
     let id = StripeEventId::parse(id).map_err(|e| ApiError::bad_request(e.to_string()))?;
     let now = app.clock.now();
-    match replay_event(&app.store, &app.settings.engine, now, &who.workspace_id, &id).await? {
-        Replayed::Applied => Ok(json_response(200, &json!({"event_id": id, "replayed": true}))),
-        Replayed::AlreadyApplied => Ok(json_response(200, &json!({"event_id": id, "replayed": false, "already_applied": true}))),
-        Replayed::NotFound => Err(ApiError::not_found(format!("no recorded event {id} in this workspace"))),
-        Replayed::FailedAgain(e) => Err(ApiError::new(409, ErrorCode::ERR_CONFLICT, format!("replay failed again: {e}"))),
+    match replay_event(
+        &app.store,
+        &app.settings.engine,
+        now,
+        &who.workspace_id,
+        &id,
+    )
+    .await?
+    {
+        Replayed::Applied => Ok(json_response(
+            200,
+            &json!({"event_id": id, "replayed": true}),
+        )),
+        Replayed::AlreadyApplied => Ok(json_response(
+            200,
+            &json!({"event_id": id, "replayed": false, "already_applied": true}),
+        )),
+        Replayed::NotFound => Err(ApiError::not_found(format!(
+            "no recorded event {id} in this workspace"
+        ))),
+        Replayed::FailedAgain(e) => Err(ApiError::new(
+            409,
+            ErrorCode::ERR_CONFLICT,
+            format!("replay failed again: {e}"),
+        )),
     }
 }

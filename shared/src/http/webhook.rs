@@ -24,13 +24,32 @@ pub async fn receive(app: &App, req: &Request) -> Response<Body> {
     if body.len() > app.settings.max_webhook_bytes {
         return reject(
             "too_large",
-            ApiError::new(413, ErrorCode::ERR_PAYLOAD_TOO_LARGE, "webhook body larger than 1 MiB"),
+            ApiError::new(
+                413,
+                ErrorCode::ERR_PAYLOAD_TOO_LARGE,
+                "webhook body larger than 1 MiB",
+            ),
         );
     }
-    let Some(header) = req.headers().get("stripe-signature").and_then(|h| h.to_str().ok()) else {
-        return reject("signature", ApiError::new(400, ErrorCode::ERR_WEBHOOK_SIG, "missing Stripe-Signature header"));
+    let Some(header) = req
+        .headers()
+        .get("stripe-signature")
+        .and_then(|h| h.to_str().ok())
+    else {
+        return reject(
+            "signature",
+            ApiError::new(
+                400,
+                ErrorCode::ERR_WEBHOOK_SIG,
+                "missing Stripe-Signature header",
+            ),
+        );
     };
-    let secrets = match app.secrets.get_list(&SecretName::STRIPE_WEBHOOK_SECRET).await {
+    let secrets = match app
+        .secrets
+        .get_list(&SecretName::STRIPE_WEBHOOK_SECRET)
+        .await
+    {
         Ok(s) => s,
         Err(e) => {
             tracing::error!(error = %e, "webhook secrets unavailable");
@@ -38,15 +57,28 @@ pub async fn receive(app: &App, req: &Request) -> Response<Body> {
         }
     };
     let now = app.clock.now();
-    let event = match verify_and_parse(header, body, &secrets, now, app.settings.webhook_tolerance_secs) {
+    let event = match verify_and_parse(
+        header,
+        body,
+        &secrets,
+        now,
+        app.settings.webhook_tolerance_secs,
+    ) {
         Ok(e) => e,
         Err(e @ WebhookError::Signature(_)) => {
             let code = e.code();
-            let reason = if code == ErrorCode::ERR_WEBHOOK_STALE { "stale" } else { "signature" };
+            let reason = if code == ErrorCode::ERR_WEBHOOK_STALE {
+                "stale"
+            } else {
+                "signature"
+            };
             return reject(reason, ApiError::new(400, code, e.to_string()));
         }
         Err(e @ WebhookError::Parse(_)) => {
-            return reject("not_an_event", ApiError::bad_request(format!("signed body is not a Stripe event: {e}")));
+            return reject(
+                "not_an_event",
+                ApiError::bad_request(format!("signed body is not a Stripe event: {e}")),
+            );
         }
     };
     let span = tracing::info_span!(

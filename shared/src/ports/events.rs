@@ -65,7 +65,10 @@ pub enum Recorded {
 /// with [`StoreError::Conflict`] if the stored version is not `expected`.
 pub trait EventLog: Send + Sync {
     /// Records a new event.
-    fn record(&self, record: &EventRecord) -> impl Future<Output = Result<Recorded, StoreError>> + Send;
+    fn record(
+        &self,
+        record: &EventRecord,
+    ) -> impl Future<Output = Result<Recorded, StoreError>> + Send;
 
     /// The stored record and its version.
     fn event(
@@ -75,11 +78,22 @@ pub trait EventLog: Send + Sync {
     ) -> impl Future<Output = Result<Option<(EventRecord, u64)>, StoreError>> + Send;
 
     /// Replaces a record if its version is still `expected`.
-    fn update(&self, record: &EventRecord, expected: u64) -> impl Future<Output = Result<u64, StoreError>> + Send;
+    fn update(
+        &self,
+        record: &EventRecord,
+        expected: u64,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
     /// Events given up on, for the status route.
-    fn failed(&self, workspace: &WorkspaceId) -> impl Future<Output = Result<Vec<EventRecord>, StoreError>> + Send;
+    fn failed(
+        &self,
+        workspace: &WorkspaceId,
+    ) -> impl Future<Output = Result<Vec<EventRecord>, StoreError>> + Send;
 
     /// Events whose next attempt is due at `now`, oldest first, at most `limit`.
-    fn due(&self, now: Timestamp, limit: i32) -> impl Future<Output = Result<Vec<(EventRecord, u64)>, StoreError>> + Send;
+    fn due(
+        &self,
+        now: Timestamp,
+        limit: i32,
+    ) -> impl Future<Output = Result<Vec<(EventRecord, u64)>, StoreError>> + Send;
 }

@@ -74,5 +74,6 @@ pub trait IngestStore: Send + Sync {
     ) -> impl Future<Output = Result<Option<StripeCustomerId>, StoreError>> + Send;
 
     /// Writes a commit atomically.
-    fn commit(&self, commit: &Commit) -> impl Future<Output = Result<Committed, StoreError>> + Send;
+    fn commit(&self, commit: &Commit)
+    -> impl Future<Output = Result<Committed, StoreError>> + Send;
 }

@@ -13,16 +13,33 @@ use std::future::Future;
 /// or broken cursor with [`StoreError::BadCursor`].
 pub trait ProfileStore: Send + Sync {
     /// Creates or replaces a profile (and its match).
-    fn put_profile(&self, workspace: &WorkspaceId, profile: &Profile) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn put_profile(
+        &self,
+        workspace: &WorkspaceId,
+        profile: &Profile,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// One profile.
-    fn profile(&self, workspace: &WorkspaceId, id: &ProfileId) -> impl Future<Output = Result<Option<Profile>, StoreError>> + Send;
+    fn profile(
+        &self,
+        workspace: &WorkspaceId,
+        id: &ProfileId,
+    ) -> impl Future<Output = Result<Option<Profile>, StoreError>> + Send;
 
     /// A profile's latest score and its version.
-    fn score(&self, workspace: &WorkspaceId, id: &ProfileId) -> impl Future<Output = Result<Option<(StoredScore, u64)>, StoreError>> + Send;
+    fn score(
+        &self,
+        workspace: &WorkspaceId,
+        id: &ProfileId,
+    ) -> impl Future<Output = Result<Option<(StoredScore, u64)>, StoreError>> + Send;
 
     /// Writes a score (and a history entry) if its version is still `expected`.
-    fn put_score(&self, workspace: &WorkspaceId, score: &StoredScore, expected: u64) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn put_score(
+        &self,
+        workspace: &WorkspaceId,
+        score: &StoredScore,
+        expected: u64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Profiles scoring at least `min_score`, highest first.
     fn at_risk(
@@ -34,5 +51,10 @@ pub trait ProfileStore: Send + Sync {
     ) -> impl Future<Output = Result<Page<StoredScore>, StoreError>> + Send;
 
     /// A profile's score history, newest first, at most `limit` entries.
-    fn history(&self, workspace: &WorkspaceId, id: &ProfileId, limit: i32) -> impl Future<Output = Result<Vec<HistoryEntry>, StoreError>> + Send;
+    fn history(
+        &self,
+        workspace: &WorkspaceId,
+        id: &ProfileId,
+        limit: i32,
+    ) -> impl Future<Output = Result<Vec<HistoryEntry>, StoreError>> + Send;
 }

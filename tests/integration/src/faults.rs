@@ -34,10 +34,19 @@ impl FaultProxy {
     /// Starts a proxy to `upstream` on a free loopback port.
     pub async fn start(upstream: &str) -> Self {
         let armed = Arc::new(Mutex::new(Armed::default()));
-        let ctx = Ctx { upstream: upstream.trim_end_matches('/').to_owned(), http: crate::http(), armed: armed.clone() };
+        let ctx = Ctx {
+            upstream: upstream.trim_end_matches('/').to_owned(),
+            http: crate::http(),
+            armed: armed.clone(),
+        };
         let router = axum::Router::new().fallback(forward).with_state(ctx);
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.unwrap_or_else(|e| panic!("bind: {e}"));
-        let endpoint = format!("http://{}", listener.local_addr().unwrap_or_else(|e| panic!("{e}")));
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .unwrap_or_else(|e| panic!("bind: {e}"));
+        let endpoint = format!(
+            "http://{}",
+            listener.local_addr().unwrap_or_else(|e| panic!("{e}"))
+        );
         tokio::spawn(async move {
             let _ = axum::serve(listener, router).await;
         });
@@ -68,12 +77,20 @@ impl FaultProxy {
     /// Requests seen since the start or the last [`FaultProxy::reset_counts`],
     /// by operation (`GetItem`, `BatchGetItem` …), failed ones included.
     pub fn counts(&self) -> BTreeMap<String, u64> {
-        self.armed.lock().unwrap_or_else(|e| e.into_inner()).seen.clone()
+        self.armed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .seen
+            .clone()
     }
 
     /// Starts counting from zero.
     pub fn reset_counts(&self) {
-        self.armed.lock().unwrap_or_else(|e| e.into_inner()).seen.clear();
+        self.armed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .seen
+            .clear();
     }
 }
 
@@ -99,7 +116,10 @@ async fn forward(State(ctx): State<Ctx>, req: Request) -> Response {
         }
     }
     let bytes = to_bytes(body, 32 * 1024 * 1024).await.unwrap_or_default();
-    let mut out = ctx.http.post(format!("{}{}", ctx.upstream, parts.uri.path())).body(bytes);
+    let mut out = ctx
+        .http
+        .post(format!("{}{}", ctx.upstream, parts.uri.path()))
+        .body(bytes);
     for (name, value) in &parts.headers {
         if name != http::header::HOST && name != http::header::CONTENT_LENGTH {
             out = out.header(name, value);
@@ -118,6 +138,9 @@ async fn forward(State(ctx): State<Ctx>, req: Request) -> Response {
             }
             resp.body(Body::from(body)).unwrap_or_default()
         }
-        Err(e) => Response::builder().status(502).body(Body::from(e.to_string())).unwrap_or_default(),
+        Err(e) => Response::builder()
+            .status(502)
+            .body(Body::from(e.to_string()))
+            .unwrap_or_default(),
     }
 }

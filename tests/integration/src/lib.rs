@@ -58,12 +58,16 @@ impl TestStore {
                 (e.endpoint(), Some(e))
             }
         };
-        let store = DynamoStore::connect(&AwsTarget::local(region, &endpoint), unique("kustiq-test")).await;
+        let store =
+            DynamoStore::connect(&AwsTarget::local(region, &endpoint), unique("kustiq-test")).await;
         store
             .ensure_table()
             .await
             .unwrap_or_else(|e| panic!("ensure_table on {engine:?}: {e}"));
-        Self { store, _embedded: embedded }
+        Self {
+            store,
+            _embedded: embedded,
+        }
     }
 }
 
@@ -73,6 +77,9 @@ pub mod webhook;
 /// A reqwest client with the workspace's TLS setup (rustls on ring).
 pub fn http() -> reqwest::Client {
     kustiq::adapters::stripe::http_builder()
-        .and_then(|b| b.build().map_err(|e| kustiq::ports::stripe::StripeError::Config(e.to_string())))
+        .and_then(|b| {
+            b.build()
+                .map_err(|e| kustiq::ports::stripe::StripeError::Config(e.to_string()))
+        })
         .unwrap_or_else(|e| panic!("http client: {e}"))
 }

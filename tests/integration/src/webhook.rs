@@ -7,7 +7,9 @@ use kustiq::adapters::clock::ManualClock;
 use kustiq::adapters::dynamo::DynamoStore;
 use kustiq::adapters::local::secrets::EnvSecrets;
 use kustiq::adapters::runtime::Secrets;
-use kustiq::domain::connection::{BackfillProgress, ConnectMethod, Connection, ConnectionStatus, Mode};
+use kustiq::domain::connection::{
+    BackfillProgress, ConnectMethod, Connection, ConnectionStatus, Mode,
+};
 use kustiq::domain::ids::{StripeAccountId, WorkspaceId};
 use kustiq::domain::region::Region;
 use kustiq::domain::secret::Secret;
@@ -41,7 +43,8 @@ pub struct Answer {
 }
 
 fn app(store: DynamoStore, clock: &ManualClock) -> App {
-    let secrets = EnvSecrets::from_vars([("KUSTIQ_STRIPE_WEBHOOK_SECRET".to_owned(), SECRETS.join(","))]);
+    let secrets =
+        EnvSecrets::from_vars([("KUSTIQ_STRIPE_WEBHOOK_SECRET".to_owned(), SECRETS.join(","))]);
     App {
         store,
         secrets: Secrets::Env(secrets),
@@ -55,15 +58,30 @@ impl Bench {
     pub async fn new(engine: Engine, now: Timestamp) -> Self {
         let clock = ManualClock::at(now);
         let t = TestStore::new(engine, "eu-central-1").await;
-        Self { app: app(t.store.clone(), &clock), clock, _store: Some(t) }
+        Self {
+            app: app(t.store.clone(), &clock),
+            clock,
+            _store: Some(t),
+        }
     }
 
     /// A bench whose store goes through `endpoint` (e.g. a fault proxy to DynamoDB Local).
     pub async fn through(endpoint: &str, now: Timestamp) -> Self {
         let clock = ManualClock::at(now);
-        let store = DynamoStore::connect(&AwsTarget::local("eu-central-1", endpoint), unique("kustiq-fault")).await;
-        store.ensure_table().await.unwrap_or_else(|e| panic!("ensure_table: {e}"));
-        Self { app: app(store, &clock), clock, _store: None }
+        let store = DynamoStore::connect(
+            &AwsTarget::local("eu-central-1", endpoint),
+            unique("kustiq-fault"),
+        )
+        .await;
+        store
+            .ensure_table()
+            .await
+            .unwrap_or_else(|e| panic!("ensure_table: {e}"));
+        Self {
+            app: app(store, &clock),
+            clock,
+            _store: None,
+        }
     }
 
     /// Connects `workspace` to `account` in `mode`, as the connect flow would.
@@ -81,23 +99,35 @@ impl Bench {
             connected_at: self.clock.now_ts(),
             last_sync_at: None,
         };
-        self.app.store.save_connection(&conn, 0).await.unwrap_or_else(|e| panic!("save_connection: {e}"));
+        self.app
+            .store
+            .save_connection(&conn, 0)
+            .await
+            .unwrap_or_else(|e| panic!("save_connection: {e}"));
         ws
     }
 
     /// Posts `body` with a header signed now by the newest secret.
     pub async fn post_signed(&self, body: &str) -> Answer {
-        let header = kustiq::stripe::signature::sign(body.as_bytes(), &Secret::new(SECRETS[1]), self.clock.now_ts());
+        let header = kustiq::stripe::signature::sign(
+            body.as_bytes(),
+            &Secret::new(SECRETS[1]),
+            self.clock.now_ts(),
+        );
         self.post(body, Some(&header)).await
     }
 
     /// Posts `body` with `signature` (or none).
     pub async fn post(&self, body: &str, signature: Option<&str>) -> Answer {
-        let mut b = http::Request::builder().method("POST").uri("/webhooks/stripe");
+        let mut b = http::Request::builder()
+            .method("POST")
+            .uri("/webhooks/stripe");
         if let Some(s) = signature {
             b = b.header("stripe-signature", s);
         }
-        let req = b.body(Body::Text(body.to_owned())).unwrap_or_else(|e| panic!("{e}"));
+        let req = b
+            .body(Body::Text(body.to_owned()))
+            .unwrap_or_else(|e| panic!("{e}"));
         self.send(req).await
     }
 
@@ -114,14 +144,22 @@ impl Bench {
     }
 
     /// A request as the JWT authorizer would pass it for `workspace`.
-    pub fn authed(&self, method: &str, path: &str, workspace: &str, body: Option<Value>) -> lambda_http::Request {
+    pub fn authed(
+        &self,
+        method: &str,
+        path: &str,
+        workspace: &str,
+        body: Option<Value>,
+    ) -> lambda_http::Request {
         let ctx: lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext = serde_json::from_value(serde_json::json!({
             "authorizer": {"jwt": {"claims": {"workspace_id": workspace, "plan": "pro", "region": "eu"}, "scopes": null}},
             "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "test"},
             "timeEpoch": 0
         }))
         .unwrap_or_else(|e| panic!("context: {e}"));
-        let body = body.map(|b| Body::Text(b.to_string())).unwrap_or(Body::Empty);
+        let body = body
+            .map(|b| Body::Text(b.to_string()))
+            .unwrap_or(Body::Empty);
         http::Request::builder()
             .method(method)
             .uri(path)

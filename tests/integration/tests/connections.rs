@@ -18,15 +18,29 @@ async fn an_account_routes_to_one_workspace_only() {
     bench.connect("ws_a", "acct_1Shared", Mode::Live).await;
     let (mut other, _) = {
         let ws = WorkspaceId::parse("ws_b").unwrap_or_else(|e| panic!("{e}"));
-        let base = bench.app.store.connection(&WorkspaceId::parse("ws_a").unwrap_or_else(|e| panic!("{e}"))).await;
-        let (mut c, v) = base.unwrap_or_else(|e| panic!("{e}")).unwrap_or_else(|| panic!("saved"));
+        let base = bench
+            .app
+            .store
+            .connection(&WorkspaceId::parse("ws_a").unwrap_or_else(|e| panic!("{e}")))
+            .await;
+        let (mut c, v) = base
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|| panic!("saved"));
         c.workspace_id = ws;
         (c, v)
     };
     let res = bench.app.store.save_connection(&other, 0).await;
     assert!(matches!(res, Err(StoreError::Conflict)), "{res:?}");
-    let routed = bench.app.store.connection_for_account(&acct("acct_1Shared")).await.unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(routed.map(|c| c.workspace_id.to_string()), Some("ws_a".to_owned()));
+    let routed = bench
+        .app
+        .store
+        .connection_for_account(&acct("acct_1Shared"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        routed.map(|c| c.workspace_id.to_string()),
+        Some("ws_a".to_owned())
+    );
     other.account_id = acct("acct_1Own");
     assert!(bench.app.store.save_connection(&other, 0).await.is_ok());
 }
@@ -35,12 +49,39 @@ async fn an_account_routes_to_one_workspace_only() {
 async fn reconnecting_another_account_retires_the_old_route() {
     let bench = Bench::new(Engine::Dynoxide, Timestamp::from_unix(1_767_225_600)).await;
     let ws = bench.connect("ws_move", "acct_1Old", Mode::Test).await;
-    let (mut c, v) = bench.app.store.connection(&ws).await.unwrap_or_else(|e| panic!("{e}")).unwrap_or_else(|| panic!("saved"));
+    let (mut c, v) = bench
+        .app
+        .store
+        .connection(&ws)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("saved"));
     c.account_id = acct("acct_1New");
-    let v2 = bench.app.store.save_connection(&c, v).await.unwrap_or_else(|e| panic!("{e}"));
+    let v2 = bench
+        .app
+        .store
+        .save_connection(&c, v)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(v2, v + 1);
-    assert!(bench.app.store.connection_for_account(&acct("acct_1Old")).await.unwrap_or_else(|e| panic!("{e}")).is_none());
-    assert!(bench.app.store.connection_for_account(&acct("acct_1New")).await.unwrap_or_else(|e| panic!("{e}")).is_some());
+    assert!(
+        bench
+            .app
+            .store
+            .connection_for_account(&acct("acct_1Old"))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .is_none()
+    );
+    assert!(
+        bench
+            .app
+            .store
+            .connection_for_account(&acct("acct_1New"))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .is_some()
+    );
     // A writer holding the old version loses.
     assert!(bench.app.store.save_connection(&c, v).await.is_err());
 }

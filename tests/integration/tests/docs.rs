@@ -11,9 +11,15 @@ const ROUTES: [&str; 6] = [
 
 #[test]
 fn openapi_documents_every_served_route() {
-    let spec = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/openapi.yaml"))
-        .unwrap_or_else(|e| panic!("docs/openapi.yaml: {e}"));
+    let spec = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/openapi.yaml"
+    ))
+    .unwrap_or_else(|e| panic!("docs/openapi.yaml: {e}"));
     for route in ROUTES {
-        assert!(spec.lines().any(|l| l.trim() == route), "docs/openapi.yaml lacks {route}");
+        assert!(
+            spec.lines().any(|l| l.trim() == route),
+            "docs/openapi.yaml lacks {route}"
+        );
     }
 }

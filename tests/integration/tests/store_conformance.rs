@@ -34,25 +34,43 @@ fn item(pk: &str, sk: &str, v: serde_json::Value) -> Item {
 async fn conditional_put_conflict_changes_nothing(engine: Engine) {
     let t = TestStore::new(engine, "eu-central-1").await;
     let first = item("EVT#acct_1#evt_1", "EVT", json!({"n": 1}));
-    t.store.put(&first, Condition::Absent).await.unwrap_or_else(|e| panic!("{e}"));
+    t.store
+        .put(&first, Condition::Absent)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     let dup = item("EVT#acct_1#evt_1", "EVT", json!({"n": 2}));
     let err = t.store.put(&dup, Condition::Absent).await;
     assert!(matches!(err, Err(StoreError::Conflict)), "{err:?}");
-    let stored = t.store.get(&first.key).await.unwrap_or_else(|e| panic!("{e}"));
+    let stored = t
+        .store
+        .get(&first.key)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(stored.map(|i| i.data), Some(first.data));
 }
 
 async fn version_condition_detects_lost_updates(engine: Engine) {
     let t = TestStore::new(engine, "eu-central-1").await;
     let a = item("WS#w", "BILL#cus_1", json!({"v": "a"}));
-    let v1 = t.store.put(&a, Condition::AbsentOrVersion(0)).await.unwrap_or_else(|e| panic!("{e}"));
+    let v1 = t
+        .store
+        .put(&a, Condition::AbsentOrVersion(0))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(v1, 1);
     let b = item("WS#w", "BILL#cus_1", json!({"v": "b"}));
-    let v2 = t.store.put(&b, Condition::Version(v1)).await.unwrap_or_else(|e| panic!("{e}"));
+    let v2 = t
+        .store
+        .put(&b, Condition::Version(v1))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(v2, 2);
     // A writer that read version 1 loses.
     let stale = item("WS#w", "BILL#cus_1", json!({"v": "stale"}));
-    assert!(matches!(t.store.put(&stale, Condition::Version(v1)).await, Err(StoreError::Conflict)));
+    assert!(matches!(
+        t.store.put(&stale, Condition::Version(v1)).await,
+        Err(StoreError::Conflict)
+    ));
     let stored = t.store.get(&a.key).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(stored.as_ref().map(|i| i.version), Some(2));
     assert_eq!(stored.map(|i| i.data), Some(b.data));
@@ -61,26 +79,60 @@ async fn version_condition_detects_lost_updates(engine: Engine) {
 async fn transaction_is_cancelled_as_a_whole(engine: Engine) {
     let t = TestStore::new(engine, "eu-central-1").await;
     let existing = item("ACCT#acct_1", "CONN", json!({"workspace": "w1"}));
-    t.store.put(&existing, Condition::Absent).await.unwrap_or_else(|e| panic!("{e}"));
+    t.store
+        .put(&existing, Condition::Absent)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     let conn = item("WS#w2", "CONN#stripe", json!({"account": "acct_1"}));
     let route = item("ACCT#acct_1", "CONN", json!({"workspace": "w2"}));
     let res = t
         .store
-        .transact(vec![TxOp::Put(conn.clone(), Condition::Absent), TxOp::Put(route, Condition::Absent)])
+        .transact(vec![
+            TxOp::Put(conn.clone(), Condition::Absent),
+            TxOp::Put(route, Condition::Absent),
+        ])
         .await;
-    assert!(matches!(res, Err(StoreError::TransactionCancelled { .. })), "{res:?}");
-    assert_eq!(t.store.get(&conn.key).await.unwrap_or_else(|e| panic!("{e}")), None);
-    let kept = t.store.get(&existing.key).await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        matches!(res, Err(StoreError::TransactionCancelled { .. })),
+        "{res:?}"
+    );
+    assert_eq!(
+        t.store
+            .get(&conn.key)
+            .await
+            .unwrap_or_else(|e| panic!("{e}")),
+        None
+    );
+    let kept = t
+        .store
+        .get(&existing.key)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(kept.map(|i| i.data), Some(existing.data));
 
     // The same transaction without the conflict writes both.
     let route_free = item("ACCT#acct_2", "CONN", json!({"workspace": "w2"}));
     t.store
-        .transact(vec![TxOp::Put(conn.clone(), Condition::Absent), TxOp::Put(route_free.clone(), Condition::Absent)])
+        .transact(vec![
+            TxOp::Put(conn.clone(), Condition::Absent),
+            TxOp::Put(route_free.clone(), Condition::Absent),
+        ])
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    assert!(t.store.get(&conn.key).await.unwrap_or_else(|e| panic!("{e}")).is_some());
-    assert!(t.store.get(&route_free.key).await.unwrap_or_else(|e| panic!("{e}")).is_some());
+    assert!(
+        t.store
+            .get(&conn.key)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .is_some()
+    );
+    assert!(
+        t.store
+            .get(&route_free.key)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .is_some()
+    );
 }
 
 async fn gsi_query_returns_sort_key_order_both_ways(engine: Engine) {
@@ -89,20 +141,43 @@ async fn gsi_query_returns_sort_key_order_both_ways(engine: Engine) {
     for (profile, score) in [("p3", 55), ("p1", 91), ("p4", 70), ("p2", 78), ("p5", 12)] {
         let it = item("WS#w", &format!("PROF#{profile}"), json!({"score": score}))
             .with_gsi1("WS#w#SCORE", format!("{score:03}#{profile}"));
-        t.store.put(&it, Condition::None).await.unwrap_or_else(|e| panic!("{e}"));
+        t.store
+            .put(&it, Condition::None)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
     }
     // An item of another workspace never shows up.
     let other = item("WS#x", "PROF#p9", json!({"score": 99})).with_gsi1("WS#x#SCORE", "099#p9");
-    t.store.put(&other, Condition::None).await.unwrap_or_else(|e| panic!("{e}"));
+    t.store
+        .put(&other, Condition::None)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
 
     let mut q = Query::partition(Index::Gsi1, "WS#w#SCORE");
     q.forward = false;
-    let desc: Vec<String> = t.store.query_all(&q).await.unwrap_or_else(|e| panic!("{e}")).into_iter().map(|i| i.key.sk).collect();
-    assert_eq!(desc, ["PROF#p1", "PROF#p2", "PROF#p4", "PROF#p3", "PROF#p5"]);
+    let desc: Vec<String> = t
+        .store
+        .query_all(&q)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .into_iter()
+        .map(|i| i.key.sk)
+        .collect();
+    assert_eq!(
+        desc,
+        ["PROF#p1", "PROF#p2", "PROF#p4", "PROF#p3", "PROF#p5"]
+    );
 
     q.forward = true;
     q.sort = SortKey::Between("050".into(), "080".into());
-    let mid: Vec<String> = t.store.query_all(&q).await.unwrap_or_else(|e| panic!("{e}")).into_iter().map(|i| i.key.sk).collect();
+    let mid: Vec<String> = t
+        .store
+        .query_all(&q)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .into_iter()
+        .map(|i| i.key.sk)
+        .collect();
     assert_eq!(mid, ["PROF#p3", "PROF#p4", "PROF#p2"]);
 
     // Limit + cursor walk the same order page by page.
@@ -119,7 +194,10 @@ async fn gsi_query_returns_sort_key_order_both_ways(engine: Engine) {
             None => break,
         }
     }
-    assert_eq!(seen, ["PROF#p1", "PROF#p2", "PROF#p4", "PROF#p3", "PROF#p5"]);
+    assert_eq!(
+        seen,
+        ["PROF#p1", "PROF#p2", "PROF#p4", "PROF#p3", "PROF#p5"]
+    );
 }
 
 async fn query_paginates_past_one_megabyte(engine: Engine) {
@@ -127,8 +205,15 @@ async fn query_paginates_past_one_megabyte(engine: Engine) {
     // 48 items of ~30 KB: about 1.4 MB in one partition, more than one page.
     let filler = "x".repeat(30_000);
     for i in 0..48 {
-        let it = item("WS#big", &format!("HIST#{i:04}"), json!({"i": i, "filler": filler}));
-        t.store.put(&it, Condition::None).await.unwrap_or_else(|e| panic!("{e}"));
+        let it = item(
+            "WS#big",
+            &format!("HIST#{i:04}"),
+            json!({"i": i, "filler": filler}),
+        );
+        t.store
+            .put(&it, Condition::None)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
     }
     let mut q = Query::partition(Index::Table, "WS#big");
     q.sort = SortKey::Prefix("HIST#".into());
@@ -150,26 +235,50 @@ async fn query_paginates_past_one_megabyte(engine: Engine) {
 
 async fn ttl_attribute_is_written_and_enabled(engine: Engine) {
     let t = TestStore::new(engine, "eu-central-1").await;
-    assert_eq!(t.store.ttl_attribute().await.unwrap_or_else(|e| panic!("{e}")).as_deref(), Some("ttl"));
+    assert_eq!(
+        t.store
+            .ttl_attribute()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .as_deref(),
+        Some("ttl")
+    );
     let it = item("EVT#acct_1#evt_9", "EVT", json!({})).with_ttl(1_900_000_000);
-    t.store.put(&it, Condition::Absent).await.unwrap_or_else(|e| panic!("{e}"));
+    t.store
+        .put(&it, Condition::Absent)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     let raw = t
         .store
         .client()
         .get_item()
         .table_name(t.store.table())
-        .key("pk", aws_sdk_dynamodb::types::AttributeValue::S("EVT#acct_1#evt_9".into()))
-        .key("sk", aws_sdk_dynamodb::types::AttributeValue::S("EVT".into()))
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S("EVT#acct_1#evt_9".into()),
+        )
+        .key(
+            "sk",
+            aws_sdk_dynamodb::types::AttributeValue::S("EVT".into()),
+        )
         .send()
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let ttl = raw.item.and_then(|mut i| i.remove("ttl"));
-    assert_eq!(ttl, Some(aws_sdk_dynamodb::types::AttributeValue::N("1900000000".into())));
+    assert_eq!(
+        ttl,
+        Some(aws_sdk_dynamodb::types::AttributeValue::N(
+            "1900000000".into()
+        ))
+    );
 }
 
 async fn forged_cursor_is_rejected(engine: Engine) {
     let t = TestStore::new(engine, "eu-central-1").await;
     let mut q = Query::partition(Index::Table, "WS#w");
     q.cursor = Some("not-a-cursor!".into());
-    assert!(matches!(t.store.query(&q).await, Err(StoreError::BadCursor)));
+    assert!(matches!(
+        t.store.query(&q).await,
+        Err(StoreError::BadCursor)
+    ));
 }

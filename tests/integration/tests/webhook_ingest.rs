@@ -31,12 +31,25 @@ const ENGINE_TYPES: [&str; 10] = [
 
 /// A simulated account with 60 days of activity, and its events oldest first.
 async fn simulated(customers: usize, seed: u64) -> (Simulator, String, Vec<Value>) {
-    let sim = Simulator::new(SimConfig { seed, customers, years: 1, accounts: 1, ..SimConfig::default() });
+    let sim = Simulator::new(SimConfig {
+        seed,
+        customers,
+        years: 1,
+        accounts: 1,
+        ..SimConfig::default()
+    });
     sim.advance_days(60).await;
-    let account = sim.accounts().first().map(|a| a.id.clone()).unwrap_or_default();
+    let account = sim
+        .accounts()
+        .first()
+        .map(|a| a.id.clone())
+        .unwrap_or_default();
     let mut events = sim.events(&account);
     // Make sure every engine type occurs at least once.
-    let seen: BTreeSet<String> = events.iter().filter_map(|e| e["type"].as_str().map(str::to_owned)).collect();
+    let seen: BTreeSet<String> = events
+        .iter()
+        .filter_map(|e| e["type"].as_str().map(str::to_owned))
+        .collect();
     let customers = sim.customers(&account);
     for t in ENGINE_TYPES.iter().filter(|t| !seen.contains(**t)) {
         for c in &customers {
@@ -48,7 +61,11 @@ async fn simulated(customers: usize, seed: u64) -> (Simulator, String, Vec<Value
     }
     // Only the types the engine reads: the rest are acknowledged and ignored
     // (a test of its own below).
-    events = sim.events(&account).into_iter().filter(|e| ENGINE_TYPES.contains(&e["type"].as_str().unwrap_or_default())).collect();
+    events = sim
+        .events(&account)
+        .into_iter()
+        .filter(|e| ENGINE_TYPES.contains(&e["type"].as_str().unwrap_or_default()))
+        .collect();
     (sim, account, events)
 }
 
@@ -67,19 +84,35 @@ async fn match_all(bench: &Bench, ws: &WorkspaceId, customers: &BTreeSet<String>
             email: None,
             domain: None,
             name: None,
-            stripe_customer_id: Some(StripeCustomerId::parse(c.as_str()).unwrap_or_else(|e| panic!("{e}"))),
+            stripe_customer_id: Some(
+                StripeCustomerId::parse(c.as_str()).unwrap_or_else(|e| panic!("{e}")),
+            ),
             families: BTreeMap::new(),
             classifier_churn_risk: Some(10.0),
         };
-        bench.app.store.put_profile(ws, &profile).await.unwrap_or_else(|e| panic!("{e}"));
+        bench
+            .app
+            .store
+            .put_profile(ws, &profile)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
     }
 }
 
-async fn states(bench: &Bench, ws: &WorkspaceId, customers: &BTreeSet<String>) -> BTreeMap<String, BillingState> {
+async fn states(
+    bench: &Bench,
+    ws: &WorkspaceId,
+    customers: &BTreeSet<String>,
+) -> BTreeMap<String, BillingState> {
     let mut out = BTreeMap::new();
     for c in customers {
         let id = StripeCustomerId::parse(c.as_str()).unwrap_or_else(|e| panic!("{e}"));
-        let (s, _) = bench.app.store.load(ws, &id).await.unwrap_or_else(|e| panic!("{e}"));
+        let (s, _) = bench
+            .app
+            .store
+            .load(ws, &id)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
         out.insert(c.clone(), s);
     }
     out
@@ -89,13 +122,25 @@ async fn scores(bench: &Bench, ws: &WorkspaceId, n: usize) -> Vec<Option<f64>> {
     let mut out = Vec::new();
     for i in 0..n {
         let id = ProfileId::parse(format!("p{i}")).unwrap_or_else(|e| panic!("{e}"));
-        out.push(bench.app.store.score(ws, &id).await.unwrap_or_else(|e| panic!("{e}")).map(|(s, _)| s.score.score));
+        out.push(
+            bench
+                .app
+                .store
+                .score(ws, &id)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"))
+                .map(|(s, _)| s.score.score),
+        );
     }
     out
 }
 
 fn now_of(events: &[Value]) -> Timestamp {
-    let newest = events.iter().filter_map(|e| e["created"].as_i64()).max().unwrap_or(0);
+    let newest = events
+        .iter()
+        .filter_map(|e| e["created"].as_i64())
+        .max()
+        .unwrap_or(0);
     Timestamp::from_unix(newest + 3_600)
 }
 
@@ -110,21 +155,41 @@ async fn every_engine_event_type_is_applied_and_rescores_the_matched_profile() {
     let mut applied_types = BTreeSet::new();
     for e in &events {
         let answer = bench.post_signed(&e.to_string()).await;
-        assert_eq!(answer.status, 200, "{} {}: {:?}", e["type"], e["id"], answer.body);
+        assert_eq!(
+            answer.status, 200,
+            "{} {}: {:?}",
+            e["type"], e["id"], answer.body
+        );
         if answer.body["outcome"] == "applied" {
             applied_types.insert(e["type"].as_str().unwrap_or_default().to_owned());
         }
     }
     for t in ENGINE_TYPES {
-        assert!(applied_types.contains(t), "{t} was never applied; applied: {applied_types:?}");
+        assert!(
+            applied_types.contains(t),
+            "{t} was never applied; applied: {applied_types:?}"
+        );
     }
     // Every matched customer with a billing event got a score with a billing family.
     let s = scores(&bench, &ws, customers.len()).await;
-    assert!(s.iter().all(Option::is_some), "every matched profile is scored: {s:?}");
-    let churn = bench.send(bench.authed("GET", "/api/v1/profiles/p0/churn", "ws_types", None)).await;
+    assert!(
+        s.iter().all(Option::is_some),
+        "every matched profile is scored: {s:?}"
+    );
+    let churn = bench
+        .send(bench.authed("GET", "/api/v1/profiles/p0/churn", "ws_types", None))
+        .await;
     assert_eq!(churn.status, 200, "{:?}", churn.body);
-    assert!(churn.body["families"]["billing"].is_object(), "{:?}", churn.body);
-    assert!(churn.body["history"].as_array().is_some_and(|h| !h.is_empty()));
+    assert!(
+        churn.body["families"]["billing"].is_object(),
+        "{:?}",
+        churn.body
+    );
+    assert!(
+        churn.body["history"]
+            .as_array()
+            .is_some_and(|h| !h.is_empty())
+    );
 }
 
 #[tokio::test]
@@ -152,7 +217,12 @@ async fn shuffled_and_replayed_batches_end_in_the_same_state() {
         for e in &batch {
             let answer = shuffled.post_signed(&e.to_string()).await;
             assert_eq!(answer.status, 200);
-            if round == 0 && matches!(answer.body["outcome"].as_str(), Some("applied" | "deferred")) {
+            if round == 0
+                && matches!(
+                    answer.body["outcome"].as_str(),
+                    Some("applied" | "deferred")
+                )
+            {
                 recorded += 1;
             }
             if round > 0 && answer.body["outcome"] == "duplicate" {
@@ -166,16 +236,32 @@ async fn shuffled_and_replayed_batches_end_in_the_same_state() {
         for delay in [60, 300] {
             bench.clock.advance(delay);
             let cfg = bench.app.settings.engine.clone();
-            kustiq::app::ingest::retry_due(&bench.app.store, &cfg, bench.clock.now_ts(), 100).await.unwrap_or_else(|e| panic!("{e}"));
+            kustiq::app::ingest::retry_due(&bench.app.store, &cfg, bench.clock.now_ts(), 100)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
         }
     }
-    assert!(recorded > events.len() / 2, "most events name a customer: {recorded}/{}", events.len());
-    assert_eq!(duplicates, 2 * recorded, "every replay of a recorded event is a duplicate");
-    let (a, b) = (states(&in_order, &ws_a, &customers).await, states(&shuffled, &ws_b, &customers).await);
+    assert!(
+        recorded > events.len() / 2,
+        "most events name a customer: {recorded}/{}",
+        events.len()
+    );
+    assert_eq!(
+        duplicates,
+        2 * recorded,
+        "every replay of a recorded event is a duplicate"
+    );
+    let (a, b) = (
+        states(&in_order, &ws_a, &customers).await,
+        states(&shuffled, &ws_b, &customers).await,
+    );
     for (c, sa) in &a {
         assert_eq!(Some(sa), b.get(c), "billing state of {c} differs");
     }
-    assert_eq!(scores(&in_order, &ws_a, customers.len()).await, scores(&shuffled, &ws_b, customers.len()).await);
+    assert_eq!(
+        scores(&in_order, &ws_a, customers.len()).await,
+        scores(&shuffled, &ws_b, customers.len()).await
+    );
 }
 
 /// A tiny deterministic generator for shuffling (xorshift), so the test needs no RNG crate.
@@ -202,24 +288,63 @@ async fn a_test_event_at_a_live_connection_never_scores_and_flags_mode_mismatch(
     match_all(&bench, &ws, &customers).await;
     for e in events.iter().take(20) {
         let answer = bench.post_signed(&e.to_string()).await;
-        assert_eq!((answer.status, answer.body["outcome"].as_str()), (200, Some("mode_mismatch")));
+        assert_eq!(
+            (answer.status, answer.body["outcome"].as_str()),
+            (200, Some("mode_mismatch"))
+        );
     }
-    assert!(states(&bench, &ws, &customers).await.values().all(|s| s.newest.is_none()), "nothing applied");
-    assert!(scores(&bench, &ws, customers.len()).await.iter().all(Option::is_none), "no score moved");
-    let status = bench.send(bench.authed("GET", "/api/v1/integrations/stripe", "ws_live", None)).await;
-    assert_eq!(status.body["error"]["code"], "ERR_MODE_MISMATCH", "{:?}", status.body);
+    assert!(
+        states(&bench, &ws, &customers)
+            .await
+            .values()
+            .all(|s| s.newest.is_none()),
+        "nothing applied"
+    );
+    assert!(
+        scores(&bench, &ws, customers.len())
+            .await
+            .iter()
+            .all(Option::is_none),
+        "no score moved"
+    );
+    let status = bench
+        .send(bench.authed("GET", "/api/v1/integrations/stripe", "ws_live", None))
+        .await;
+    assert_eq!(
+        status.body["error"]["code"], "ERR_MODE_MISMATCH",
+        "{:?}",
+        status.body
+    );
 }
 
 #[tokio::test]
 async fn events_of_an_unknown_account_are_acknowledged_and_not_stored() {
     let (_sim, _account, events) = simulated(10, 5).await;
     let bench = Bench::new(Engine::DynamoDbLocal, now_of(&events)).await;
-    let ws = bench.connect("ws_other", "acct_someoneelse", Mode::Test).await;
-    let e = events.iter().find(|e| e["type"] == "invoice.payment_failed").cloned().unwrap_or_else(|| panic!("no failure event"));
+    let ws = bench
+        .connect("ws_other", "acct_someoneelse", Mode::Test)
+        .await;
+    let e = events
+        .iter()
+        .find(|e| e["type"] == "invoice.payment_failed")
+        .cloned()
+        .unwrap_or_else(|| panic!("no failure event"));
     let answer = bench.post_signed(&e.to_string()).await;
-    assert_eq!((answer.status, answer.body["outcome"].as_str()), (200, Some("unknown_account")));
-    let id = kustiq::domain::ids::StripeEventId::parse(e["id"].as_str().unwrap_or_default()).unwrap_or_else(|e| panic!("{e}"));
-    assert!(bench.app.store.event(&ws, &id).await.unwrap_or_else(|e| panic!("{e}")).is_none());
+    assert_eq!(
+        (answer.status, answer.body["outcome"].as_str()),
+        (200, Some("unknown_account"))
+    );
+    let id = kustiq::domain::ids::StripeEventId::parse(e["id"].as_str().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        bench
+            .app
+            .store
+            .event(&ws, &id)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .is_none()
+    );
 }
 
 #[tokio::test]
@@ -227,41 +352,102 @@ async fn rejected_deliveries_store_nothing() {
     let (_sim, account, events) = simulated(10, 9).await;
     let bench = Bench::new(Engine::DynamoDbLocal, now_of(&events)).await;
     let ws = bench.connect("ws_reject", &account, Mode::Test).await;
-    let e = events.iter().find(|e| e["type"] == "invoice.payment_failed").cloned().unwrap_or_else(|| panic!("no failure event"));
+    let e = events
+        .iter()
+        .find(|e| e["type"] == "invoice.payment_failed")
+        .cloned()
+        .unwrap_or_else(|| panic!("no failure event"));
     let body = e.to_string();
     let now = bench.clock.now_ts();
-    let sign = |b: &str, secret: &str, t: Timestamp| kustiq::stripe::signature::sign(b.as_bytes(), &kustiq::domain::secret::Secret::new(secret), t);
+    let sign = |b: &str, secret: &str, t: Timestamp| {
+        kustiq::stripe::signature::sign(
+            b.as_bytes(),
+            &kustiq::domain::secret::Secret::new(secret),
+            t,
+        )
+    };
 
     let missing = bench.post(&body, None).await;
-    assert_eq!((missing.status, missing.body["error"]["code"].as_str()), (400, Some("ERR_WEBHOOK_SIG")));
-    let wrong = bench.post(&body, Some(&sign(&body, "whsec_not_ours", now))).await;
-    assert_eq!((wrong.status, wrong.body["error"]["code"].as_str()), (400, Some("ERR_WEBHOOK_SIG")));
-    let tampered = bench.post(&body.replace("payment_failed", "payment_succeeded"), Some(&sign(&body, "whsec_bench_new", now))).await;
+    assert_eq!(
+        (missing.status, missing.body["error"]["code"].as_str()),
+        (400, Some("ERR_WEBHOOK_SIG"))
+    );
+    let wrong = bench
+        .post(&body, Some(&sign(&body, "whsec_not_ours", now)))
+        .await;
+    assert_eq!(
+        (wrong.status, wrong.body["error"]["code"].as_str()),
+        (400, Some("ERR_WEBHOOK_SIG"))
+    );
+    let tampered = bench
+        .post(
+            &body.replace("payment_failed", "payment_succeeded"),
+            Some(&sign(&body, "whsec_bench_new", now)),
+        )
+        .await;
     assert_eq!(tampered.status, 400);
-    let stale = bench.post(&body, Some(&sign(&body, "whsec_bench_new", now.plus_secs(-301)))).await;
-    assert_eq!((stale.status, stale.body["error"]["code"].as_str()), (400, Some("ERR_WEBHOOK_STALE")));
+    let stale = bench
+        .post(
+            &body,
+            Some(&sign(&body, "whsec_bench_new", now.plus_secs(-301))),
+        )
+        .await;
+    assert_eq!(
+        (stale.status, stale.body["error"]["code"].as_str()),
+        (400, Some("ERR_WEBHOOK_STALE"))
+    );
     let garbage = "not json at all";
-    let not_json = bench.post(garbage, Some(&sign(garbage, "whsec_bench_new", now))).await;
+    let not_json = bench
+        .post(garbage, Some(&sign(garbage, "whsec_bench_new", now)))
+        .await;
     assert_eq!(not_json.status, 400);
     let huge = format!("{{\"pad\":\"{}\"}}", "x".repeat(1024 * 1024));
-    let too_big = bench.post(&huge, Some(&sign(&huge, "whsec_bench_new", now))).await;
+    let too_big = bench
+        .post(&huge, Some(&sign(&huge, "whsec_bench_new", now)))
+        .await;
     assert_eq!(too_big.status, 413);
     let header = "t=abc,v1=zz,,,=";
-    assert_eq!(bench.post(&body, Some(header)).await.status, 400, "malformed header is a 400, not a panic");
+    assert_eq!(
+        bench.post(&body, Some(header)).await.status,
+        400,
+        "malformed header is a 400, not a panic"
+    );
 
-    let id = kustiq::domain::ids::StripeEventId::parse(e["id"].as_str().unwrap_or_default()).unwrap_or_else(|e| panic!("{e}"));
-    assert!(bench.app.store.event(&ws, &id).await.unwrap_or_else(|e| panic!("{e}")).is_none(), "nothing recorded");
+    let id = kustiq::domain::ids::StripeEventId::parse(e["id"].as_str().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        bench
+            .app
+            .store
+            .event(&ws, &id)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .is_none(),
+        "nothing recorded"
+    );
 
     // The old secret still verifies during a rotation, and the event is then recorded.
-    let accepted = bench.post(&body, Some(&sign(&body, "whsec_bench_old", now))).await;
+    let accepted = bench
+        .post(&body, Some(&sign(&body, "whsec_bench_old", now)))
+        .await;
     assert_eq!(accepted.status, 200);
-    assert!(bench.app.store.event(&ws, &id).await.unwrap_or_else(|e| panic!("{e}")).is_some());
+    assert!(
+        bench
+            .app
+            .store
+            .event(&ws, &id)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .is_some()
+    );
 }
 
 #[tokio::test]
 async fn types_outside_the_engine_are_acknowledged_and_not_stored() {
     let bench = Bench::new(Engine::DynamoDbLocal, Timestamp::from_unix(1_767_225_600)).await;
-    let ws = bench.connect("ws_types_other", "acct_1Other", Mode::Test).await;
+    let ws = bench
+        .connect("ws_types_other", "acct_1Other", Mode::Test)
+        .await;
     let body = json!({
         "id": "evt_1Payout", "object": "event", "type": "payout.paid", "created": 1_767_225_000,
         "livemode": false, "account": "acct_1Other", "api_version": "2025-03-31.basil",
@@ -269,9 +455,21 @@ async fn types_outside_the_engine_are_acknowledged_and_not_stored() {
     })
     .to_string();
     let answer = bench.post_signed(&body).await;
-    assert_eq!((answer.status, answer.body["outcome"].as_str()), (200, Some("ignored_type")));
-    let id = kustiq::domain::ids::StripeEventId::parse("evt_1Payout").unwrap_or_else(|e| panic!("{e}"));
-    assert!(bench.app.store.event(&ws, &id).await.unwrap_or_else(|e| panic!("{e}")).is_none());
+    assert_eq!(
+        (answer.status, answer.body["outcome"].as_str()),
+        (200, Some("ignored_type"))
+    );
+    let id =
+        kustiq::domain::ids::StripeEventId::parse("evt_1Payout").unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        bench
+            .app
+            .store
+            .event(&ws, &id)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .is_none()
+    );
 }
 
 #[tokio::test]
@@ -280,21 +478,64 @@ async fn a_store_failure_answers_5xx_writes_nothing_and_the_retry_succeeds() {
     let proxy = FaultProxy::start(&dynamodb_local()).await;
     let bench = Bench::through(proxy.endpoint(), now_of(&events)).await;
     let ws = bench.connect("ws_fault", &account, Mode::Test).await;
-    let e = events.iter().find(|e| e["type"] == "invoice.payment_failed").cloned().unwrap_or_else(|| panic!("no failure event"));
-    let customer = StripeCustomerId::parse(customer_of(&e).unwrap_or_default()).unwrap_or_else(|e| panic!("{e}"));
-    let id = kustiq::domain::ids::StripeEventId::parse(e["id"].as_str().unwrap_or_default()).unwrap_or_else(|e| panic!("{e}"));
+    let e = events
+        .iter()
+        .find(|e| e["type"] == "invoice.payment_failed")
+        .cloned()
+        .unwrap_or_else(|| panic!("no failure event"));
+    let customer = StripeCustomerId::parse(customer_of(&e).unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let id = kustiq::domain::ids::StripeEventId::parse(e["id"].as_str().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{e}"));
 
     proxy.fail(&["TransactWriteItems", "PutItem"]);
     let answer = bench.post_signed(&e.to_string()).await;
-    assert!(answer.status >= 500, "Stripe must retry: {} {:?}", answer.status, answer.body);
+    assert!(
+        answer.status >= 500,
+        "Stripe must retry: {} {:?}",
+        answer.status,
+        answer.body
+    );
     assert!(proxy.failed() > 0);
     proxy.heal();
-    assert!(bench.app.store.event(&ws, &id).await.unwrap_or_else(|e| panic!("{e}")).is_none(), "no event half-written");
-    assert_eq!(bench.app.store.load(&ws, &customer).await.unwrap_or_else(|e| panic!("{e}")).1, 0, "no billing state half-written");
+    assert!(
+        bench
+            .app
+            .store
+            .event(&ws, &id)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .is_none(),
+        "no event half-written"
+    );
+    assert_eq!(
+        bench
+            .app
+            .store
+            .load(&ws, &customer)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .1,
+        0,
+        "no billing state half-written"
+    );
 
     let retry = bench.post_signed(&e.to_string()).await;
-    assert_eq!((retry.status, retry.body["outcome"].as_str()), (200, Some("applied")));
-    assert!(bench.app.store.load(&ws, &customer).await.unwrap_or_else(|e| panic!("{e}")).0.newest.is_some());
+    assert_eq!(
+        (retry.status, retry.body["outcome"].as_str()),
+        (200, Some("applied"))
+    );
+    assert!(
+        bench
+            .app
+            .store
+            .load(&ws, &customer)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .0
+            .newest
+            .is_some()
+    );
 }
 
 #[tokio::test]
@@ -303,44 +544,105 @@ async fn failures_after_acknowledgement_are_retried_then_listed_and_replayable()
     let proxy = FaultProxy::start(&dynamodb_local()).await;
     let bench = Bench::through(proxy.endpoint(), now_of(&events)).await;
     let ws = bench.connect("ws_retry", &account, Mode::Test).await;
-    let e = events.iter().find(|e| e["type"] == "invoice.payment_failed").cloned().unwrap_or_else(|| panic!("no failure event"));
-    let customer = StripeCustomerId::parse(customer_of(&e).unwrap_or_default()).unwrap_or_else(|e| panic!("{e}"));
-    let id = kustiq::domain::ids::StripeEventId::parse(e["id"].as_str().unwrap_or_default()).unwrap_or_else(|e| panic!("{e}"));
+    let e = events
+        .iter()
+        .find(|e| e["type"] == "invoice.payment_failed")
+        .cloned()
+        .unwrap_or_else(|| panic!("no failure event"));
+    let customer = StripeCustomerId::parse(customer_of(&e).unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let id = kustiq::domain::ids::StripeEventId::parse(e["id"].as_str().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{e}"));
 
     // Applying fails (the transaction), recording alone works: acknowledged and deferred.
     proxy.fail(&["TransactWriteItems"]);
     let answer = bench.post_signed(&e.to_string()).await;
-    assert_eq!((answer.status, answer.body["outcome"].as_str()), (200, Some("deferred")), "{:?}", answer.body);
+    assert_eq!(
+        (answer.status, answer.body["outcome"].as_str()),
+        (200, Some("deferred")),
+        "{:?}",
+        answer.body
+    );
     let cfg = bench.app.settings.engine.clone();
 
     // Retries follow 1 m, 5 m, 30 m, 2 h, 12 h; still failing, the event ends failed.
     let mut waited = 0;
     for delay in [60, 300, 1_800, 7_200, 43_200] {
         bench.clock.advance(delay - 1);
-        let early = kustiq::app::ingest::retry_due(&bench.app.store, &cfg, bench.clock.now_ts(), 10).await.unwrap_or_else(|e| panic!("{e}"));
+        let early =
+            kustiq::app::ingest::retry_due(&bench.app.store, &cfg, bench.clock.now_ts(), 10)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(early, 0);
-        let (rec, _) = bench.app.store.event(&ws, &id).await.unwrap_or_else(|e| panic!("{e}")).unwrap_or_else(|| panic!("recorded"));
+        let (rec, _) = bench
+            .app
+            .store
+            .event(&ws, &id)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|| panic!("recorded"));
         bench.clock.advance(1);
         waited += delay;
-        let _ = kustiq::app::ingest::retry_due(&bench.app.store, &cfg, bench.clock.now_ts(), 10).await.unwrap_or_else(|e| panic!("{e}"));
-        let (after, _) = bench.app.store.event(&ws, &id).await.unwrap_or_else(|e| panic!("{e}")).unwrap_or_else(|| panic!("recorded"));
-        assert_eq!(after.attempts, rec.attempts + 1, "one attempt at +{waited}s");
+        let _ = kustiq::app::ingest::retry_due(&bench.app.store, &cfg, bench.clock.now_ts(), 10)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let (after, _) = bench
+            .app
+            .store
+            .event(&ws, &id)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|| panic!("recorded"));
+        assert_eq!(
+            after.attempts,
+            rec.attempts + 1,
+            "one attempt at +{waited}s"
+        );
     }
-    let status = bench.send(bench.authed("GET", "/api/v1/integrations/stripe", "ws_retry", None)).await;
-    let failed = status.body["failed_events"].as_array().cloned().unwrap_or_default();
+    let status = bench
+        .send(bench.authed("GET", "/api/v1/integrations/stripe", "ws_retry", None))
+        .await;
+    let failed = status.body["failed_events"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     assert_eq!(failed.len(), 1, "{:?}", status.body);
     assert_eq!(failed[0]["event_id"], e["id"]);
     assert_eq!(failed[0]["type"], "invoice.payment_failed");
     assert_eq!(failed[0]["attempts"], 6);
 
     proxy.heal();
-    let path = format!("/api/v1/integrations/stripe/failed-events/{}/replay", e["id"].as_str().unwrap_or_default());
-    let replay = bench.send(bench.authed("POST", &path, "ws_retry", None)).await;
+    let path = format!(
+        "/api/v1/integrations/stripe/failed-events/{}/replay",
+        e["id"].as_str().unwrap_or_default()
+    );
+    let replay = bench
+        .send(bench.authed("POST", &path, "ws_retry", None))
+        .await;
     assert_eq!(replay.status, 200, "{:?}", replay.body);
-    assert!(bench.app.store.load(&ws, &customer).await.unwrap_or_else(|e| panic!("{e}")).0.newest.is_some());
-    let status = bench.send(bench.authed("GET", "/api/v1/integrations/stripe", "ws_retry", None)).await;
+    assert!(
+        bench
+            .app
+            .store
+            .load(&ws, &customer)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .0
+            .newest
+            .is_some()
+    );
+    let status = bench
+        .send(bench.authed("GET", "/api/v1/integrations/stripe", "ws_retry", None))
+        .await;
     assert_eq!(status.body["failed_events"], json!([]));
-    let unknown = bench.send(bench.authed("POST", "/api/v1/integrations/stripe/failed-events/evt_nope/replay", "ws_retry", None)).await;
+    let unknown = bench
+        .send(bench.authed(
+            "POST",
+            "/api/v1/integrations/stripe/failed-events/evt_nope/replay",
+            "ws_retry",
+            None,
+        ))
+        .await;
     assert_eq!(unknown.status, 404);
 }
 
@@ -363,13 +665,25 @@ async fn deauthorization_revokes_the_connection_and_keeps_history() {
         "data": {"object": {"id": "ca_sim", "object": "application", "name": "Kustiq"}}
     });
     let answer = bench.post_signed(&deauth.to_string()).await;
-    assert_eq!((answer.status, answer.body["outcome"].as_str()), (200, Some("deauthorized")));
-    let status = bench.send(bench.authed("GET", "/api/v1/integrations/stripe", "ws_deauth", None)).await;
+    assert_eq!(
+        (answer.status, answer.body["outcome"].as_str()),
+        (200, Some("deauthorized"))
+    );
+    let status = bench
+        .send(bench.authed("GET", "/api/v1/integrations/stripe", "ws_deauth", None))
+        .await;
     assert_eq!(status.body["connected"], false);
     assert_eq!(status.body["error"]["code"], "ERR_ST_401");
     for e in &events[half..] {
         let a = bench.post_signed(&e.to_string()).await;
-        assert_eq!((a.status, a.body["outcome"].as_str()), (200, Some("not_connected")));
+        assert_eq!(
+            (a.status, a.body["outcome"].as_str()),
+            (200, Some("not_connected"))
+        );
     }
-    assert_eq!(scores(&bench, &ws, customers.len()).await, before, "past scores stay");
+    assert_eq!(
+        scores(&bench, &ws, customers.len()).await,
+        before,
+        "past scores stay"
+    );
 }

@@ -7,7 +7,11 @@ use crate::ports::billing::BillingStore;
 use crate::ports::store::StoreError;
 
 impl BillingStore for DynamoStore {
-    async fn load(&self, workspace: &WorkspaceId, customer: &StripeCustomerId) -> Result<(BillingState, u64), StoreError> {
+    async fn load(
+        &self,
+        workspace: &WorkspaceId,
+        customer: &StripeCustomerId,
+    ) -> Result<(BillingState, u64), StoreError> {
         match self.get(&keys::billing(workspace, customer)).await? {
             Some(item) => Ok((item.parse()?, item.version)),
             None => Ok((BillingState::default(), 0)),
@@ -22,7 +26,11 @@ impl BillingStore for DynamoStore {
         expected: u64,
     ) -> Result<u64, StoreError> {
         let item = Item::json(keys::billing(workspace, customer), state)?;
-        let condition = if expected == 0 { Condition::Absent } else { Condition::Version(expected) };
+        let condition = if expected == 0 {
+            Condition::Absent
+        } else {
+            Condition::Version(expected)
+        };
         self.put(&item, condition).await
     }
 }

@@ -16,14 +16,20 @@ struct Route {
 }
 
 impl ConnectionStore for DynamoStore {
-    async fn connection(&self, workspace: &WorkspaceId) -> Result<Option<(Connection, u64)>, StoreError> {
+    async fn connection(
+        &self,
+        workspace: &WorkspaceId,
+    ) -> Result<Option<(Connection, u64)>, StoreError> {
         match self.get(&keys::connection(workspace)).await? {
             Some(item) => Ok(Some((item.parse()?, item.version))),
             None => Ok(None),
         }
     }
 
-    async fn connection_for_account(&self, account: &StripeAccountId) -> Result<Option<Connection>, StoreError> {
+    async fn connection_for_account(
+        &self,
+        account: &StripeAccountId,
+    ) -> Result<Option<Connection>, StoreError> {
         let Some(route) = self.get(&keys::account_route(account)).await? else {
             return Ok(None);
         };
@@ -31,12 +37,19 @@ impl ConnectionStore for DynamoStore {
         Ok(Some(route.connection).filter(|c| &c.account_id == account))
     }
 
-    async fn save_connection(&self, connection: &Connection, expected: u64) -> Result<u64, StoreError> {
+    async fn save_connection(
+        &self,
+        connection: &Connection,
+        expected: u64,
+    ) -> Result<u64, StoreError> {
         let ws = &connection.workspace_id;
         let item = Item::json(keys::connection(ws), connection)?;
         let route = Item::json(
             keys::account_route(&connection.account_id),
-            &Route { workspace_id: ws.clone(), connection: connection.clone() },
+            &Route {
+                workspace_id: ws.clone(),
+                connection: connection.clone(),
+            },
         )?;
         let route_condition = match self.get(&route.key).await? {
             None => Condition::Absent,
@@ -57,7 +70,10 @@ impl ConnectionStore for DynamoStore {
             if let Some((old, _)) = ConnectionStore::connection(self, ws).await?
                 && old.account_id != connection.account_id
             {
-                ops.push(TxOp::Delete(keys::account_route(&old.account_id), Condition::None));
+                ops.push(TxOp::Delete(
+                    keys::account_route(&old.account_id),
+                    Condition::None,
+                ));
             }
             Condition::Version(expected)
         };

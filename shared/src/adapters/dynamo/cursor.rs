@@ -16,15 +16,24 @@ pub(super) fn encode(key: &HashMap<String, AttributeValue>) -> Result<String, St
             AttributeValue::S(s) => {
                 plain.insert(name.clone(), s.clone());
             }
-            _ => return Err(StoreError::Corrupt(format!("non-string key attribute {name}"))),
+            _ => {
+                return Err(StoreError::Corrupt(format!(
+                    "non-string key attribute {name}"
+                )));
+            }
         }
     }
     let json = serde_json::to_vec(&plain).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     Ok(URL_SAFE_NO_PAD.encode(json))
 }
 
-pub(super) fn decode(cursor: &str, index: Index) -> Result<HashMap<String, AttributeValue>, StoreError> {
-    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| StoreError::BadCursor)?;
+pub(super) fn decode(
+    cursor: &str,
+    index: Index,
+) -> Result<HashMap<String, AttributeValue>, StoreError> {
+    let bytes = URL_SAFE_NO_PAD
+        .decode(cursor)
+        .map_err(|_| StoreError::BadCursor)?;
     let plain: BTreeMap<String, String> =
         serde_json::from_slice(&bytes).map_err(|_| StoreError::BadCursor)?;
     let (pk, sk, _) = index.names();
@@ -32,7 +41,10 @@ pub(super) fn decode(cursor: &str, index: Index) -> Result<HashMap<String, Attri
     if plain.keys().any(|k| !allowed.contains(&k.as_str())) || !plain.contains_key("pk") {
         return Err(StoreError::BadCursor);
     }
-    Ok(plain.into_iter().map(|(k, v)| (k, AttributeValue::S(v))).collect())
+    Ok(plain
+        .into_iter()
+        .map(|(k, v)| (k, AttributeValue::S(v)))
+        .collect())
 }
 
 #[cfg(test)]
@@ -47,8 +59,14 @@ mod tests {
         ]);
         let c = encode(&key).unwrap_or_default();
         assert_eq!(decode(&c, Index::Table).ok(), Some(key));
-        assert!(matches!(decode("%%%", Index::Table), Err(StoreError::BadCursor)));
+        assert!(matches!(
+            decode("%%%", Index::Table),
+            Err(StoreError::BadCursor)
+        ));
         let foreign = URL_SAFE_NO_PAD.encode(br#"{"pk":"a","evil":"b"}"#);
-        assert!(matches!(decode(&foreign, Index::Table), Err(StoreError::BadCursor)));
+        assert!(matches!(
+            decode(&foreign, Index::Table),
+            Err(StoreError::BadCursor)
+        ));
     }
 }

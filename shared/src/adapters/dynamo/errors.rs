@@ -23,10 +23,15 @@ where
             | "InternalServerError"
             | "ServiceUnavailable"
             | "TransactionInProgressException"
-            | "TransactionConflictException" => StoreError::Unavailable(format!("{code}: {message}")),
+            | "TransactionConflictException" => {
+                StoreError::Unavailable(format!("{code}: {message}"))
+            }
             _ => StoreError::Invalid(format!("{code}: {message}")),
         };
     }
     // Timeouts, dispatch and response errors: the request may not have arrived.
-    StoreError::Unavailable(format!("{}", aws_sdk_dynamodb::error::DisplayErrorContext(&err)))
+    StoreError::Unavailable(format!(
+        "{}",
+        aws_sdk_dynamodb::error::DisplayErrorContext(&err)
+    ))
 }

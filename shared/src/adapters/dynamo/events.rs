@@ -18,7 +18,10 @@ pub(crate) fn event_item(record: &EventRecord) -> Result<Item, StoreError> {
         .with_ttl(record.received_at.plus_days(EVENT_TTL_DAYS).unix());
     match &record.status {
         EventStatus::Retrying { next_attempt_at } => {
-            item = item.with_gsi2(keys::RETRY_QUEUE, keys::retry_sort(*next_attempt_at, ws, id));
+            item = item.with_gsi2(
+                keys::RETRY_QUEUE,
+                keys::retry_sort(*next_attempt_at, ws, id),
+            );
         }
         EventStatus::Failed => {
             item = item.with_gsi1(keys::failed_events(ws), id.as_str());
@@ -37,7 +40,11 @@ impl EventLog for DynamoStore {
         }
     }
 
-    async fn event(&self, workspace: &WorkspaceId, id: &StripeEventId) -> Result<Option<(EventRecord, u64)>, StoreError> {
+    async fn event(
+        &self,
+        workspace: &WorkspaceId,
+        id: &StripeEventId,
+    ) -> Result<Option<(EventRecord, u64)>, StoreError> {
         match self.get(&keys::event(workspace, id)).await? {
             Some(item) => Ok(Some((item.parse()?, item.version))),
             None => Ok(None),
@@ -45,7 +52,8 @@ impl EventLog for DynamoStore {
     }
 
     async fn update(&self, record: &EventRecord, expected: u64) -> Result<u64, StoreError> {
-        self.put(&event_item(record)?, Condition::Version(expected)).await
+        self.put(&event_item(record)?, Condition::Version(expected))
+            .await
     }
 
     async fn failed(&self, workspace: &WorkspaceId) -> Result<Vec<EventRecord>, StoreError> {
@@ -59,6 +67,9 @@ impl EventLog for DynamoStore {
         q.sort = SortKey::AtMost(format!("{:012}~", now.unix().max(0)));
         q.limit = Some(limit);
         let page = self.query(&q).await?;
-        page.items.iter().map(|i| Ok((i.parse()?, i.version))).collect()
+        page.items
+            .iter()
+            .map(|i| Ok((i.parse()?, i.version)))
+            .collect()
     }
 }

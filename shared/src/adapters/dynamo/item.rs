@@ -18,7 +18,10 @@ pub struct Key {
 impl Key {
     /// A key from its two parts.
     pub fn new(pk: impl Into<String>, sk: impl Into<String>) -> Self {
-        Self { pk: pk.into(), sk: sk.into() }
+        Self {
+            pk: pk.into(),
+            sk: sk.into(),
+        }
     }
 
     pub(crate) fn to_attributes(&self) -> HashMap<String, AttributeValue> {
@@ -50,7 +53,14 @@ impl Item {
     /// An item holding `value` as JSON.
     pub fn json<T: Serialize>(key: Key, value: &T) -> Result<Self, StoreError> {
         let data = serde_json::to_string(value).map_err(|e| StoreError::Invalid(e.to_string()))?;
-        Ok(Self { key, gsi1: None, gsi2: None, ttl: None, version: 0, data })
+        Ok(Self {
+            key,
+            gsi1: None,
+            gsi2: None,
+            ttl: None,
+            version: 0,
+            data,
+        })
     }
 
     /// Sets the GSI1 key.
@@ -95,7 +105,9 @@ impl Item {
         m
     }
 
-    pub(crate) fn from_attributes(mut m: HashMap<String, AttributeValue>) -> Result<Self, StoreError> {
+    pub(crate) fn from_attributes(
+        mut m: HashMap<String, AttributeValue>,
+    ) -> Result<Self, StoreError> {
         let mut s = |name: &str| -> Option<String> {
             match m.remove(name) {
                 Some(AttributeValue::S(v)) => Some(v),
@@ -119,6 +131,13 @@ impl Item {
         };
         let ttl = num(m.remove("ttl"));
         let version = num(m.remove("ver")).unwrap_or(0).max(0) as u64;
-        Ok(Self { key: Key::new(pk, sk), gsi1, gsi2, ttl, version, data })
+        Ok(Self {
+            key: Key::new(pk, sk),
+            gsi1,
+            gsi2,
+            ttl,
+            version,
+            data,
+        })
     }
 }

@@ -1,6 +1,8 @@
 //! Every key format of the table, in one place (see `docs/tables.md`).
 
-use crate::domain::ids::{ProfileId, StripeAccountId, StripeCustomerId, StripeEventId, WorkspaceId};
+use crate::domain::ids::{
+    ProfileId, StripeAccountId, StripeCustomerId, StripeEventId, WorkspaceId,
+};
 use crate::domain::time::Timestamp;
 
 use super::Key;

@@ -129,7 +129,10 @@ impl Query {
 impl DynamoStore {
     /// A store over `table` with an existing client.
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self { client, table: table.into() }
+        Self {
+            client,
+            table: table.into(),
+        }
     }
 
     /// Builds the client from an [`AwsTarget`] (region pinning and endpoint override).
@@ -202,20 +205,29 @@ impl DynamoStore {
         for op in ops {
             items.push(self.tx_item(op)?);
         }
-        let res = self.client.transact_write_items().set_transact_items(Some(items)).send().await;
+        let res = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await;
         match res {
             Ok(_) => Ok(()),
             Err(err) => {
                 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
                 // Keep the per-item reasons so callers can tell which condition failed.
-                if let Some(TransactWriteItemsError::TransactionCanceledException(e)) = err.as_service_error() {
+                if let Some(TransactWriteItemsError::TransactionCanceledException(e)) =
+                    err.as_service_error()
+                {
                     let reasons = e
                         .cancellation_reasons()
                         .iter()
                         .map(|r| r.code().unwrap_or("None").to_owned())
                         .collect::<Vec<_>>();
                     if !reasons.is_empty() {
-                        return Err(StoreError::TransactionCancelled { reasons: reasons.join(",") });
+                        return Err(StoreError::TransactionCancelled {
+                            reasons: reasons.join(","),
+                        });
                     }
                 }
                 Err(map_sdk_error(err))
@@ -227,7 +239,8 @@ impl DynamoStore {
     /// following `UnprocessedKeys`. Missing items are absent from the result.
     pub async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Item>, StoreError> {
         use aws_sdk_dynamodb::types::KeysAndAttributes;
-        let mut pending: Vec<HashMap<String, AttributeValue>> = keys.iter().map(Key::to_attributes).collect();
+        let mut pending: Vec<HashMap<String, AttributeValue>> =
+            keys.iter().map(Key::to_attributes).collect();
         let mut found = Vec::new();
         for _ in 0..10 {
             if pending.is_empty() {
@@ -256,7 +269,9 @@ impl DynamoStore {
                 .map(|k| k.keys)
                 .unwrap_or_default();
         }
-        Err(StoreError::Unavailable("batch_get: keys still unprocessed after 10 rounds".into()))
+        Err(StoreError::Unavailable(
+            "batch_get: keys still unprocessed after 10 rounds".into(),
+        ))
     }
 
     fn tx_item(&self, op: TxOp) -> Result<TransactWriteItem, StoreError> {
@@ -294,7 +309,9 @@ impl DynamoStore {
                 let check = ConditionCheck::builder()
                     .table_name(&self.table)
                     .set_key(Some(key.to_attributes()))
-                    .condition_expression(expr.unwrap_or_else(|| "attribute_exists(pk) OR attribute_not_exists(pk)".to_owned()))
+                    .condition_expression(expr.unwrap_or_else(|| {
+                        "attribute_exists(pk) OR attribute_not_exists(pk)".to_owned()
+                    }))
                     .set_expression_attribute_names(names)
                     .set_expression_attribute_values(values)
                     .build()
@@ -309,7 +326,8 @@ impl DynamoStore {
     pub async fn query(&self, q: &Query) -> Result<Page<Item>, StoreError> {
         let (pk_name, sk_name, index_name) = q.index.names();
         let mut names = HashMap::from([("#pk".to_owned(), pk_name.to_owned())]);
-        let mut values = HashMap::from([(":pk".to_owned(), AttributeValue::S(q.partition.clone()))]);
+        let mut values =
+            HashMap::from([(":pk".to_owned(), AttributeValue::S(q.partition.clone()))]);
         let mut expr = "#pk = :pk".to_owned();
         match &q.sort {
             SortKey::Any => {}
@@ -393,8 +411,14 @@ fn condition_expression(condition: Condition) -> Expr {
     let pk = || Some(HashMap::from([("#pk".to_owned(), "pk".to_owned())]));
     let ver = |v: u64| {
         (
-            Some(HashMap::from([("#pk".to_owned(), "pk".to_owned()), ("#ver".to_owned(), "ver".to_owned())])),
-            Some(HashMap::from([(":ver".to_owned(), AttributeValue::N(v.to_string()))])),
+            Some(HashMap::from([
+                ("#pk".to_owned(), "pk".to_owned()),
+                ("#ver".to_owned(), "ver".to_owned()),
+            ])),
+            Some(HashMap::from([(
+                ":ver".to_owned(),
+                AttributeValue::N(v.to_string()),
+            )])),
         )
     };
     match condition {
@@ -403,11 +427,19 @@ fn condition_expression(condition: Condition) -> Expr {
         Condition::Exists => (Some("attribute_exists(#pk)".into()), pk(), None),
         Condition::Version(v) => {
             let (n, vals) = ver(v);
-            (Some("attribute_exists(#pk) AND #ver = :ver".into()), n, vals)
+            (
+                Some("attribute_exists(#pk) AND #ver = :ver".into()),
+                n,
+                vals,
+            )
         }
         Condition::AbsentOrVersion(v) => {
             let (n, vals) = ver(v);
-            (Some("attribute_not_exists(#pk) OR #ver = :ver".into()), n, vals)
+            (
+                Some("attribute_not_exists(#pk) OR #ver = :ver".into()),
+                n,
+                vals,
+            )
         }
     }
 }

@@ -26,42 +26,91 @@ fn score_key(ws: &WorkspaceId, id: &ProfileId) -> Key {
     Key::new(keys::workspace(ws), format!("SCORE#{id}"))
 }
 
-fn score_items(ws: &WorkspaceId, score: &StoredScore, expected: u64) -> Result<Vec<TxOp>, StoreError> {
-    let item = Item::json(score_key(ws, &score.profile_id), score)?
-        .with_gsi1(keys::scores(ws), keys::score_sort(score.rank(), &score.profile_id));
-    let entry = HistoryEntry { at: score.computed_at, score: score.score.score, reason: score.reason.clone() };
+fn score_items(
+    ws: &WorkspaceId,
+    score: &StoredScore,
+    expected: u64,
+) -> Result<Vec<TxOp>, StoreError> {
+    let item = Item::json(score_key(ws, &score.profile_id), score)?.with_gsi1(
+        keys::scores(ws),
+        keys::score_sort(score.rank(), &score.profile_id),
+    );
+    let entry = HistoryEntry {
+        at: score.computed_at,
+        score: score.score.score,
+        reason: score.reason.clone(),
+    };
     let history = Item::json(
-        Key::new(keys::history(ws, &score.profile_id), keys::history_sort(score.computed_at, &score.reason)),
+        Key::new(
+            keys::history(ws, &score.profile_id),
+            keys::history_sort(score.computed_at, &score.reason),
+        ),
         &entry,
     )?
     .with_ttl(score.computed_at.plus_days(HISTORY_TTL_DAYS).unix());
-    let condition = if expected == 0 { Condition::Absent } else { Condition::Version(expected) };
-    Ok(vec![TxOp::Put(item, condition), TxOp::Put(history, Condition::None)])
+    let condition = if expected == 0 {
+        Condition::Absent
+    } else {
+        Condition::Version(expected)
+    };
+    Ok(vec![
+        TxOp::Put(item, condition),
+        TxOp::Put(history, Condition::None),
+    ])
 }
 
 impl ProfileStore for DynamoStore {
-    async fn put_profile(&self, workspace: &WorkspaceId, profile: &Profile) -> Result<(), StoreError> {
-        let mut ops = vec![TxOp::Put(Item::json(keys::profile(workspace, &profile.profile_id), profile)?, Condition::None)];
+    async fn put_profile(
+        &self,
+        workspace: &WorkspaceId,
+        profile: &Profile,
+    ) -> Result<(), StoreError> {
+        let mut ops = vec![TxOp::Put(
+            Item::json(keys::profile(workspace, &profile.profile_id), profile)?,
+            Condition::None,
+        )];
         if let Some(customer) = &profile.stripe_customer_id {
-            let m = MatchItem { profile_id: profile.profile_id.clone() };
-            ops.push(TxOp::Put(Item::json(keys::customer_match(workspace, customer), &m)?, Condition::None));
+            let m = MatchItem {
+                profile_id: profile.profile_id.clone(),
+            };
+            ops.push(TxOp::Put(
+                Item::json(keys::customer_match(workspace, customer), &m)?,
+                Condition::None,
+            ));
         }
         self.transact(ops).await
     }
 
-    async fn profile(&self, workspace: &WorkspaceId, id: &ProfileId) -> Result<Option<Profile>, StoreError> {
-        self.get(&keys::profile(workspace, id)).await?.map(|i| i.parse()).transpose()
+    async fn profile(
+        &self,
+        workspace: &WorkspaceId,
+        id: &ProfileId,
+    ) -> Result<Option<Profile>, StoreError> {
+        self.get(&keys::profile(workspace, id))
+            .await?
+            .map(|i| i.parse())
+            .transpose()
     }
 
-    async fn score(&self, workspace: &WorkspaceId, id: &ProfileId) -> Result<Option<(StoredScore, u64)>, StoreError> {
+    async fn score(
+        &self,
+        workspace: &WorkspaceId,
+        id: &ProfileId,
+    ) -> Result<Option<(StoredScore, u64)>, StoreError> {
         match self.get(&score_key(workspace, id)).await? {
             Some(i) => Ok(Some((i.parse()?, i.version))),
             None => Ok(None),
         }
     }
 
-    async fn put_score(&self, workspace: &WorkspaceId, score: &StoredScore, expected: u64) -> Result<(), StoreError> {
-        self.transact(score_items(workspace, score, expected)?).await
+    async fn put_score(
+        &self,
+        workspace: &WorkspaceId,
+        score: &StoredScore,
+        expected: u64,
+    ) -> Result<(), StoreError> {
+        self.transact(score_items(workspace, score, expected)?)
+            .await
     }
 
     async fn at_risk(
@@ -77,15 +126,32 @@ impl ProfileStore for DynamoStore {
         q.limit = Some(limit);
         q.cursor = cursor;
         let page = self.query(&q).await?;
-        let items = page.items.iter().map(Item::parse).collect::<Result<Vec<_>, _>>()?;
-        Ok(Page { items, next_cursor: page.next_cursor })
+        let items = page
+            .items
+            .iter()
+            .map(Item::parse)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Page {
+            items,
+            next_cursor: page.next_cursor,
+        })
     }
 
-    async fn history(&self, workspace: &WorkspaceId, id: &ProfileId, limit: i32) -> Result<Vec<HistoryEntry>, StoreError> {
+    async fn history(
+        &self,
+        workspace: &WorkspaceId,
+        id: &ProfileId,
+        limit: i32,
+    ) -> Result<Vec<HistoryEntry>, StoreError> {
         let mut q = Query::partition(Index::Table, keys::history(workspace, id));
         q.forward = false;
         q.limit = Some(limit);
-        self.query(&q).await?.items.iter().map(Item::parse).collect()
+        self.query(&q)
+            .await?
+            .items
+            .iter()
+            .map(Item::parse)
+            .collect()
     }
 }
 
@@ -99,7 +165,9 @@ impl IngestStore for DynamoStore {
         let event_key = keys::event(workspace, event);
         let billing_key = keys::billing(workspace, customer);
         let match_key = keys::customer_match(workspace, customer);
-        let found = self.batch_get(&[event_key.clone(), billing_key.clone(), match_key.clone()]).await?;
+        let found = self
+            .batch_get(&[event_key.clone(), billing_key.clone(), match_key.clone()])
+            .await?;
         let mut snap = Snapshot::default();
         let mut matched: Option<MatchItem> = None;
         for item in &found {
@@ -114,7 +182,10 @@ impl IngestStore for DynamoStore {
         if let Some(m) = matched {
             let profile_key = keys::profile(workspace, &m.profile_id);
             let s_key = score_key(workspace, &m.profile_id);
-            for item in self.batch_get(&[profile_key.clone(), s_key.clone()]).await? {
+            for item in self
+                .batch_get(&[profile_key.clone(), s_key.clone()])
+                .await?
+            {
                 if item.key == profile_key {
                     snap.profile = Some(item.parse()?);
                 } else if item.key == s_key {
@@ -125,7 +196,11 @@ impl IngestStore for DynamoStore {
         Ok(snap)
     }
 
-    async fn charge_owner(&self, workspace: &WorkspaceId, charge: &str) -> Result<Option<StripeCustomerId>, StoreError> {
+    async fn charge_owner(
+        &self,
+        workspace: &WorkspaceId,
+        charge: &str,
+    ) -> Result<Option<StripeCustomerId>, StoreError> {
         match self.get(&keys::charge_owner(workspace, charge)).await? {
             Some(i) => Ok(Some(i.parse::<ChargeOwner>()?.customer)),
             None => Ok(None),
@@ -135,18 +210,34 @@ impl IngestStore for DynamoStore {
     async fn commit(&self, c: &Commit) -> Result<Committed, StoreError> {
         let ws = &c.event.workspace_id;
         let event = super::events::event_item(&c.event)?;
-        let event_condition = if c.event_version == 0 { Condition::Absent } else { Condition::Version(c.event_version) };
+        let event_condition = if c.event_version == 0 {
+            Condition::Absent
+        } else {
+            Condition::Version(c.event_version)
+        };
         let billing = Item::json(keys::billing(ws, &c.customer), &c.billing)?;
-        let billing_condition = if c.billing_version == 0 { Condition::Absent } else { Condition::Version(c.billing_version) };
-        let mut ops = vec![TxOp::Put(event, event_condition), TxOp::Put(billing, billing_condition)];
+        let billing_condition = if c.billing_version == 0 {
+            Condition::Absent
+        } else {
+            Condition::Version(c.billing_version)
+        };
+        let mut ops = vec![
+            TxOp::Put(event, event_condition),
+            TxOp::Put(billing, billing_condition),
+        ];
         if let Some((score, expected)) = &c.score {
             ops.extend(score_items(ws, score, *expected)?);
         }
         // Transactions hold at most 100 items; charge owners beyond that are
         // written on the next event of the same customer.
         for charge in c.charges.iter().take(100 - ops.len()) {
-            let owner = ChargeOwner { customer: c.customer.clone() };
-            ops.push(TxOp::Put(Item::json(keys::charge_owner(ws, charge), &owner)?, Condition::None));
+            let owner = ChargeOwner {
+                customer: c.customer.clone(),
+            };
+            ops.push(TxOp::Put(
+                Item::json(keys::charge_owner(ws, charge), &owner)?,
+                Condition::None,
+            ));
         }
         match self.transact(ops).await {
             Ok(()) => Ok(Committed::Done),
@@ -157,7 +248,9 @@ impl IngestStore for DynamoStore {
                 } else if reasons.contains("ConditionalCheckFailed") {
                     Ok(Committed::Raced)
                 } else {
-                    Err(StoreError::Unavailable(format!("transaction cancelled: {reasons}")))
+                    Err(StoreError::Unavailable(format!(
+                        "transaction cancelled: {reasons}"
+                    )))
                 }
             }
             Err(e) => Err(e),

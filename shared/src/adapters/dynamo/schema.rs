@@ -5,8 +5,8 @@ use super::DynamoStore;
 use super::errors::map_sdk_error;
 use crate::ports::store::StoreError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
-    Projection, ProjectionType, ScalarAttributeType, TableStatus, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, TableStatus, TimeToLiveSpecification,
 };
 use std::time::Duration;
 
@@ -38,7 +38,11 @@ fn gsi(name: &str, pk: &str, sk: &str) -> Result<GlobalSecondaryIndex, StoreErro
         .index_name(name)
         .key_schema(key(pk, KeyType::Hash)?)
         .key_schema(key(sk, KeyType::Range)?)
-        .projection(Projection::builder().projection_type(ProjectionType::All).build())
+        .projection(
+            Projection::builder()
+                .projection_type(ProjectionType::All)
+                .build(),
+        )
         .build()
         .map_err(|e| StoreError::Invalid(e.to_string()))
 }
@@ -47,7 +51,12 @@ impl DynamoStore {
     /// Creates the table with both GSIs and TTL if it does not exist, and waits
     /// until it is active. Idempotent.
     pub async fn ensure_table(&self) -> Result<(), StoreError> {
-        let exists = self.client.describe_table().table_name(&self.table).send().await;
+        let exists = self
+            .client
+            .describe_table()
+            .table_name(&self.table)
+            .send()
+            .await;
         if exists.is_err() {
             let created = self
                 .client
@@ -69,7 +78,8 @@ impl DynamoStore {
             if let Err(e) = created {
                 let mapped = map_sdk_error(e);
                 // Another process created it first: fine.
-                if !matches!(&mapped, StoreError::Invalid(m) if m.starts_with("ResourceInUseException")) {
+                if !matches!(&mapped, StoreError::Invalid(m) if m.starts_with("ResourceInUseException"))
+                {
                     return Err(mapped);
                 }
             }

@@ -214,7 +214,12 @@ impl Subscription {
     pub fn coupons(&self) -> Vec<&Coupon> {
         let mut out: Vec<&Coupon> = Vec::new();
         let expanded = self.discounts.iter().filter_map(Expandable::object);
-        for c in self.discount.iter().chain(expanded).filter_map(Discount::coupon) {
+        for c in self
+            .discount
+            .iter()
+            .chain(expanded)
+            .filter_map(Discount::coupon)
+        {
             if !out.iter().any(|seen| seen.id == c.id) {
                 out.push(c);
             }
