@@ -31,19 +31,6 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 use stripe_sim::{SimConfig, Simulator};
 
-const ENGINE_TYPES: [&str; 10] = [
-    "customer.subscription.deleted",
-    "customer.subscription.updated",
-    "customer.subscription.paused",
-    "customer.subscription.resumed",
-    "invoice.payment_failed",
-    "invoice.payment_succeeded",
-    "invoice.finalized",
-    "charge.dispute.created",
-    "customer.created",
-    "customer.updated",
-];
-
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
         .ok()
@@ -83,7 +70,7 @@ async fn simulated(customers: usize, wanted: usize) -> (String, Vec<Value>) {
         events = sim
             .events(&account)
             .into_iter()
-            .filter(|e| ENGINE_TYPES.contains(&e["type"].as_str().unwrap_or_default()))
+            .filter(kustiq_tests::webhook::is_engine_event)
             .collect();
         if events.len() >= wanted {
             break;

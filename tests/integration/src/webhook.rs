@@ -186,3 +186,18 @@ impl NowTs for ManualClock {
 pub fn dynamodb_local() -> String {
     require_env("KUSTIQ_TEST_DYNAMODB_ENDPOINT")
 }
+
+/// The event types the engine reads, as Stripe names them (from the models, so
+/// tests and benches never keep their own list).
+pub fn engine_types() -> Vec<String> {
+    kustiq::stripe::models::event::EventType::ENGINE_TYPES
+        .iter()
+        .map(|t| t.as_str().to_owned())
+        .collect()
+}
+
+/// Whether a Stripe event JSON is of a type the engine reads.
+pub fn is_engine_event(event: &Value) -> bool {
+    let kind = event["type"].as_str().unwrap_or_default();
+    engine_types().iter().any(|t| t == kind)
+}

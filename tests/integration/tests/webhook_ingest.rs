@@ -11,23 +11,10 @@ use kustiq::ports::events::EventLog;
 use kustiq::ports::profiles::ProfileStore;
 use kustiq_tests::Engine;
 use kustiq_tests::faults::FaultProxy;
-use kustiq_tests::webhook::{Bench, NowTs, dynamodb_local};
+use kustiq_tests::webhook::{Bench, NowTs, dynamodb_local, engine_types};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use stripe_sim::{SimConfig, Simulator};
-
-const ENGINE_TYPES: [&str; 10] = [
-    "customer.subscription.deleted",
-    "customer.subscription.updated",
-    "customer.subscription.paused",
-    "customer.subscription.resumed",
-    "invoice.payment_failed",
-    "invoice.payment_succeeded",
-    "invoice.finalized",
-    "charge.dispute.created",
-    "customer.created",
-    "customer.updated",
-];
 
 /// A simulated account with 60 days of activity, and its events oldest first.
 async fn simulated(customers: usize, seed: u64) -> (Simulator, String, Vec<Value>) {
@@ -51,7 +38,7 @@ async fn simulated(customers: usize, seed: u64) -> (Simulator, String, Vec<Value
         .filter_map(|e| e["type"].as_str().map(str::to_owned))
         .collect();
     let customers = sim.customers(&account);
-    for t in ENGINE_TYPES.iter().filter(|t| !seen.contains(**t)) {
+    for t in engine_types().iter().filter(|t| !seen.contains(*t)) {
         for c in &customers {
             let id = c["id"].as_str().unwrap_or_default();
             if sim.emit(&account, t, id).await.is_ok() {
@@ -64,7 +51,7 @@ async fn simulated(customers: usize, seed: u64) -> (Simulator, String, Vec<Value
     events = sim
         .events(&account)
         .into_iter()
-        .filter(|e| ENGINE_TYPES.contains(&e["type"].as_str().unwrap_or_default()))
+        .filter(kustiq_tests::webhook::is_engine_event)
         .collect();
     (sim, account, events)
 }
@@ -164,9 +151,9 @@ async fn every_engine_event_type_is_applied_and_rescores_the_matched_profile() {
             applied_types.insert(e["type"].as_str().unwrap_or_default().to_owned());
         }
     }
-    for t in ENGINE_TYPES {
+    for t in engine_types() {
         assert!(
-            applied_types.contains(t),
+            applied_types.contains(&t),
             "{t} was never applied; applied: {applied_types:?}"
         );
     }
