@@ -56,6 +56,22 @@ async fn simulated(customers: usize, seed: u64) -> (Simulator, String, Vec<Value
     (sim, account, events)
 }
 
+/// The first `invoice.payment_failed` event, its customer and its id.
+fn payment_failure(
+    events: &[Value],
+) -> (Value, StripeCustomerId, kustiq::domain::ids::StripeEventId) {
+    let e = events
+        .iter()
+        .find(|e| e["type"] == "invoice.payment_failed")
+        .cloned()
+        .unwrap_or_else(|| panic!("no failure event"));
+    let customer = StripeCustomerId::parse(customer_of(&e).unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let id = kustiq::domain::ids::StripeEventId::parse(e["id"].as_str().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    (e, customer, id)
+}
+
 fn customer_of(event: &Value) -> Option<String> {
     let o = &event["data"]["object"];
     match o["object"].as_str() {
@@ -311,18 +327,12 @@ async fn events_of_an_unknown_account_are_acknowledged_and_not_stored() {
     let ws = bench
         .connect("ws_other", "acct_someoneelse", Mode::Test)
         .await;
-    let e = events
-        .iter()
-        .find(|e| e["type"] == "invoice.payment_failed")
-        .cloned()
-        .unwrap_or_else(|| panic!("no failure event"));
+    let (e, _, id) = payment_failure(&events);
     let answer = bench.post_signed(&e.to_string()).await;
     assert_eq!(
         (answer.status, answer.body["outcome"].as_str()),
         (200, Some("unknown_account"))
     );
-    let id = kustiq::domain::ids::StripeEventId::parse(e["id"].as_str().unwrap_or_default())
-        .unwrap_or_else(|e| panic!("{e}"));
     assert!(
         bench
             .app
@@ -339,11 +349,7 @@ async fn rejected_deliveries_store_nothing() {
     let (_sim, account, events) = simulated(10, 9).await;
     let bench = Bench::new(Engine::DynamoDbLocal, now_of(&events)).await;
     let ws = bench.connect("ws_reject", &account, Mode::Test).await;
-    let e = events
-        .iter()
-        .find(|e| e["type"] == "invoice.payment_failed")
-        .cloned()
-        .unwrap_or_else(|| panic!("no failure event"));
+    let (e, _, id) = payment_failure(&events);
     let body = e.to_string();
     let now = bench.clock.now_ts();
     let sign = |b: &str, secret: &str, t: Timestamp| {
@@ -400,8 +406,6 @@ async fn rejected_deliveries_store_nothing() {
         "malformed header is a 400, not a panic"
     );
 
-    let id = kustiq::domain::ids::StripeEventId::parse(e["id"].as_str().unwrap_or_default())
-        .unwrap_or_else(|e| panic!("{e}"));
     assert!(
         bench
             .app
@@ -465,15 +469,7 @@ async fn a_store_failure_answers_5xx_writes_nothing_and_the_retry_succeeds() {
     let proxy = FaultProxy::start(&dynamodb_local()).await;
     let bench = Bench::through(proxy.endpoint(), now_of(&events)).await;
     let ws = bench.connect("ws_fault", &account, Mode::Test).await;
-    let e = events
-        .iter()
-        .find(|e| e["type"] == "invoice.payment_failed")
-        .cloned()
-        .unwrap_or_else(|| panic!("no failure event"));
-    let customer = StripeCustomerId::parse(customer_of(&e).unwrap_or_default())
-        .unwrap_or_else(|e| panic!("{e}"));
-    let id = kustiq::domain::ids::StripeEventId::parse(e["id"].as_str().unwrap_or_default())
-        .unwrap_or_else(|e| panic!("{e}"));
+    let (e, customer, id) = payment_failure(&events);
 
     proxy.fail(&["TransactWriteItems", "PutItem"]);
     let answer = bench.post_signed(&e.to_string()).await;
@@ -531,15 +527,7 @@ async fn failures_after_acknowledgement_are_retried_then_listed_and_replayable()
     let proxy = FaultProxy::start(&dynamodb_local()).await;
     let bench = Bench::through(proxy.endpoint(), now_of(&events)).await;
     let ws = bench.connect("ws_retry", &account, Mode::Test).await;
-    let e = events
-        .iter()
-        .find(|e| e["type"] == "invoice.payment_failed")
-        .cloned()
-        .unwrap_or_else(|| panic!("no failure event"));
-    let customer = StripeCustomerId::parse(customer_of(&e).unwrap_or_default())
-        .unwrap_or_else(|e| panic!("{e}"));
-    let id = kustiq::domain::ids::StripeEventId::parse(e["id"].as_str().unwrap_or_default())
-        .unwrap_or_else(|e| panic!("{e}"));
+    let (e, customer, id) = payment_failure(&events);
 
     // Applying fails (the transaction), recording alone works: acknowledged and deferred.
     proxy.fail(&["TransactWriteItems"]);
