@@ -46,60 +46,192 @@ pub enum ConfigError {
     },
 }
 
-fn var(name: &'static str) -> Result<String, ConfigError> {
-    std::env::var(name)
-        .ok()
-        .filter(|v| !v.is_empty())
-        .ok_or(ConfigError::Missing(name))
+/// What a deployed function reads from its environment, parsed and checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionConfig {
+    /// The workspace region this deployment serves.
+    pub region: crate::domain::region::Region,
+    /// The AWS region it runs in (equal to `region.aws_region()`).
+    pub aws_region: String,
+    /// The table.
+    pub table: String,
+    /// Secrets Manager name prefix.
+    pub secrets_prefix: String,
+    /// Secret cache lifetime.
+    pub secrets_ttl_secs: i64,
 }
 
-/// Builds the app a deployed function runs with, once per container:
-/// `KUSTIQ_REGION` (eu|us) must match the Lambda's `AWS_REGION` (region
-/// pinning: an EU deployment refuses to start outside eu-central-1),
-/// `KUSTIQ_TABLE`, `KUSTIQ_SECRETS_PREFIX`, optional `KUSTIQ_SECRETS_TTL_SECS`.
+impl FunctionConfig {
+    /// Parses `KUSTIQ_REGION` (eu|us; must match `AWS_REGION` — region pinning:
+    /// an EU deployment refuses to start outside eu-central-1), `KUSTIQ_TABLE`,
+    /// `KUSTIQ_SECRETS_PREFIX` and optional `KUSTIQ_SECRETS_TTL_SECS` from `lookup`.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        use crate::domain::region::Region;
+        let var = |name: &'static str| {
+            lookup(name)
+                .filter(|v| !v.is_empty())
+                .ok_or(ConfigError::Missing(name))
+        };
+        let region = Region::parse(&var("KUSTIQ_REGION")?).map_err(|e| ConfigError::Invalid {
+            name: "KUSTIQ_REGION",
+            reason: e.to_string(),
+        })?;
+        let aws_region = var("AWS_REGION")?;
+        if aws_region != region.aws_region() {
+            return Err(ConfigError::Invalid {
+                name: "AWS_REGION",
+                reason: format!(
+                    "{region} workspaces live only in {}, not {aws_region}",
+                    region.aws_region()
+                ),
+            });
+        }
+        let secrets_ttl_secs =
+            match lookup("KUSTIQ_SECRETS_TTL_SECS").filter(|v| !v.is_empty()) {
+                Some(v) => v.parse::<i64>().ok().filter(|t| *t >= 0).ok_or_else(|| {
+                    ConfigError::Invalid {
+                        name: "KUSTIQ_SECRETS_TTL_SECS",
+                        reason: format!("{v:?} is not a number of seconds"),
+                    }
+                })?,
+                None => SECRET_CACHE_TTL_SECS,
+            };
+        Ok(Self {
+            region,
+            aws_region,
+            table: var("KUSTIQ_TABLE")?,
+            secrets_prefix: var("KUSTIQ_SECRETS_PREFIX")?,
+            secrets_ttl_secs,
+        })
+    }
+}
+
+/// Builds the app a deployed function runs with, once per container, from
+/// the process environment (see [`FunctionConfig::from_lookup`]).
 pub async fn aws_app_from_env() -> Result<crate::http::App, ConfigError> {
     use crate::adapters::aws::{AwsTarget, sdk_config};
-    use crate::domain::region::Region;
-    let region = Region::parse(&var("KUSTIQ_REGION")?).map_err(|e| ConfigError::Invalid {
-        name: "KUSTIQ_REGION",
-        reason: e.to_string(),
-    })?;
-    let aws_region = var("AWS_REGION")?;
-    if aws_region != region.aws_region() {
-        return Err(ConfigError::Invalid {
-            name: "AWS_REGION",
-            reason: format!(
-                "{region} workspaces live only in {}, not {aws_region}",
-                region.aws_region()
-            ),
-        });
-    }
-    let ttl = match std::env::var("KUSTIQ_SECRETS_TTL_SECS") {
-        Ok(v) => v.parse::<i64>().map_err(|e| ConfigError::Invalid {
-            name: "KUSTIQ_SECRETS_TTL_SECS",
-            reason: e.to_string(),
-        })?,
-        Err(_) => SECRET_CACHE_TTL_SECS,
-    };
+    let cfg = FunctionConfig::from_lookup(|name| std::env::var(name).ok())?;
     let config = sdk_config(&AwsTarget {
-        region: aws_region,
+        region: cfg.aws_region.clone(),
         endpoint_url: None,
         static_test_credentials: false,
     })
     .await;
     let store = crate::adapters::dynamo::DynamoStore::new(
         aws_sdk_dynamodb::Client::new(&config),
-        var("KUSTIQ_TABLE")?,
+        cfg.table,
     );
     let secrets = Secrets::Aws(CachedSecrets::new(
-        SecretsManagerSource::new(&config, var("KUSTIQ_SECRETS_PREFIX")?),
+        SecretsManagerSource::new(&config, cfg.secrets_prefix),
         SystemClock,
-        ttl,
+        cfg.secrets_ttl_secs,
     ));
     Ok(crate::http::App {
         store,
         secrets,
         clock: std::sync::Arc::new(SystemClock),
-        settings: crate::http::Settings::new(region),
+        settings: crate::http::Settings::new(cfg.region),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::region::Region;
+    use std::collections::HashMap;
+
+    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let m: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        move |k| m.get(k).cloned()
+    }
+
+    const BASE: [(&str, &str); 3] = [
+        ("KUSTIQ_TABLE", "kustiq-prod-main"),
+        ("KUSTIQ_SECRETS_PREFIX", "kustiq/prod/eu/"),
+        ("KUSTIQ_REGION", "eu"),
+    ];
+
+    #[test]
+    fn an_eu_deployment_runs_only_in_eu_central_1() {
+        let ok = FunctionConfig::from_lookup(lookup(&[
+            BASE[0],
+            BASE[1],
+            BASE[2],
+            ("AWS_REGION", "eu-central-1"),
+        ]));
+        assert_eq!(
+            ok.map(|c| (c.region, c.secrets_ttl_secs)).ok(),
+            Some((Region::Eu, SECRET_CACHE_TTL_SECS))
+        );
+        let wrong = FunctionConfig::from_lookup(lookup(&[
+            BASE[0],
+            BASE[1],
+            BASE[2],
+            ("AWS_REGION", "us-east-1"),
+        ]));
+        assert!(
+            matches!(
+                wrong,
+                Err(ConfigError::Invalid {
+                    name: "AWS_REGION",
+                    ..
+                })
+            ),
+            "{wrong:?}"
+        );
+    }
+
+    #[test]
+    fn a_us_deployment_runs_only_in_us_east_1() {
+        let us = [
+            BASE[0],
+            BASE[1],
+            ("KUSTIQ_REGION", "us"),
+            ("AWS_REGION", "eu-central-1"),
+        ];
+        assert!(FunctionConfig::from_lookup(lookup(&us)).is_err());
+        let us = [
+            BASE[0],
+            BASE[1],
+            ("KUSTIQ_REGION", "us"),
+            ("AWS_REGION", "us-east-1"),
+        ];
+        assert_eq!(
+            FunctionConfig::from_lookup(lookup(&us))
+                .map(|c| c.region)
+                .ok(),
+            Some(Region::Us)
+        );
+    }
+
+    #[test]
+    fn missing_or_bad_settings_are_named() {
+        let none = FunctionConfig::from_lookup(lookup(&[("AWS_REGION", "eu-central-1")]));
+        assert!(
+            matches!(none, Err(ConfigError::Missing("KUSTIQ_REGION"))),
+            "{none:?}"
+        );
+        let bad_ttl = [
+            BASE[0],
+            BASE[1],
+            BASE[2],
+            ("AWS_REGION", "eu-central-1"),
+            ("KUSTIQ_SECRETS_TTL_SECS", "soon"),
+        ];
+        assert!(matches!(
+            FunctionConfig::from_lookup(lookup(&bad_ttl)),
+            Err(ConfigError::Invalid {
+                name: "KUSTIQ_SECRETS_TTL_SECS",
+                ..
+            })
+        ));
+        let no_table = [BASE[1], BASE[2], ("AWS_REGION", "eu-central-1")];
+        assert!(matches!(
+            FunctionConfig::from_lookup(lookup(&no_table)),
+            Err(ConfigError::Missing("KUSTIQ_TABLE"))
+        ));
+    }
 }

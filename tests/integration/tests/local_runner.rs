@@ -242,3 +242,67 @@ async fn a_profile_put_is_scored_and_listed_at_risk_by_score() {
         "{list:?}"
     );
 }
+
+#[tokio::test]
+async fn another_regions_workspace_and_a_non_pro_plan_are_refused() {
+    let r = running().await;
+    let key = kustiq_local::token::TokenKey::load_or_create(r._dir.path())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let token = |plan: &str, region: &str| {
+        key.issue(&Claims {
+            workspace_id: "ws_other".into(),
+            plan: plan.into(),
+            region: region.into(),
+            exp: chrono::Utc::now().timestamp() + 3600,
+        })
+    };
+    let us = token("pro", "us");
+    let (status, body) = call(
+        &r,
+        reqwest::Method::GET,
+        "/api/v1/integrations/stripe",
+        Some(&us),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (421, Some("ERR_REGION_MISMATCH"))
+    );
+    let free = token("free", "eu");
+    let (status, body) = call(
+        &r,
+        reqwest::Method::GET,
+        "/api/v1/integrations/stripe",
+        Some(&free),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (200, Some("ERR_PLAN_REQUIRED")),
+        "status shows why"
+    );
+    let (status, body) = call(
+        &r,
+        reqwest::Method::POST,
+        "/api/v1/integrations/stripe/failed-events/evt_1/replay",
+        Some(&free),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("ERR_PLAN_REQUIRED"))
+    );
+    let bad_region = token("pro", "mars");
+    let (status, _) = call(
+        &r,
+        reqwest::Method::GET,
+        "/api/v1/integrations/stripe",
+        Some(&bad_region),
+        None,
+    )
+    .await;
+    assert_eq!(status, 400, "a malformed claim is a 400");
+}
