@@ -21,8 +21,7 @@ use crate::adapters::aws::{AwsTarget, sdk_config};
 use crate::ports::store::{Page, StoreError};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Delete, Put, ReturnValuesOnConditionCheckFailure,
-    TransactWriteItem,
+    AttributeValue, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
 };
 use errors::map_sdk_error;
 pub use item::{Item, Key};
@@ -42,8 +41,6 @@ pub enum Condition {
     None,
     /// Only if no item has this key (idempotent inserts).
     Absent,
-    /// Only if the item exists.
-    Exists,
     /// Only if the stored item's `ver` equals this (optimistic concurrency).
     Version(u64),
     /// Only if the item is absent, or present with this `ver`.
@@ -57,8 +54,6 @@ pub enum TxOp {
     Put(Item, Condition),
     /// Delete an item under a condition.
     Delete(Key, Condition),
-    /// Only check a condition on another item.
-    Check(Key, Condition),
 }
 
 /// Which key a query runs on.
@@ -304,20 +299,6 @@ impl DynamoStore {
                     .map_err(invalid)?;
                 TransactWriteItem::builder().delete(delete).build()
             }
-            TxOp::Check(key, condition) => {
-                let (expr, names, values) = condition_expression(condition);
-                let check = ConditionCheck::builder()
-                    .table_name(&self.table)
-                    .set_key(Some(key.to_attributes()))
-                    .condition_expression(expr.unwrap_or_else(|| {
-                        "attribute_exists(pk) OR attribute_not_exists(pk)".to_owned()
-                    }))
-                    .set_expression_attribute_names(names)
-                    .set_expression_attribute_values(values)
-                    .build()
-                    .map_err(invalid)?;
-                TransactWriteItem::builder().condition_check(check).build()
-            }
         };
         Ok(item)
     }
@@ -424,7 +405,6 @@ fn condition_expression(condition: Condition) -> Expr {
     match condition {
         Condition::None => (None, None, None),
         Condition::Absent => (Some("attribute_not_exists(#pk)".into()), pk(), None),
-        Condition::Exists => (Some("attribute_exists(#pk)".into()), pk(), None),
         Condition::Version(v) => {
             let (n, vals) = ver(v);
             (

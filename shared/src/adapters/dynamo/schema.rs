@@ -98,16 +98,9 @@ impl DynamoStore {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        let ttl = self
-            .client
-            .describe_time_to_live()
-            .table_name(&self.table)
-            .send()
-            .await
-            .map_err(map_sdk_error)?;
-        let enabled = ttl
-            .time_to_live_description
-            .and_then(|d| d.attribute_name)
+        let enabled = self
+            .ttl_attribute()
+            .await?
             .is_some_and(|a| a == TTL_ATTRIBUTE);
         if !enabled {
             let spec = TimeToLiveSpecification::builder()
