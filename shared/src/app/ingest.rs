@@ -9,7 +9,7 @@ use crate::domain::connection::{Connection, ConnectionStatus, Mode};
 use crate::domain::engine::EngineConfig;
 use crate::domain::error_code::ErrorCode;
 use crate::domain::ids::{StripeCustomerId, StripeEventId, WorkspaceId};
-use crate::domain::observe::observe_event;
+use crate::stripe::observe::observe_event;
 use crate::domain::time::Timestamp;
 use crate::ports::connections::ConnectionStore;
 use crate::ports::events::{EventLog, EventRecord, EventStatus, Recorded};

@@ -9,7 +9,6 @@ pub mod ids;
 pub mod lifecycle;
 pub mod money;
 pub mod mrr;
-pub mod observe;
 pub mod profile;
 pub mod profile_view;
 pub mod region;

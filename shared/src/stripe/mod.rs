@@ -1,6 +1,7 @@
 //! Stripe's wire formats: webhook signatures and the typed objects we read.
 
 pub mod models;
+pub mod observe;
 pub mod signature;
 pub mod webhook;
 

@@ -15,7 +15,7 @@ use kustiq::app::score::score_profile;
 use kustiq::domain::billing_state::{BillingState, Observation};
 use kustiq::domain::engine::EngineConfig;
 use kustiq::domain::ids::{ProfileId, StripeCustomerId, WorkspaceId};
-use kustiq::domain::observe::observe_event;
+use kustiq::stripe::observe::observe_event;
 use kustiq::domain::profile::{HistoryEntry, Profile, StoredScore};
 use kustiq::domain::secret::Secret;
 use kustiq::domain::time::Timestamp;

@@ -1,4 +1,4 @@
-//! Stripe objects and events → billing-state observations. Webhook events and
+//! The Stripe boundary: wire objects and events → billing-state observations. Webhook events and
 //! backfilled objects go through the same conversions, so both paths build the same
 //! state ([`crate::domain::billing_state`]).
 
