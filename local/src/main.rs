@@ -86,14 +86,13 @@ async fn run(cli: Cli) -> Result<(), String> {
             let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
                 .await
                 .map_err(|e| format!("cannot bind 127.0.0.1:{port}: {e}"))?;
-            let app = stack.app.clone();
+            let (store, engine, clock) = (
+                stack.store.clone(),
+                stack.settings.engine.clone(),
+                stack.clock.clone(),
+            );
             tokio::spawn(async move {
-                kustiq::app::worker::run_retries(
-                    &app.store,
-                    &app.settings.engine,
-                    app.clock.as_ref(),
-                )
-                .await;
+                kustiq::app::worker::run_retries(&store, &engine, clock.as_ref()).await;
             });
             eprintln!(
                 "kustiq-local serving http://127.0.0.1:{port} (region {region}, data {})",
@@ -102,7 +101,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             serve(
                 listener,
                 Local {
-                    app: stack.app.clone(),
+                    router: stack.router.clone(),
                     tokens: stack.tokens.clone(),
                 },
             )

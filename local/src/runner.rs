@@ -9,7 +9,10 @@ use kustiq::adapters::dynamo::DynamoStore;
 use kustiq::adapters::local::secrets::EnvSecrets;
 use kustiq::adapters::runtime::Secrets;
 use kustiq::domain::region::Region;
-use kustiq::http::{App, Settings};
+use kustiq::http::{ApiRoutes, Router, Settings, WebhookRoutes};
+use kustiq::ports::clock::Clock;
+use kustiq::ports::secrets::SecretName;
+use kustiq::domain::secret::Secret;
 use kustiq::ports::keys::KeyError;
 use kustiq::ports::store::StoreError;
 use std::path::Path;
@@ -39,8 +42,14 @@ pub enum RunnerError {
 pub struct LocalStack {
     /// The embedded engine.
     pub engine: EmbeddedDynamo,
-    /// The app the handlers use.
-    pub app: Arc<App>,
+    /// Every route group, on the embedded store.
+    pub router: Router,
+    /// The store (the retry loop runs on it).
+    pub store: DynamoStore,
+    /// Settings shared by the groups.
+    pub settings: Settings,
+    /// Now.
+    pub clock: Arc<dyn Clock>,
     /// The bearer-token key.
     pub tokens: TokenKey,
 }
@@ -51,6 +60,12 @@ pub fn region_from_env() -> Result<Region, RunnerError> {
         Ok(r) if !r.is_empty() => Region::parse(&r).map_err(|e| RunnerError::Config(e.to_string())),
         _ => Ok(Region::Eu),
     }
+}
+
+/// Secrets from `KUSTIQ_*` variables; the cursor key defaults to a fresh
+/// random key per run (cursors of an earlier run are refused as invalid).
+fn secrets(cursor_key: &Secret) -> Secrets {
+    Secrets::Env(EnvSecrets::from_env().with_default(SecretName::API_CURSOR_KEY, cursor_key.clone()))
 }
 
 /// Starts the embedded engine with its file under `data_dir` and builds the app.
@@ -65,15 +80,28 @@ pub async fn start(data_dir: &Path, region: Region) -> Result<LocalStack, Runner
     .await;
     store.ensure_table().await?;
     let tokens = TokenKey::load_or_create(data_dir)?;
-    let app = App {
-        store,
-        secrets: Secrets::Env(EnvSecrets::from_env()),
-        clock: Arc::new(SystemClock),
-        settings: Settings::new(region),
-    };
+    let settings = Settings::new(region);
+    let cursor_key = kustiq::adapters::kms::random_secret()?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let router = Router::new()
+        .mount(WebhookRoutes::new(
+            store.clone(),
+            secrets(&cursor_key),
+            clock.clone(),
+            settings.clone(),
+        ))
+        .mount(ApiRoutes {
+            store: store.clone(),
+            secrets: secrets(&cursor_key),
+            clock: clock.clone(),
+            settings: settings.clone(),
+        });
     Ok(LocalStack {
         engine,
-        app: Arc::new(app),
+        router,
+        store,
+        settings,
+        clock,
         tokens,
     })
 }

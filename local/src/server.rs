@@ -5,12 +5,11 @@
 
 use crate::token::{Claims, TokenKey};
 use axum::body::{Body as AxumBody, to_bytes};
-use kustiq::http::App;
+use kustiq::http::Router;
 use kustiq::http::error::ApiError;
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, RequestExt};
 use std::collections::HashMap;
-use std::sync::Arc;
 
 /// Bodies above this are refused before reaching a handler (webhooks allow 1 MiB).
 const MAX_BODY: usize = 2 * 1024 * 1024;
@@ -18,8 +17,8 @@ const MAX_BODY: usize = 2 * 1024 * 1024;
 /// What the server needs.
 #[derive(Clone)]
 pub struct Local {
-    /// The handlers' dependencies.
-    pub app: Arc<App>,
+    /// Every route group.
+    pub router: Router,
     /// Verifies bearer tokens.
     pub tokens: TokenKey,
 }
@@ -55,12 +54,7 @@ pub async fn bridge(local: &Local, req: axum::extract::Request) -> axum::respons
     let (parts, body) = req.into_parts();
     let Ok(bytes) = to_bytes(body, MAX_BODY).await else {
         return to_axum(
-            ApiError::new(
-                413,
-                kustiq::domain::error_code::ErrorCode::ERR_PAYLOAD_TOO_LARGE,
-                "body too large",
-            )
-            .into_response(),
+            ApiError::too_large("body too large").into_response(),
         );
     };
     let claims = match parts
@@ -112,7 +106,7 @@ pub async fn bridge(local: &Local, req: axum::extract::Request) -> axum::respons
     if let Some(ctx) = context(claims.as_ref(), &method, &path) {
         req = req.with_request_context(ctx);
     }
-    to_axum(kustiq::http::handle(&local.app, req).await)
+    to_axum(local.router.handle(req).await)
 }
 
 fn to_axum(resp: lambda_http::Response<Body>) -> axum::response::Response {

@@ -9,11 +9,15 @@
 //! - [`adapters`]: AWS, Stripe and local implementations of the ports.
 //! - [`app`]: use cases (domain + ports).
 //! - [`http`]: lambda_http requests ⇄ use cases; the one place errors become status codes.
+//! - [`scheduled`]: the scheduled functions' jobs; the one place their errors become Lambda diagnostics.
+//! - [`wiring`]: the composition root: which adapters each function builds.
 
 pub mod adapters;
 pub mod app;
 pub mod domain;
 pub mod http;
 pub mod ports;
+pub mod scheduled;
 pub mod stripe;
 pub mod telemetry;
+pub mod wiring;

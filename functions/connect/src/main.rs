@@ -1,16 +1,6 @@
-//! OAuth connect and callback (routes land with the Connect issue; until then the shared dispatcher answers 404).
-//! Thin: configuration from the environment, clients built once, then the
-//! shared HTTP dispatcher for every request.
-
-use lambda_http::{Error, service_fn};
+//! The connect function: mounts only its own routes (see `kustiq::wiring::connect`).
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
-    kustiq::telemetry::init();
-    let app = kustiq::adapters::runtime::aws_app_from_env().await?;
-    let app = &app;
-    lambda_http::run(service_fn(move |req| async move {
-        Ok::<_, std::convert::Infallible>(kustiq::http::handle(app, req).await)
-    }))
-    .await
+async fn main() -> Result<(), lambda_http::Error> {
+    kustiq::wiring::run_http(kustiq::wiring::connect).await
 }

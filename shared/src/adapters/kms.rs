@@ -226,6 +226,12 @@ pub(crate) fn random_key() -> Result<Zeroizing<[u8; DATA_KEY_LEN]>, KeyError> {
     Ok(key)
 }
 
+/// A fresh random 256-bit secret from the OS RNG, hex-encoded (per-run keys of the local runner).
+pub fn random_secret() -> Result<crate::domain::secret::Secret, KeyError> {
+    let key = random_key()?;
+    Ok(crate::domain::secret::Secret::new(hex::encode(&key[..])))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

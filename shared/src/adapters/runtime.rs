@@ -106,34 +106,6 @@ impl FunctionConfig {
     }
 }
 
-/// Builds the app a deployed function runs with, once per container, from
-/// the process environment (see [`FunctionConfig::from_lookup`]).
-pub async fn aws_app_from_env() -> Result<crate::http::App, ConfigError> {
-    use crate::adapters::aws::{AwsTarget, sdk_config};
-    let cfg = FunctionConfig::from_lookup(|name| std::env::var(name).ok())?;
-    let config = sdk_config(&AwsTarget {
-        region: cfg.aws_region.clone(),
-        endpoint_url: None,
-        static_test_credentials: false,
-    })
-    .await;
-    let store = crate::adapters::dynamo::DynamoStore::new(
-        aws_sdk_dynamodb::Client::new(&config),
-        cfg.table,
-    );
-    let secrets = Secrets::Aws(CachedSecrets::new(
-        SecretsManagerSource::new(&config, cfg.secrets_prefix),
-        SystemClock,
-        cfg.secrets_ttl_secs,
-    ));
-    Ok(crate::http::App {
-        store,
-        secrets,
-        clock: std::sync::Arc::new(SystemClock),
-        settings: crate::http::Settings::new(cfg.region),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

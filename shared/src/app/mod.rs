@@ -1,5 +1,8 @@
 //! Use cases: domain + ports, nothing else.
 
+pub mod cursor;
+pub mod dashboard;
 pub mod ingest;
+pub mod optimistic;
 pub mod score;
 pub mod worker;

@@ -41,6 +41,16 @@ pub enum ErrorCode {
     ERR_STRIPE_UNAVAILABLE,
     /// A dependency (store, KMS, Secrets Manager) failed; retry later.
     ERR_INTERNAL,
+    /// The method is not served on this path.
+    ERR_METHOD_NOT_ALLOWED,
+    /// The request line is too long.
+    ERR_URI_TOO_LONG,
+    /// The request headers are too large.
+    ERR_HEADERS_TOO_LARGE,
+    /// The client sent its request too slowly.
+    ERR_TIMEOUT,
+    /// The deployment is misconfigured (a required secret or setting is missing): our fault, logged once.
+    ERR_CONFIG,
 }
 
 impl ErrorCode {
@@ -64,8 +74,39 @@ impl ErrorCode {
             Self::ERR_CONFLICT => "ERR_CONFLICT",
             Self::ERR_STRIPE_UNAVAILABLE => "ERR_STRIPE_UNAVAILABLE",
             Self::ERR_INTERNAL => "ERR_INTERNAL",
+            Self::ERR_METHOD_NOT_ALLOWED => "ERR_METHOD_NOT_ALLOWED",
+            Self::ERR_URI_TOO_LONG => "ERR_URI_TOO_LONG",
+            Self::ERR_HEADERS_TOO_LARGE => "ERR_HEADERS_TOO_LARGE",
+            Self::ERR_TIMEOUT => "ERR_TIMEOUT",
+            Self::ERR_CONFIG => "ERR_CONFIG",
         }
     }
+
+    /// Every code, for tables and tests.
+    pub const ALL: [Self; 22] = [
+        Self::ERR_ST_401,
+        Self::ERR_ST_403,
+        Self::ERR_MODE_MISMATCH,
+        Self::ERR_ST_429,
+        Self::ERR_MATCH_LOW,
+        Self::ERR_WEBHOOK_SIG,
+        Self::ERR_WEBHOOK_STALE,
+        Self::ERR_REGION_MISMATCH,
+        Self::ERR_PLAN_REQUIRED,
+        Self::ERR_ACCT_RESTRICTED,
+        Self::ERR_UNAUTHENTICATED,
+        Self::ERR_BAD_REQUEST,
+        Self::ERR_PAYLOAD_TOO_LARGE,
+        Self::ERR_NOT_FOUND,
+        Self::ERR_CONFLICT,
+        Self::ERR_STRIPE_UNAVAILABLE,
+        Self::ERR_INTERNAL,
+        Self::ERR_METHOD_NOT_ALLOWED,
+        Self::ERR_URI_TOO_LONG,
+        Self::ERR_HEADERS_TOO_LARGE,
+        Self::ERR_TIMEOUT,
+        Self::ERR_CONFIG,
+    ];
 
     /// The troubleshooting anchor for the spec codes.
     pub fn doc(self) -> String {

@@ -37,6 +37,12 @@ fn check(kind: &'static str, raw: &str, prefix: Option<&str>) -> Result<(), IdEr
             reason: "only letters, digits, '_', '-' and '.' are allowed",
         });
     }
+    if raw.bytes().all(|b| b == b'.') {
+        return Err(IdError {
+            kind,
+            reason: "'.' and '..' are not identifiers",
+        });
+    }
     if let Some(p) = prefix
         && (!raw.starts_with(p) || raw.len() == p.len())
     {

@@ -7,6 +7,7 @@ pub mod error_code;
 pub mod factors;
 pub mod ids;
 pub mod lifecycle;
+pub mod limits;
 pub mod money;
 pub mod mrr;
 pub mod profile;

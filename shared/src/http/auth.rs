@@ -2,10 +2,8 @@
 //! In AWS, API Gateway has verified the token; locally, `kustiq-local` verifies
 //! its own tokens and fills the same request context.
 
-use crate::domain::error_code::ErrorCode;
 use crate::domain::ids::WorkspaceId;
 use crate::domain::region::Region;
-use crate::http::error::ApiError;
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
 use serde::{Deserialize, Serialize};
@@ -45,10 +43,41 @@ pub struct Identity {
     pub region: Region,
 }
 
+/// Why a request's identity was refused. Mapped to a status in `http/error.rs`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    /// No authorizer claims: no or an invalid bearer token.
+    #[error("a workspace bearer token is required")]
+    Missing,
+    /// A claim is present but malformed.
+    #[error("claim {0}")]
+    BadClaim(String),
+    /// The workspace lives in another region than this deployment serves.
+    #[error("this workspace lives in {workspace}, this endpoint serves {served}")]
+    WrongRegion {
+        /// The workspace's region.
+        workspace: Region,
+        /// This deployment's region.
+        served: Region,
+    },
+    /// The route belongs to the churn engine or the Stripe integration, which are Pro-only.
+    #[error("the churn engine and the Stripe integration require the Pro plan")]
+    PlanRequired,
+}
+
+/// What a route asks of its caller's plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gate {
+    /// Any plan (the integration status, which tells a non-Pro workspace why it is locked).
+    AnyPlan,
+    /// Pro only: every churn-engine and integration route.
+    Pro,
+}
+
 impl Identity {
     /// Reads the identity from the request's authorizer claims.
-    /// No claims → 401; claims present but malformed → 400.
-    pub fn from_request(req: &Request) -> Result<Self, ApiError> {
+    /// No claims → [`AuthError::Missing`]; claims present but malformed → [`AuthError::BadClaim`].
+    pub fn from_request(req: &Request) -> Result<Self, AuthError> {
         let claims = match req.request_context_ref() {
             Some(RequestContext::ApiGatewayV2(ctx)) => ctx
                 .authorizer
@@ -58,27 +87,23 @@ impl Identity {
             _ => None,
         };
         let Some(claims) = claims.filter(|c| c.contains_key("workspace_id")) else {
-            return Err(ApiError::unauthenticated(
-                "a workspace bearer token is required",
-            ));
+            return Err(AuthError::Missing);
         };
         let workspace_id = claims
             .get("workspace_id")
             .map(|w| WorkspaceId::parse(w.as_str()))
             .transpose()
-            .map_err(|e| ApiError::bad_request(format!("claim workspace_id: {e}")))?
-            .ok_or_else(|| ApiError::unauthenticated("claim workspace_id missing"))?;
+            .map_err(|e| AuthError::BadClaim(format!("workspace_id: {e}")))?
+            .ok_or(AuthError::Missing)?;
         let plan = match claims.get("plan") {
             None => Plan::Free,
             Some(p) => Plan::parse(p).ok_or_else(|| {
-                ApiError::bad_request("claim plan: expected free, insight or pro")
+                AuthError::BadClaim("plan: expected free, insight or pro".into())
             })?,
         };
         let region = match claims.get("region") {
             None => Region::Eu,
-            Some(r) => {
-                Region::parse(r).map_err(|e| ApiError::bad_request(format!("claim region: {e}")))?
-            }
+            Some(r) => Region::parse(r).map_err(|e| AuthError::BadClaim(format!("region: {e}")))?,
         };
         Ok(Self {
             workspace_id,
@@ -87,32 +112,20 @@ impl Identity {
         })
     }
 
-    /// The Stripe integration is Pro-only.
-    pub fn require_pro(&self) -> Result<(), ApiError> {
-        if self.plan == Plan::Pro {
-            Ok(())
-        } else {
-            Err(ApiError::new(
-                403,
-                ErrorCode::ERR_PLAN_REQUIRED,
-                "the Stripe integration requires the Pro plan",
-            ))
+    /// The caller of a route served in `served` behind `gate`: the one check every
+    /// workspace route runs first (region before plan, so another region's
+    /// workspace learns nothing about this one's rules).
+    pub fn authorize(req: &Request, served: Region, gate: Gate) -> Result<Self, AuthError> {
+        let who = Self::from_request(req)?;
+        if who.region != served {
+            return Err(AuthError::WrongRegion {
+                workspace: who.region,
+                served,
+            });
         }
-    }
-
-    /// A workspace is served only by its own region's deployment.
-    pub fn require_region(&self, served: Region) -> Result<(), ApiError> {
-        if self.region == served {
-            Ok(())
-        } else {
-            Err(ApiError::new(
-                421,
-                ErrorCode::ERR_REGION_MISMATCH,
-                format!(
-                    "this workspace lives in {}, this endpoint serves {}",
-                    self.region, served
-                ),
-            ))
+        if gate == Gate::Pro && who.plan != Plan::Pro {
+            return Err(AuthError::PlanRequired);
         }
+        Ok(who)
     }
 }

@@ -1,28 +1,34 @@
-//! Profile routes the dashboard reads: put a profile (and rescore it), its
-//! churn explanation, and the at-risk segment.
+//! Profile routes the dashboard reads: parse the request, call the use case
+//! in `app::dashboard`, map the answer. No status code is chosen here.
 
-use crate::app::score::score_profile;
+use crate::app::cursor;
+use crate::app::dashboard::{self as uc, Explained};
 use crate::domain::engine::Family;
 use crate::domain::factors::Factor;
 use crate::domain::ids::{ProfileId, StripeCustomerId};
-use crate::domain::profile::{HistoryEntry, Profile, StoredScore};
-use crate::http::app::App;
-use crate::http::auth::Identity;
-use crate::http::error::{ApiError, json_response};
+use crate::domain::limits::MAX_PROFILE_BYTES;
+use crate::domain::profile::{Profile, StoredScore};
+use crate::http::api::ApiRoutes;
+use crate::http::auth::Gate;
+use crate::http::error::{ApiError, ok};
+use crate::http::router::Reply;
 use crate::ports::billing::BillingStore;
 use crate::ports::connections::ConnectionStore;
 use crate::ports::profiles::ProfileStore;
-use lambda_http::{Body, Request, RequestExt, Response};
+use crate::ports::secrets::{SecretName, SecretSource};
+use crate::ports::store::PageSize;
+use lambda_http::{Request, RequestExt};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
 /// Largest page of the at-risk segment.
-const MAX_PAGE: i32 = 200;
-/// History entries shown with a score.
-const HISTORY_SHOWN: i32 = 50;
+const MAX_PAGE: u16 = 200;
+/// Default page of the at-risk segment.
+const DEFAULT_PAGE: u16 = 50;
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct ExternalFactor {
     signal: String,
     impact: f64,
@@ -33,6 +39,7 @@ struct ExternalFactor {
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct ProfileBody {
     #[serde(default)]
     email: Option<String>,
@@ -48,35 +55,46 @@ struct ProfileBody {
     classifier_churn_risk: Option<f64>,
 }
 
+/// Reads a profile body: a JSON object (never an array read by field
+/// position), known fields only. Messages name the rule and the position,
+/// never the caller's input or our internal types.
 fn parse_profile(id: ProfileId, body: &[u8]) -> Result<Profile, ApiError> {
-    let b: ProfileBody = serde_json::from_slice(body)
-        .map_err(|e| ApiError::bad_request(format!("invalid profile JSON: {e}")))?;
+    if body.len() > MAX_PROFILE_BYTES {
+        return Err(ApiError::too_large(format!(
+            "a profile body is at most {MAX_PROFILE_BYTES} bytes"
+        )));
+    }
+    let value: Value = serde_json::from_slice(body).map_err(|e| {
+        ApiError::bad_request(format!(
+            "the body is not valid JSON (line {}, column {})",
+            e.line(),
+            e.column()
+        ))
+    })?;
+    if !value.is_object() {
+        return Err(ApiError::bad_request("the body must be a JSON object"));
+    }
+    let b: ProfileBody = serde_json::from_value(value).map_err(|_| {
+        ApiError::bad_request(
+            "the profile body has an unknown field or a field of the wrong type; see docs/openapi.yaml",
+        )
+    })?;
     let mut families = BTreeMap::new();
     for (name, factors) in b.families {
         let family = Family::parse(&name)
             .filter(|f| *f != Family::Billing)
-            .ok_or_else(|| ApiError::bad_request(format!("unknown family {name:?}: expected one of crm, product_usage, support, engagement, sentiment, contract")))?;
-        let mut out = Vec::with_capacity(factors.len());
-        for f in factors {
-            if !f.impact.is_finite() || f.signal.trim().is_empty() {
-                return Err(ApiError::bad_request(format!(
-                    "family {name}: every factor needs a signal and a finite impact"
-                )));
-            }
-            out.push(Factor {
+            .ok_or_else(|| ApiError::bad_request("unknown family: expected one of crm, product_usage, support, engagement, sentiment, contract"))?;
+        let out = factors
+            .into_iter()
+            .map(|f| Factor {
                 signal: f.signal,
                 impact: f.impact,
                 explanation: f.explanation,
                 evidence: f.evidence,
                 evidence_dates: Vec::new(),
-            });
-        }
+            })
+            .collect();
         families.insert(family, out);
-    }
-    if b.classifier_churn_risk.is_some_and(|r| !r.is_finite()) {
-        return Err(ApiError::bad_request(
-            "classifier_churn_risk must be a finite number",
-        ));
     }
     let stripe_customer_id = b
         .stripe_customer_id
@@ -99,85 +117,38 @@ fn profile_id(raw: &str) -> Result<ProfileId, ApiError> {
     ProfileId::parse(raw).map_err(|e| ApiError::bad_request(e.to_string()))
 }
 
-fn identity(app: &App, req: &Request) -> Result<Identity, ApiError> {
-    let who = Identity::from_request(req)?;
-    who.require_region(app.settings.region)?;
-    Ok(who)
-}
-
-/// `PUT /api/v1/profiles/{id}`: stores the profile and rescores it.
-pub async fn put_profile(app: &App, req: &Request, id: &str) -> Result<Response<Body>, ApiError> {
-    let who = identity(app, req)?;
+/// `PUT /api/v1/profiles/{id}`: stores the profile and its new score together.
+pub async fn put_profile<S, K>(api: &ApiRoutes<S, K>, req: &Request, id: &str) -> Reply
+where
+    S: ProfileStore + ConnectionStore + BillingStore,
+{
+    let who = api.caller(req, Gate::Pro)?;
     let profile = parse_profile(profile_id(id)?, req.body().as_ref())?;
-    let ws = &who.workspace_id;
-    app.store.put_profile(ws, &profile).await?;
-    let now = app.clock.now();
-    let connected = app
-        .store
-        .connection(ws)
-        .await?
-        .is_some_and(|(c, _)| c.feeds_scores());
-    let billing = match &profile.stripe_customer_id {
-        Some(c) => Some(app.store.load(ws, c).await?.0).filter(|b| b.newest.is_some()),
-        None => None,
-    };
-    for _ in 0..5 {
-        let version = app
-            .store
-            .score(ws, &profile.profile_id)
-            .await?
-            .map(|(_, v)| v)
-            .unwrap_or(0);
-        let score = score_profile(
-            &profile,
-            billing.as_ref(),
-            connected,
-            now,
-            &app.settings.engine,
-            "profile update",
-        );
-        match app.store.put_score(ws, &score, version).await {
-            Ok(()) => {
-                let history = app
-                    .store
-                    .history(ws, &profile.profile_id, HISTORY_SHOWN)
-                    .await?;
-                return Ok(json_response(200, &churn_json(&score, &history)));
-            }
-            Err(crate::ports::store::StoreError::TransactionCancelled { .. }) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(ApiError::from(crate::ports::store::StoreError::Conflict))
+    let now = api.clock.now();
+    let explained = uc::put_profile(
+        &api.store,
+        &api.settings.engine,
+        now,
+        &who.workspace_id,
+        &profile,
+    )
+    .await?;
+    Ok(ok(&churn_json(&explained)))
 }
 
 /// `GET /api/v1/profiles/{id}`.
-pub async fn get_profile(app: &App, req: &Request, id: &str) -> Result<Response<Body>, ApiError> {
-    let who = identity(app, req)?;
-    let id = profile_id(id)?;
-    let p = app
-        .store
-        .profile(&who.workspace_id, &id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("no profile {id}")))?;
+pub async fn get_profile<S: ProfileStore, K>(api: &ApiRoutes<S, K>, req: &Request, id: &str) -> Reply {
+    let who = api.caller(req, Gate::Pro)?;
+    let p = uc::profile(&api.store, &who.workspace_id, &profile_id(id)?).await?;
     let body = serde_json::to_value(&p).map_err(|_| ApiError::unavailable())?;
-    Ok(json_response(200, &body))
+    Ok(ok(&body))
 }
 
 /// `GET /api/v1/profiles/{id}/churn`: score, family contributions, factors with evidence, billing view, history.
-pub async fn churn(app: &App, req: &Request, id: &str) -> Result<Response<Body>, ApiError> {
-    let who = identity(app, req)?;
-    let id = profile_id(id)?;
-    let (score, _) = app
-        .store
-        .score(&who.workspace_id, &id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("profile {id} has no score yet")))?;
-    let history = app
-        .store
-        .history(&who.workspace_id, &id, HISTORY_SHOWN)
-        .await?;
-    Ok(json_response(200, &churn_json(&score, &history)))
+pub async fn churn<S: ProfileStore, K>(api: &ApiRoutes<S, K>, req: &Request, id: &str) -> Reply {
+    let who = api.caller(req, Gate::Pro)?;
+    let explained = uc::explained(&api.store, &who.workspace_id, &profile_id(id)?).await?;
+    Ok(ok(&churn_json(&explained)))
 }
 
 fn billing_json(s: &StoredScore) -> Value {
@@ -199,7 +170,8 @@ fn billing_json(s: &StoredScore) -> Value {
     }
 }
 
-fn churn_json(s: &StoredScore, history: &[HistoryEntry]) -> Value {
+fn churn_json(e: &Explained) -> Value {
+    let (s, history) = (&e.score, &e.history);
     let families: serde_json::Map<String, Value> = s
         .score
         .families
@@ -224,37 +196,46 @@ fn churn_json(s: &StoredScore, history: &[HistoryEntry]) -> Value {
     })
 }
 
+/// The query an at-risk cursor is bound to.
+const AT_RISK_QUERY: &str = "at-risk:score";
+
 /// `GET /api/v1/churn/at-risk?limit=&cursor=`: highest score first.
-pub async fn at_risk(app: &App, req: &Request) -> Result<Response<Body>, ApiError> {
-    let who = identity(app, req)?;
+pub async fn at_risk<S: ProfileStore, K: SecretSource>(api: &ApiRoutes<S, K>, req: &Request) -> Reply {
+    let who = api.caller(req, Gate::Pro)?;
     let query = req.query_string_parameters();
     let limit = match query.first("limit") {
-        None => 50,
+        None => PageSize::new(DEFAULT_PAGE),
         Some(l) => l
-            .parse::<i32>()
+            .parse::<u16>()
             .ok()
-            .filter(|l| (1..=MAX_PAGE).contains(l))
-            .ok_or_else(|| {
-                ApiError::bad_request(format!("limit must be between 1 and {MAX_PAGE}"))
-            })?,
-    };
-    let cursor = query.first("cursor").map(str::to_owned);
-    let threshold = app
-        .settings
-        .engine
-        .at_risk_threshold
-        .ceil()
-        .clamp(0.0, 100.0) as u8;
-    let page = app
-        .store
-        .at_risk(&who.workspace_id, threshold, limit, cursor)
-        .await?;
+            .filter(|l| *l <= MAX_PAGE)
+            .and_then(PageSize::new),
+    }
+    .ok_or_else(|| ApiError::bad_request(format!("limit must be between 1 and {MAX_PAGE}")))?;
+    let key = api
+        .secrets
+        .get(&SecretName::API_CURSOR_KEY)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "cursor key unavailable");
+            ApiError::new(crate::domain::error_code::ErrorCode::ERR_CONFIG, "the API is not configured")
+        })?;
+    let cursor = query
+        .first("cursor")
+        .map(|c| cursor::open(&key, &who.workspace_id, AT_RISK_QUERY, c))
+        .transpose()
+        .map_err(|_| ApiError::bad_request("invalid cursor"))?;
+    let page = uc::at_risk(&api.store, &api.settings.engine, &who.workspace_id, limit, cursor)
+        .await
+        .map_err(ApiError::from)?;
+    let next_cursor = page
+        .next_cursor
+        .as_ref()
+        .map(|c| cursor::seal(&key, &who.workspace_id, AT_RISK_QUERY, c));
     let data: Vec<Value> = page
         .items
         .iter()
-        // The index sorts on the rounded score; the exact threshold is checked here.
-        .filter(|s| s.score.at_risk)
-        .map(|s| {
+        .map(|s: &StoredScore| {
             let mut factors: Vec<&Factor> = s.score.families.values().flat_map(|c| c.factors.iter()).collect();
             factors.sort_by(|a, b| b.impact.abs().total_cmp(&a.impact.abs()));
             factors.truncate(3);
@@ -268,8 +249,5 @@ pub async fn at_risk(app: &App, req: &Request) -> Result<Response<Body>, ApiErro
             })
         })
         .collect();
-    Ok(json_response(
-        200,
-        &json!({"data": data, "next_cursor": page.next_cursor}),
-    ))
+    Ok(ok(&json!({"data": data, "next_cursor": next_cursor})))
 }

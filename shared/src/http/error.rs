@@ -1,79 +1,167 @@
-//! The one place errors become HTTP responses: `{"error": {"code", "message"}}`.
+//! The one place errors become HTTP responses: every boundary error enum maps
+//! to an [`ErrorCode`] here, and every code maps to its status in [`status`].
+//! Nowhere else in `http/` picks a status code.
 
+use crate::app::dashboard::DashboardError;
+use crate::app::ingest::IngestError;
 use crate::domain::error_code::ErrorCode;
+use crate::http::auth::AuthError;
+use crate::ports::store::StoreError;
+use crate::stripe::webhook::WebhookError;
 use lambda_http::{Body, Response};
 use serde_json::json;
 
-/// An error on its way to the client: a status, a stable code and a message
-/// safe to show (never an internal error's Debug text).
+/// An error on its way to the client: a stable code and a message safe to show
+/// (never an internal error's Debug text, never the caller's input echoed back).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{status} {code:?}: {message}")]
+#[error("{code:?}: {message}")]
 pub struct ApiError {
-    /// HTTP status.
-    pub status: u16,
-    /// Stable code.
+    /// Stable code; decides the status.
     pub code: ErrorCode,
     /// Human message.
     pub message: String,
 }
 
+/// The HTTP status of each code: the API's contract, in one table.
+pub fn status(code: ErrorCode) -> u16 {
+    use ErrorCode as C;
+    match code {
+        C::ERR_BAD_REQUEST
+        | C::ERR_WEBHOOK_SIG
+        | C::ERR_WEBHOOK_STALE
+        | C::ERR_MATCH_LOW
+        | C::ERR_MODE_MISMATCH => 400,
+        C::ERR_UNAUTHENTICATED => 401,
+        C::ERR_PLAN_REQUIRED | C::ERR_ST_403 | C::ERR_ACCT_RESTRICTED => 403,
+        C::ERR_NOT_FOUND => 404,
+        C::ERR_METHOD_NOT_ALLOWED => 405,
+        C::ERR_CONFLICT | C::ERR_ST_401 => 409,
+        C::ERR_PAYLOAD_TOO_LARGE => 413,
+        C::ERR_URI_TOO_LONG => 414,
+        C::ERR_REGION_MISMATCH => 421,
+        C::ERR_ST_429 => 429,
+        C::ERR_HEADERS_TOO_LARGE => 431,
+        C::ERR_CONFIG => 500,
+        C::ERR_STRIPE_UNAVAILABLE => 502,
+        C::ERR_INTERNAL => 503,
+        C::ERR_TIMEOUT => 408,
+    }
+}
+
 impl ApiError {
-    /// A new error.
-    pub fn new(status: u16, code: ErrorCode, message: impl Into<String>) -> Self {
+    /// A new error with `code`.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
-            status,
             code,
             message: message.into(),
         }
     }
 
-    /// 400 with `ERR_BAD_REQUEST`.
+    /// `ERR_BAD_REQUEST`.
     pub fn bad_request(message: impl Into<String>) -> Self {
-        Self::new(400, ErrorCode::ERR_BAD_REQUEST, message)
+        Self::new(ErrorCode::ERR_BAD_REQUEST, message)
     }
 
-    /// 401 with `ERR_UNAUTHENTICATED`.
+    /// `ERR_UNAUTHENTICATED`.
     pub fn unauthenticated(message: impl Into<String>) -> Self {
-        Self::new(401, ErrorCode::ERR_UNAUTHENTICATED, message)
+        Self::new(ErrorCode::ERR_UNAUTHENTICATED, message)
     }
 
-    /// 404 with `ERR_NOT_FOUND`.
+    /// `ERR_NOT_FOUND`.
     pub fn not_found(message: impl Into<String>) -> Self {
-        Self::new(404, ErrorCode::ERR_NOT_FOUND, message)
+        Self::new(ErrorCode::ERR_NOT_FOUND, message)
     }
 
-    /// 503 with `ERR_INTERNAL`: a dependency failed; the message stays generic.
+    /// `ERR_PAYLOAD_TOO_LARGE`.
+    pub fn too_large(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::ERR_PAYLOAD_TOO_LARGE, message)
+    }
+
+    /// `ERR_INTERNAL`: a dependency failed; the message stays generic.
     pub fn unavailable() -> Self {
         Self::new(
-            503,
             ErrorCode::ERR_INTERNAL,
             "a dependency is unavailable; retry later",
         )
     }
 
+    /// The status this error answers with.
+    pub fn status(&self) -> u16 {
+        status(self.code)
+    }
+
     /// The JSON response.
     pub fn into_response(self) -> Response<Body> {
         json_response(
-            self.status,
+            self.status(),
             &json!({"error": {"code": self.code.as_str(), "message": self.message, "doc": self.code.doc()}}),
         )
     }
 }
 
-impl From<crate::ports::store::StoreError> for ApiError {
-    fn from(e: crate::ports::store::StoreError) -> Self {
-        use crate::ports::store::StoreError as S;
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
         match e {
-            S::BadCursor => Self::bad_request("invalid cursor"),
-            S::Conflict | S::TransactionCancelled { .. } => Self::new(
-                409,
+            StoreError::BadCursor => Self::bad_request("invalid cursor"),
+            StoreError::Conflict | StoreError::TransactionCancelled { .. } => Self::new(
                 ErrorCode::ERR_CONFLICT,
                 "the resource changed concurrently; retry",
             ),
             other => {
-                tracing::error!(error = %other, "store error");
+                tracing::error!(error = %other, retryable = other.retryable(), "store error");
                 Self::unavailable()
             }
+        }
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        let code = match &e {
+            AuthError::Missing => ErrorCode::ERR_UNAUTHENTICATED,
+            AuthError::BadClaim(_) => ErrorCode::ERR_BAD_REQUEST,
+            AuthError::WrongRegion { .. } => ErrorCode::ERR_REGION_MISMATCH,
+            AuthError::PlanRequired => ErrorCode::ERR_PLAN_REQUIRED,
+        };
+        Self::new(code, e.to_string())
+    }
+}
+
+impl From<WebhookError> for ApiError {
+    fn from(e: WebhookError) -> Self {
+        match e {
+            WebhookError::Signature(_) => Self::new(e.code(), e.to_string()),
+            WebhookError::Parse(_) => Self::bad_request("the signed body is not a Stripe event"),
+        }
+    }
+}
+
+impl From<IngestError> for ApiError {
+    fn from(e: IngestError) -> Self {
+        match e {
+            IngestError::Store(s) => {
+                tracing::error!(error = %s, retryable = s.retryable(), "event not recorded; asking Stripe to retry");
+                Self::unavailable()
+            }
+        }
+    }
+}
+
+impl From<DashboardError> for ApiError {
+    fn from(e: DashboardError) -> Self {
+        match e {
+            DashboardError::Invalid(m) => Self::bad_request(m),
+            DashboardError::TooLarge(m) => Self::too_large(m),
+            DashboardError::NotFound(m) => Self::not_found(m),
+            DashboardError::Contended => Self::new(
+                ErrorCode::ERR_CONFLICT,
+                "the profile kept changing concurrently; nothing was written, retry",
+            ),
+            DashboardError::ReplayFailed(m) => Self::new(
+                ErrorCode::ERR_CONFLICT,
+                format!("replay failed again: {m}"),
+            ),
+            DashboardError::Store(s) => s.into(),
         }
     }
 }
@@ -88,4 +176,27 @@ pub fn json_response(status: u16, body: &serde_json::Value) -> Response<Body> {
         http::HeaderValue::from_static("application/json"),
     );
     resp
+}
+
+/// `200` with a JSON body.
+pub fn ok(body: &serde_json::Value) -> Response<Body> {
+    json_response(200, body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_has_an_error_status() {
+        for code in ErrorCode::ALL {
+            let s = status(code);
+            assert!((400..600).contains(&s), "{code:?} → {s}");
+        }
+    }
+
+    #[test]
+    fn a_missing_configuration_is_a_server_error_not_the_callers_fault() {
+        assert_eq!(status(ErrorCode::ERR_CONFIG), 500);
+    }
 }

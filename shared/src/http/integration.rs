@@ -1,15 +1,18 @@
 //! `GET /api/v1/integrations/stripe` (status) and the failed-event replay route.
 
+use crate::app::dashboard::DashboardError;
 use crate::app::ingest::{Replayed, replay as replay_event};
 use crate::domain::connection::{ConnectMethod, Mode};
 use crate::domain::error_code::ErrorCode;
 use crate::domain::ids::StripeEventId;
-use crate::http::app::App;
-use crate::http::auth::{Identity, Plan};
-use crate::http::error::{ApiError, json_response};
+use crate::http::api::ApiRoutes;
+use crate::http::auth::{Gate, Plan};
+use crate::http::error::{ApiError, ok};
+use crate::http::router::Reply;
 use crate::ports::connections::ConnectionStore;
 use crate::ports::events::EventLog;
-use lambda_http::{Body, Request, Response};
+use crate::ports::ingest::IngestStore;
+use lambda_http::Request;
 use serde_json::{Value, json};
 
 fn method_name(m: ConnectMethod) -> &'static str {
@@ -24,11 +27,14 @@ fn error_json(code: ErrorCode, message: &str) -> Value {
     json!({"code": code.as_str(), "message": message, "doc": code.doc()})
 }
 
-/// The connection's status as the dashboard shows it.
-pub async fn status(app: &App, req: &Request) -> Result<Response<Body>, ApiError> {
-    let who = Identity::from_request(req)?;
-    who.require_region(app.settings.region)?;
-    let failed = app.store.failed(&who.workspace_id).await?;
+/// The connection's status as the dashboard shows it. Open to every plan: a
+/// non-Pro workspace sees `ERR_PLAN_REQUIRED` here, which is why its card is locked.
+pub async fn status<S, K>(api: &ApiRoutes<S, K>, req: &Request) -> Reply
+where
+    S: ConnectionStore + EventLog,
+{
+    let who = api.caller(req, Gate::AnyPlan)?;
+    let failed = api.store.failed(&who.workspace_id).await?;
     let failed_events: Vec<Value> = failed
         .iter()
         .map(|r| {
@@ -46,7 +52,7 @@ pub async fn status(app: &App, req: &Request) -> Result<Response<Body>, ApiError
             "the Stripe integration requires the Pro plan",
         )
     });
-    let body = match app.store.connection(&who.workspace_id).await? {
+    let body = match api.store.connection(&who.workspace_id).await? {
         None => json!({
             "connected": false,
             "method": null,
@@ -71,40 +77,37 @@ pub async fn status(app: &App, req: &Request) -> Result<Response<Body>, ApiError
             "failed_events": failed_events,
         }),
     };
-    Ok(json_response(200, &body))
+    Ok(ok(&body))
 }
 
 /// `POST …/failed-events/{event_id}/replay`: re-runs one recorded event now.
-pub async fn replay(app: &App, req: &Request, id: &str) -> Result<Response<Body>, ApiError> {
-    let who = Identity::from_request(req)?;
-    who.require_region(app.settings.region)?;
-    who.require_pro()?;
+pub async fn replay<S, K>(api: &ApiRoutes<S, K>, req: &Request, id: &str) -> Reply
+where
+    S: ConnectionStore + EventLog + IngestStore,
+{
+    let who = api.caller(req, Gate::Pro)?;
     let id = StripeEventId::parse(id).map_err(|e| ApiError::bad_request(e.to_string()))?;
-    let now = app.clock.now();
-    match replay_event(
-        &app.store,
-        &app.settings.engine,
+    let now = api.clock.now();
+    let replayed = replay_event(
+        &api.store,
+        &api.settings.engine,
         now,
         &who.workspace_id,
         &id,
     )
-    .await?
-    {
-        Replayed::Applied => Ok(json_response(
-            200,
-            &json!({"event_id": id, "replayed": true}),
-        )),
-        Replayed::AlreadyApplied => Ok(json_response(
-            200,
-            &json!({"event_id": id, "replayed": false, "already_applied": true}),
-        )),
-        Replayed::NotFound => Err(ApiError::not_found(format!(
-            "no recorded event {id} in this workspace"
-        ))),
-        Replayed::FailedAgain(e) => Err(ApiError::new(
-            409,
-            ErrorCode::ERR_CONFLICT,
-            format!("replay failed again: {e}"),
-        )),
-    }
+    .await?;
+    let body = match replayed {
+        Replayed::Applied => json!({"event_id": id, "replayed": true}),
+        Replayed::AlreadyApplied => {
+            json!({"event_id": id, "replayed": false, "already_applied": true})
+        }
+        Replayed::NotFound => {
+            return Err(DashboardError::NotFound(format!(
+                "no recorded event {id} in this workspace"
+            ))
+            .into());
+        }
+        Replayed::FailedAgain(e) => return Err(DashboardError::ReplayFailed(e).into()),
+    };
+    Ok(ok(&body))
 }

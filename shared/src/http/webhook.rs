@@ -1,109 +1,174 @@
 //! `POST /webhooks/stripe`: verify on the raw body first, then ingest.
 //! Rejections store nothing and are counted by reason.
 
-use crate::app::ingest::{Ingested, ingest};
+use crate::app::ingest::{Ignored, Ingested, ingest};
 use crate::domain::error_code::ErrorCode;
-use crate::http::app::App;
-use crate::http::error::{ApiError, json_response};
-use crate::ports::secrets::{SecretName, SecretSource};
+use crate::http::Settings;
+use crate::http::error::{ApiError, ok};
+use crate::http::router::{Reply, Routes, method_not_allowed};
+use crate::ports::clock::Clock;
+use crate::ports::connections::ConnectionStore;
+use crate::ports::events::EventLog;
+use crate::ports::ingest::IngestStore;
+use crate::ports::secrets::{SecretError, SecretName, SecretSource};
 use crate::stripe::verify_and_parse;
-use crate::stripe::webhook::WebhookError;
 use crate::telemetry::count;
-use lambda_http::{Body, Request, Response};
+use futures::future::BoxFuture;
+use lambda_http::Request;
 use serde_json::json;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use tracing::Instrument;
 
-fn reject(reason: &str, err: ApiError) -> Response<Body> {
-    count("WebhooksRejected", ("Reason", reason), 1);
-    err.into_response()
+/// The webhook function's routes and what they need: the store, the endpoint
+/// secrets, the clock. Nothing else is built in that function.
+pub struct WebhookRoutes<S, K> {
+    /// The table.
+    pub store: S,
+    /// Endpoint signing secrets.
+    pub secrets: K,
+    /// Now.
+    pub clock: Arc<dyn Clock>,
+    /// Settings.
+    pub settings: Settings,
+    missing_secret_logged: AtomicBool,
 }
 
-/// Handles one delivery. 2xx only once the event is durably recorded (or
-/// deliberately ignored); 5xx when recording failed, so Stripe retries.
-pub async fn receive(app: &App, req: &Request) -> Response<Body> {
-    let body: &[u8] = req.body().as_ref();
-    if body.len() > app.settings.max_webhook_bytes {
-        return reject(
-            "too_large",
-            ApiError::new(
-                413,
-                ErrorCode::ERR_PAYLOAD_TOO_LARGE,
-                "webhook body larger than 1 MiB",
-            ),
-        );
+impl<S, K> WebhookRoutes<S, K> {
+    /// The group over its dependencies.
+    pub fn new(store: S, secrets: K, clock: Arc<dyn Clock>, settings: Settings) -> Self {
+        Self {
+            store,
+            secrets,
+            clock,
+            settings,
+            missing_secret_logged: AtomicBool::new(false),
+        }
     }
-    let Some(header) = req
-        .headers()
-        .get("stripe-signature")
-        .and_then(|h| h.to_str().ok())
-    else {
-        return reject(
-            "signature",
-            ApiError::new(
-                400,
-                ErrorCode::ERR_WEBHOOK_SIG,
-                "missing Stripe-Signature header",
-            ),
+}
+
+const ROUTES: &[(&str, &str)] = &[("POST", "/webhooks/stripe")];
+
+impl<S, K> Routes for WebhookRoutes<S, K>
+where
+    S: ConnectionStore + EventLog + IngestStore + 'static,
+    K: SecretSource + Send + Sync + 'static,
+{
+    fn serve<'a>(
+        &'a self,
+        req: &'a Request,
+        path: &'a [&'a str],
+    ) -> Option<BoxFuture<'a, Reply>> {
+        match (req.method().as_str(), path) {
+            ("POST", ["webhooks", "stripe"]) => Some(Box::pin(self.receive(req))),
+            (_, ["webhooks", "stripe"]) => method_not_allowed(req),
+            _ => None,
+        }
+    }
+
+    fn routes(&self) -> &'static [(&'static str, &'static str)] {
+        ROUTES
+    }
+}
+
+fn reject(reason: &str, err: impl Into<ApiError>) -> ApiError {
+    count("WebhooksRejected", ("Reason", reason), 1);
+    err.into()
+}
+
+impl<S, K> WebhookRoutes<S, K>
+where
+    S: ConnectionStore + EventLog + IngestStore,
+    K: SecretSource + Send + Sync,
+{
+    /// Handles one delivery. 2xx only once the event is durably recorded (or
+    /// deliberately ignored); 5xx when recording failed, so Stripe retries.
+    async fn receive(&self, req: &Request) -> Reply {
+        let body: &[u8] = req.body().as_ref();
+        if body.len() > self.settings.max_webhook_bytes {
+            return Err(reject(
+                "too_large",
+                ApiError::too_large("webhook body larger than 1 MiB"),
+            ));
+        }
+        let Some(header) = req
+            .headers()
+            .get("stripe-signature")
+            .and_then(|h| h.to_str().ok())
+        else {
+            return Err(reject(
+                "signature",
+                ApiError::new(
+                    ErrorCode::ERR_WEBHOOK_SIG,
+                    "missing Stripe-Signature header",
+                ),
+            ));
+        };
+        let secrets = match self
+            .secrets
+            .get_list(&SecretName::STRIPE_WEBHOOK_SECRET)
+            .await
+        {
+            Ok(s) => s,
+            Err(e) => return Err(reject("secrets", self.secrets_error(&e))),
+        };
+        let now = self.clock.now();
+        let event = match verify_and_parse(
+            header,
+            body,
+            &secrets,
+            now,
+            self.settings.webhook_tolerance_secs,
+        ) {
+            Ok(e) => e,
+            Err(e) => {
+                let reason = match e.code() {
+                    ErrorCode::ERR_WEBHOOK_STALE => "stale",
+                    ErrorCode::ERR_WEBHOOK_SIG => "signature",
+                    _ => "not_an_event",
+                };
+                return Err(reject(reason, e));
+            }
+        };
+        // One span per delivery, attached to the future: never entered across an
+        // await, so concurrent deliveries never log under each other's event.
+        let span = tracing::info_span!(
+            "webhook",
+            event_id = %event.id,
+            stripe_account = event.account.as_ref().map(|a| a.as_str()).unwrap_or("-"),
+            event_type = %event.kind,
         );
-    };
-    let secrets = match app
-        .secrets
-        .get_list(&SecretName::STRIPE_WEBHOOK_SECRET)
-        .await
-    {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::error!(error = %e, "webhook secrets unavailable");
-            return reject("secrets", ApiError::unavailable());
-        }
-    };
-    let now = app.clock.now();
-    let event = match verify_and_parse(
-        header,
-        body,
-        &secrets,
-        now,
-        app.settings.webhook_tolerance_secs,
-    ) {
-        Ok(e) => e,
-        Err(e @ WebhookError::Signature(_)) => {
-            let code = e.code();
-            let reason = if code == ErrorCode::ERR_WEBHOOK_STALE {
-                "stale"
-            } else {
-                "signature"
-            };
-            return reject(reason, ApiError::new(400, code, e.to_string()));
-        }
-        Err(e @ WebhookError::Parse(_)) => {
-            return reject(
-                "not_an_event",
-                ApiError::bad_request(format!("signed body is not a Stripe event: {e}")),
-            );
-        }
-    };
-    let span = tracing::info_span!(
-        "webhook",
-        event_id = %event.id,
-        stripe_account = event.account.as_ref().map(|a| a.as_str()).unwrap_or("-"),
-        event_type = %event.kind,
-    );
-    let _enter = span.enter();
-    match ingest(&app.store, &app.settings.engine, now, event).await {
-        Ok(outcome) => {
-            let label = outcome_label(&outcome);
-            count("WebhooksAccepted", ("Outcome", label), 1);
-            json_response(200, &json!({"received": true, "outcome": label}))
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "event not recorded; asking Stripe to retry");
-            count("WebhooksRejected", ("Reason", "store"), 1);
-            ApiError::unavailable().into_response()
+        let outcome = ingest(&self.store, &self.settings.engine, now, event)
+            .instrument(span)
+            .await
+            .map_err(|e| reject("store", e))?;
+        let label = outcome_label(&outcome);
+        count("WebhooksAccepted", ("Outcome", label), 1);
+        Ok(ok(&json!({"received": true, "outcome": label})))
+    }
+
+    /// A missing or unusable endpoint secret is our configuration's fault: a
+    /// 500-class error, logged once per process; an unreachable secret service is a 503.
+    fn secrets_error(&self, e: &SecretError) -> ApiError {
+        match e {
+            SecretError::Unavailable(_) => {
+                tracing::error!(error = %e, "webhook secrets unavailable");
+                ApiError::unavailable()
+            }
+            _ => {
+                if !self.missing_secret_logged.swap(true, Ordering::Relaxed) {
+                    tracing::error!(error = %e, "webhook endpoint secret is not configured");
+                }
+                ApiError::new(
+                    ErrorCode::ERR_CONFIG,
+                    "the webhook endpoint is not configured",
+                )
+            }
         }
     }
 }
 
 fn outcome_label(outcome: &Ingested) -> &'static str {
-    use crate::app::ingest::Ignored;
     match outcome {
         Ingested::Applied { .. } => "applied",
         Ingested::Duplicate => "duplicate",

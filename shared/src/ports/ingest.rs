@@ -40,17 +40,7 @@ pub struct Commit {
     pub score: Option<(StoredScore, u64)>,
 }
 
-/// How a commit ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Committed {
-    /// Everything written.
-    Done,
-    /// The event was already recorded by someone else: nothing written.
-    Duplicate,
-    /// Another writer changed the billing state or score first: nothing
-    /// written; read again and re-apply.
-    Raced,
-}
+pub use crate::ports::store::Committed;
 
 /// Reads and commits for the ingest path.
 ///

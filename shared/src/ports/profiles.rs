@@ -2,15 +2,17 @@
 
 use crate::domain::ids::{ProfileId, WorkspaceId};
 use crate::domain::profile::{HistoryEntry, Profile, StoredScore};
-use crate::ports::store::{Page, StoreError};
+use crate::ports::store::{Committed, Page, PageSize, StoreCursor, StoreError};
 use std::future::Future;
 
 /// Stores profiles and reads their scores.
 ///
 /// Contract: `put_profile` replaces the profile and, when it names a Stripe
-/// customer, the customer → profile match, together; reads of missing items
-/// are `Ok(None)`; `at_risk` pages highest score first and rejects a foreign
-/// or broken cursor with [`StoreError::BadCursor`].
+/// customer, the customer → profile match, together; `save_scored` writes the
+/// profile, its match, its score and a history entry in one transaction, or
+/// nothing (`Committed::Raced` when the score's version moved); reads of
+/// missing items are `Ok(None)`; `at_risk` pages highest score first and
+/// rejects a broken cursor with [`StoreError::BadCursor`].
 pub trait ProfileStore: Send + Sync {
     /// Creates or replaces a profile (and its match).
     fn put_profile(
@@ -33,21 +35,23 @@ pub trait ProfileStore: Send + Sync {
         id: &ProfileId,
     ) -> impl Future<Output = Result<Option<(StoredScore, u64)>, StoreError>> + Send;
 
-    /// Writes a score (and a history entry) if its version is still `expected`.
-    fn put_score(
+    /// Writes the profile (and its match) with its new score and a history
+    /// entry, all or nothing, if the score's version is still `expected` (0: none yet).
+    fn save_scored(
         &self,
         workspace: &WorkspaceId,
+        profile: &Profile,
         score: &StoredScore,
         expected: u64,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ) -> impl Future<Output = Result<Committed, StoreError>> + Send;
 
     /// Profiles scoring at least `min_score`, highest first.
     fn at_risk(
         &self,
         workspace: &WorkspaceId,
         min_score: u8,
-        limit: i32,
-        cursor: Option<String>,
+        limit: PageSize,
+        cursor: Option<StoreCursor>,
     ) -> impl Future<Output = Result<Page<StoredScore>, StoreError>> + Send;
 
     /// A profile's score history, newest first, at most `limit` entries.
@@ -55,6 +59,6 @@ pub trait ProfileStore: Send + Sync {
         &self,
         workspace: &WorkspaceId,
         id: &ProfileId,
-        limit: i32,
+        limit: PageSize,
     ) -> impl Future<Output = Result<Vec<HistoryEntry>, StoreError>> + Send;
 }

@@ -24,6 +24,8 @@ impl SecretName {
     pub const STRIPE_WEBHOOK_SECRET: Self = Self(Cow::Borrowed("stripe-webhook-secret"));
     /// The platform's Stripe secret key (Connect and App calls).
     pub const STRIPE_PLATFORM_KEY: Self = Self(Cow::Borrowed("stripe-platform-key"));
+    /// The key that seals the API's page cursors (HMAC bound to workspace and query).
+    pub const API_CURSOR_KEY: Self = Self(Cow::Borrowed("api-cursor-key"));
 
     /// Parses and validates a name.
     pub fn parse(raw: impl Into<String>) -> Result<Self, SecretNameError> {

@@ -40,11 +40,70 @@ impl StoreError {
     }
 }
 
+/// How an optimistic commit ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Committed {
+    /// Everything written.
+    Done,
+    /// The event was already recorded by someone else: nothing written.
+    Duplicate,
+    /// Another writer changed a versioned item first: nothing written; read
+    /// again and retry (see `app::optimistic`).
+    Raced,
+}
+
+/// How many items a page holds: 1 to [`PageSize::MAX`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PageSize(u16);
+
+impl PageSize {
+    /// The largest page any query asks for.
+    pub const MAX: u16 = 1_000;
+
+    /// `n` if it is between 1 and [`PageSize::MAX`].
+    pub const fn new(n: u16) -> Option<Self> {
+        if n >= 1 && n <= Self::MAX {
+            Some(Self(n))
+        } else {
+            None
+        }
+    }
+
+    /// The size.
+    pub const fn get(self) -> u16 {
+        self.0
+    }
+}
+
+/// Where a query resumes, as the store encoded it. Never shown to a client
+/// as is: the API seals it (`app::cursor`) so it cannot be forged or moved
+/// to another workspace or query.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoreCursor(String);
+
+impl StoreCursor {
+    /// Wraps the store's encoding.
+    pub fn new(raw: String) -> Self {
+        Self(raw)
+    }
+
+    /// The store's encoding.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for StoreCursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StoreCursor(..)")
+    }
+}
+
 /// One page of a query and where the next one starts.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Page<T> {
     /// The items of this page, in query order.
     pub items: Vec<T>,
-    /// Opaque cursor for the next page; `None` on the last page.
-    pub next_cursor: Option<String>,
+    /// Where the next page starts; `None` on the last page.
+    pub next_cursor: Option<StoreCursor>,
 }

@@ -104,7 +104,6 @@ async fn prepare(
             classifier_churn_risk: Some(10.0),
         };
         bench
-            .app
             .store
             .put_profile(&ws, &profile)
             .await

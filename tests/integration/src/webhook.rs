@@ -14,7 +14,7 @@ use kustiq::domain::ids::{StripeAccountId, WorkspaceId};
 use kustiq::domain::region::Region;
 use kustiq::domain::secret::Secret;
 use kustiq::domain::time::Timestamp;
-use kustiq::http::{App, Settings, handle};
+use kustiq::http::{ApiRoutes, Router, Settings, WebhookRoutes};
 use kustiq::ports::connections::ConnectionStore;
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, RequestExt};
@@ -25,8 +25,12 @@ pub const SECRETS: [&str; 2] = ["whsec_bench_old", "whsec_bench_new"];
 
 /// The real handler over a fresh table.
 pub struct Bench {
-    /// The app under test.
-    pub app: App,
+    /// The store under test.
+    pub store: DynamoStore,
+    /// The settings the routes run with.
+    pub settings: Settings,
+    /// Every route group, as the local runner mounts them.
+    pub router: Router,
     /// Its clock.
     pub clock: ManualClock,
     /// Keeps the embedded engine alive.
@@ -42,14 +46,38 @@ pub struct Answer {
     pub body: Value,
 }
 
-fn app(store: DynamoStore, clock: &ManualClock) -> App {
-    let secrets =
-        EnvSecrets::from_vars([("KUSTIQ_STRIPE_WEBHOOK_SECRET".to_owned(), SECRETS.join(","))]);
-    App {
+/// The cursor key the bench's API routes seal cursors with.
+pub const CURSOR_KEY: &str = "bench-cursor-key";
+
+fn bench(store: DynamoStore, clock: &ManualClock, keep: Option<TestStore>) -> Bench {
+    let secrets = || {
+        Secrets::Env(EnvSecrets::from_vars([
+            ("KUSTIQ_STRIPE_WEBHOOK_SECRET".to_owned(), SECRETS.join(",")),
+            ("KUSTIQ_API_CURSOR_KEY".to_owned(), CURSOR_KEY.to_owned()),
+        ]))
+    };
+    let settings = Settings::new(Region::Eu);
+    let shared_clock: std::sync::Arc<dyn kustiq::ports::clock::Clock> =
+        std::sync::Arc::new(clock.clone());
+    let router = Router::new()
+        .mount(WebhookRoutes::new(
+            store.clone(),
+            secrets(),
+            shared_clock.clone(),
+            settings.clone(),
+        ))
+        .mount(ApiRoutes {
+            store: store.clone(),
+            secrets: secrets(),
+            clock: shared_clock,
+            settings: settings.clone(),
+        });
+    Bench {
         store,
-        secrets: Secrets::Env(secrets),
-        clock: std::sync::Arc::new(clock.clone()),
-        settings: Settings::new(Region::Eu),
+        settings,
+        router,
+        clock: clock.clone(),
+        _store: keep,
     }
 }
 
@@ -58,11 +86,7 @@ impl Bench {
     pub async fn new(engine: Engine, now: Timestamp) -> Self {
         let clock = ManualClock::at(now);
         let t = TestStore::new(engine, "eu-central-1").await;
-        Self {
-            app: app(t.store.clone(), &clock),
-            clock,
-            _store: Some(t),
-        }
+        bench(t.store.clone(), &clock, Some(t))
     }
 
     /// A bench whose store goes through `endpoint` (e.g. a fault proxy to DynamoDB Local).
@@ -77,11 +101,7 @@ impl Bench {
             .ensure_table()
             .await
             .unwrap_or_else(|e| panic!("ensure_table: {e}"));
-        Self {
-            app: app(store, &clock),
-            clock,
-            _store: None,
-        }
+        bench(store, &clock, None)
     }
 
     /// Connects `workspace` to `account` in `mode`, as the connect flow would.
@@ -99,8 +119,7 @@ impl Bench {
             connected_at: self.clock.now_ts(),
             last_sync_at: None,
         };
-        self.app
-            .store
+        self.store
             .save_connection(&conn, 0)
             .await
             .unwrap_or_else(|e| panic!("save_connection: {e}"));
@@ -133,7 +152,7 @@ impl Bench {
 
     /// Sends any request to the handler.
     pub async fn send(&self, req: lambda_http::Request) -> Answer {
-        let resp = handle(&self.app, req).await;
+        let resp = self.router.handle(req).await;
         let status = resp.status().as_u16();
         let body = match resp.body() {
             Body::Text(t) => serde_json::from_str(t).unwrap_or(Value::Null),

@@ -19,7 +19,6 @@ async fn an_account_routes_to_one_workspace_only() {
     let (mut other, _) = {
         let ws = WorkspaceId::parse("ws_b").unwrap_or_else(|e| panic!("{e}"));
         let base = bench
-            .app
             .store
             .connection(&WorkspaceId::parse("ws_a").unwrap_or_else(|e| panic!("{e}")))
             .await;
@@ -29,11 +28,10 @@ async fn an_account_routes_to_one_workspace_only() {
         c.workspace_id = ws;
         (c, v)
     };
-    let res = bench.app.store.save_connection(&other, 0).await;
+    let res = bench.store.save_connection(&other, 0).await;
     assert!(matches!(res, Err(StoreError::Conflict)), "{res:?}");
     let routed = bench
-        .app
-        .store
+            .store
         .connection_for_account(&acct("acct_1Shared"))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
@@ -42,7 +40,7 @@ async fn an_account_routes_to_one_workspace_only() {
         Some("ws_a".to_owned())
     );
     other.account_id = acct("acct_1Own");
-    assert!(bench.app.store.save_connection(&other, 0).await.is_ok());
+    assert!(bench.store.save_connection(&other, 0).await.is_ok());
 }
 
 #[tokio::test]
@@ -50,23 +48,20 @@ async fn reconnecting_another_account_retires_the_old_route() {
     let bench = Bench::new(Engine::Dynoxide, Timestamp::from_unix(1_767_225_600)).await;
     let ws = bench.connect("ws_move", "acct_1Old", Mode::Test).await;
     let (mut c, v) = bench
-        .app
-        .store
+            .store
         .connection(&ws)
         .await
         .unwrap_or_else(|e| panic!("{e}"))
         .unwrap_or_else(|| panic!("saved"));
     c.account_id = acct("acct_1New");
     let v2 = bench
-        .app
-        .store
+            .store
         .save_connection(&c, v)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(v2, v + 1);
     assert!(
         bench
-            .app
             .store
             .connection_for_account(&acct("acct_1Old"))
             .await
@@ -75,7 +70,6 @@ async fn reconnecting_another_account_retires_the_old_route() {
     );
     assert!(
         bench
-            .app
             .store
             .connection_for_account(&acct("acct_1New"))
             .await
@@ -83,5 +77,5 @@ async fn reconnecting_another_account_retires_the_old_route() {
             .is_some()
     );
     // A writer holding the old version loses.
-    assert!(bench.app.store.save_connection(&c, v).await.is_err());
+    assert!(bench.store.save_connection(&c, v).await.is_err());
 }

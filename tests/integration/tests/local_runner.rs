@@ -32,7 +32,7 @@ async fn running() -> Running {
         listener.local_addr().unwrap_or_else(|e| panic!("{e}"))
     );
     let local = Local {
-        app: stack.app.clone(),
+        router: stack.router.clone(),
         tokens: stack.tokens.clone(),
     };
     tokio::spawn(async move {

@@ -2,7 +2,7 @@
 //! dynoxide engine: every case runs on both.
 
 use kustiq::adapters::dynamo::{Condition, Index, Item, Key, Query, SortKey, TxOp};
-use kustiq::ports::store::StoreError;
+use kustiq::ports::store::{StoreCursor, StoreError};
 use kustiq_tests::{Engine, TestStore};
 use serde_json::json;
 
@@ -276,7 +276,7 @@ async fn ttl_attribute_is_written_and_enabled(engine: Engine) {
 async fn forged_cursor_is_rejected(engine: Engine) {
     let t = TestStore::new(engine, "eu-central-1").await;
     let mut q = Query::partition(Index::Table, "WS#w");
-    q.cursor = Some("not-a-cursor!".into());
+    q.cursor = Some(StoreCursor::new("not-a-cursor!".into()));
     assert!(matches!(
         t.store.query(&q).await,
         Err(StoreError::BadCursor)

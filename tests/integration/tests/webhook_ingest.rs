@@ -94,7 +94,6 @@ async fn match_all(bench: &Bench, ws: &WorkspaceId, customers: &BTreeSet<String>
             classifier_churn_risk: Some(10.0),
         };
         bench
-            .app
             .store
             .put_profile(ws, &profile)
             .await
@@ -111,7 +110,6 @@ async fn states(
     for c in customers {
         let id = StripeCustomerId::parse(c.as_str()).unwrap_or_else(|e| panic!("{e}"));
         let (s, _) = bench
-            .app
             .store
             .load(ws, &id)
             .await
@@ -127,8 +125,7 @@ async fn scores(bench: &Bench, ws: &WorkspaceId, n: usize) -> Vec<Option<f64>> {
         let id = ProfileId::parse(format!("p{i}")).unwrap_or_else(|e| panic!("{e}"));
         out.push(
             bench
-                .app
-                .store
+            .store
                 .score(ws, &id)
                 .await
                 .unwrap_or_else(|e| panic!("{e}"))
@@ -238,8 +235,8 @@ async fn shuffled_and_replayed_batches_end_in_the_same_state() {
     for bench in [&in_order, &shuffled] {
         for delay in [60, 300] {
             bench.clock.advance(delay);
-            let cfg = bench.app.settings.engine.clone();
-            kustiq::app::ingest::retry_due(&bench.app.store, &cfg, bench.clock.now_ts(), 100)
+            let cfg = bench.settings.engine.clone();
+            kustiq::app::ingest::retry_due(&bench.store, &cfg, bench.clock.now_ts(), 100)
                 .await
                 .unwrap_or_else(|e| panic!("{e}"));
         }
@@ -335,7 +332,6 @@ async fn events_of_an_unknown_account_are_acknowledged_and_not_stored() {
     );
     assert!(
         bench
-            .app
             .store
             .event(&ws, &id)
             .await
@@ -408,7 +404,6 @@ async fn rejected_deliveries_store_nothing() {
 
     assert!(
         bench
-            .app
             .store
             .event(&ws, &id)
             .await
@@ -424,7 +419,6 @@ async fn rejected_deliveries_store_nothing() {
     assert_eq!(accepted.status, 200);
     assert!(
         bench
-            .app
             .store
             .event(&ws, &id)
             .await
@@ -454,7 +448,6 @@ async fn types_outside_the_engine_are_acknowledged_and_not_stored() {
         kustiq::domain::ids::StripeEventId::parse("evt_1Payout").unwrap_or_else(|e| panic!("{e}"));
     assert!(
         bench
-            .app
             .store
             .event(&ws, &id)
             .await
@@ -483,7 +476,6 @@ async fn a_store_failure_answers_5xx_writes_nothing_and_the_retry_succeeds() {
     proxy.heal();
     assert!(
         bench
-            .app
             .store
             .event(&ws, &id)
             .await
@@ -493,7 +485,6 @@ async fn a_store_failure_answers_5xx_writes_nothing_and_the_retry_succeeds() {
     );
     assert_eq!(
         bench
-            .app
             .store
             .load(&ws, &customer)
             .await
@@ -510,7 +501,6 @@ async fn a_store_failure_answers_5xx_writes_nothing_and_the_retry_succeeds() {
     );
     assert!(
         bench
-            .app
             .store
             .load(&ws, &customer)
             .await
@@ -538,19 +528,18 @@ async fn failures_after_acknowledgement_are_retried_then_listed_and_replayable()
         "{:?}",
         answer.body
     );
-    let cfg = bench.app.settings.engine.clone();
+    let cfg = bench.settings.engine.clone();
 
     // Retries follow 1 m, 5 m, 30 m, 2 h, 12 h; still failing, the event ends failed.
     let mut waited = 0;
     for delay in [60, 300, 1_800, 7_200, 43_200] {
         bench.clock.advance(delay - 1);
         let early =
-            kustiq::app::ingest::retry_due(&bench.app.store, &cfg, bench.clock.now_ts(), 10)
+            kustiq::app::ingest::retry_due(&bench.store, &cfg, bench.clock.now_ts(), 10)
                 .await
                 .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(early, 0);
         let (rec, _) = bench
-            .app
             .store
             .event(&ws, &id)
             .await
@@ -558,11 +547,10 @@ async fn failures_after_acknowledgement_are_retried_then_listed_and_replayable()
             .unwrap_or_else(|| panic!("recorded"));
         bench.clock.advance(1);
         waited += delay;
-        let _ = kustiq::app::ingest::retry_due(&bench.app.store, &cfg, bench.clock.now_ts(), 10)
+        let _ = kustiq::app::ingest::retry_due(&bench.store, &cfg, bench.clock.now_ts(), 10)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         let (after, _) = bench
-            .app
             .store
             .event(&ws, &id)
             .await
@@ -597,7 +585,6 @@ async fn failures_after_acknowledgement_are_retried_then_listed_and_replayable()
     assert_eq!(replay.status, 200, "{:?}", replay.body);
     assert!(
         bench
-            .app
             .store
             .load(&ws, &customer)
             .await

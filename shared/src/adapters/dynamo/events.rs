@@ -64,7 +64,7 @@ impl EventLog for DynamoStore {
     async fn due(&self, now: Timestamp, limit: i32) -> Result<Vec<(EventRecord, u64)>, StoreError> {
         let mut q = Query::partition(Index::Gsi2, keys::RETRY_QUEUE);
         // Everything due up to and including `now`; '~' sorts after every id character.
-        q.sort = SortKey::AtMost(format!("{:012}~", now.unix().max(0)));
+        q.sort = SortKey::AtMost(keys::retry_due_until(now));
         q.limit = Some(limit);
         let page = self.query(&q).await?;
         page.items

@@ -50,6 +50,11 @@ pub fn retry_sort(due: Timestamp, ws: &WorkspaceId, id: &StripeEventId) -> Strin
     format!("{:012}#{ws}#{id}", due.unix().max(0))
 }
 
+/// The GSI2 sort-key bound of every retry due at `now` or earlier.
+pub fn retry_due_until(now: Timestamp) -> String {
+    format!("{:012}~", now.unix().max(0))
+}
+
 /// A CRM profile.
 pub fn profile(ws: &WorkspaceId, id: &ProfileId) -> Key {
     Key::new(workspace(ws), format!("PROF#{id}"))
@@ -58,6 +63,11 @@ pub fn profile(ws: &WorkspaceId, id: &ProfileId) -> Key {
 /// The match of a Stripe customer to a profile.
 pub fn customer_match(ws: &WorkspaceId, customer: &StripeCustomerId) -> Key {
     Key::new(workspace(ws), format!("MATCH#{customer}"))
+}
+
+/// A profile's latest score.
+pub fn score(ws: &WorkspaceId, id: &ProfileId) -> Key {
+    Key::new(workspace(ws), format!("SCORE#{id}"))
 }
 
 /// GSI1 partition ordering a workspace's scored profiles by score.
@@ -70,6 +80,11 @@ pub fn score_sort(score: u8, id: &ProfileId) -> String {
     format!("{score:03}#{id}")
 }
 
+/// The GSI1 sort-key range of scores from `min_score` up to the top.
+pub fn score_range(min_score: u8) -> (String, String) {
+    (format!("{min_score:03}"), "101".to_owned())
+}
+
 /// A profile's score history partition.
 pub fn history(ws: &WorkspaceId, id: &ProfileId) -> String {
     format!("HIST#{ws}#{id}")
@@ -78,4 +93,9 @@ pub fn history(ws: &WorkspaceId, id: &ProfileId) -> String {
 /// One history entry: time, then a discriminator so same-second entries coexist.
 pub fn history_sort(at: Timestamp, discriminator: &str) -> String {
     format!("{:012}#{discriminator}", at.unix().max(0))
+}
+
+/// The key of one history entry.
+pub fn history_entry(ws: &WorkspaceId, id: &ProfileId, at: Timestamp, discriminator: &str) -> Key {
+    Key::new(history(ws, id), history_sort(at, discriminator))
 }

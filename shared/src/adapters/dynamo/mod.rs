@@ -18,7 +18,7 @@ mod profiles;
 pub mod schema;
 
 use crate::adapters::aws::{AwsTarget, sdk_config};
-use crate::ports::store::{Page, StoreError};
+use crate::ports::store::{Page, StoreCursor, StoreError};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
@@ -104,7 +104,7 @@ pub struct Query {
     /// At most this many items per page (DynamoDB also stops at 1 MB).
     pub limit: Option<i32>,
     /// Where to resume: a cursor from a previous page.
-    pub cursor: Option<String>,
+    pub cursor: Option<StoreCursor>,
 }
 
 impl Query {
@@ -330,7 +330,7 @@ impl DynamoStore {
             }
         }
         let start = match &q.cursor {
-            Some(c) => Some(cursor::decode(c, q.index)?),
+            Some(c) => Some(cursor::decode(c.as_str(), q.index)?),
             None => None,
         };
         let out = self
@@ -354,7 +354,7 @@ impl DynamoStore {
             .map(Item::from_attributes)
             .collect::<Result<Vec<_>, _>>()?;
         let next_cursor = match out.last_evaluated_key {
-            Some(k) if !k.is_empty() => Some(cursor::encode(&k)?),
+            Some(k) if !k.is_empty() => Some(StoreCursor::new(cursor::encode(&k)?)),
             _ => None,
         };
         Ok(Page { items, next_cursor })

@@ -1,11 +1,11 @@
 //! [`ProfileStore`] and [`IngestStore`] on the table.
 
-use super::{Condition, DynamoStore, Index, Item, Key, Query, SortKey, TxOp, keys};
+use super::{Condition, DynamoStore, Index, Item, Query, SortKey, TxOp, keys};
 use crate::domain::ids::{ProfileId, StripeCustomerId, StripeEventId, WorkspaceId};
 use crate::domain::profile::{HistoryEntry, Profile, StoredScore};
 use crate::ports::ingest::{Commit, Committed, IngestStore, Snapshot};
 use crate::ports::profiles::ProfileStore;
-use crate::ports::store::{Page, StoreError};
+use crate::ports::store::{Page, PageSize, StoreCursor, StoreError};
 use serde::{Deserialize, Serialize};
 
 /// History entries are kept this long.
@@ -22,16 +22,12 @@ struct ChargeOwner {
     customer: StripeCustomerId,
 }
 
-fn score_key(ws: &WorkspaceId, id: &ProfileId) -> Key {
-    Key::new(keys::workspace(ws), format!("SCORE#{id}"))
-}
-
 fn score_items(
     ws: &WorkspaceId,
     score: &StoredScore,
     expected: u64,
 ) -> Result<Vec<TxOp>, StoreError> {
-    let item = Item::json(score_key(ws, &score.profile_id), score)?.with_gsi1(
+    let item = Item::json(keys::score(ws, &score.profile_id), score)?.with_gsi1(
         keys::scores(ws),
         keys::score_sort(score.rank(), &score.profile_id),
     );
@@ -41,10 +37,7 @@ fn score_items(
         reason: score.reason.clone(),
     };
     let history = Item::json(
-        Key::new(
-            keys::history(ws, &score.profile_id),
-            keys::history_sort(score.computed_at, &score.reason),
-        ),
+        keys::history_entry(ws, &score.profile_id, score.computed_at, &score.reason),
         &entry,
     )?
     .with_ttl(score.computed_at.plus_days(HISTORY_TTL_DAYS).unix());
@@ -59,26 +52,31 @@ fn score_items(
     ])
 }
 
+/// The profile and, when it names a customer, the customer → profile match.
+fn profile_items(workspace: &WorkspaceId, profile: &Profile) -> Result<Vec<TxOp>, StoreError> {
+    let mut ops = vec![TxOp::Put(
+        Item::json(keys::profile(workspace, &profile.profile_id), profile)?,
+        Condition::None,
+    )];
+    if let Some(customer) = &profile.stripe_customer_id {
+        let m = MatchItem {
+            profile_id: profile.profile_id.clone(),
+        };
+        ops.push(TxOp::Put(
+            Item::json(keys::customer_match(workspace, customer), &m)?,
+            Condition::None,
+        ));
+    }
+    Ok(ops)
+}
+
 impl ProfileStore for DynamoStore {
     async fn put_profile(
         &self,
         workspace: &WorkspaceId,
         profile: &Profile,
     ) -> Result<(), StoreError> {
-        let mut ops = vec![TxOp::Put(
-            Item::json(keys::profile(workspace, &profile.profile_id), profile)?,
-            Condition::None,
-        )];
-        if let Some(customer) = &profile.stripe_customer_id {
-            let m = MatchItem {
-                profile_id: profile.profile_id.clone(),
-            };
-            ops.push(TxOp::Put(
-                Item::json(keys::customer_match(workspace, customer), &m)?,
-                Condition::None,
-            ));
-        }
-        self.transact(ops).await
+        self.transact(profile_items(workspace, profile)?).await
     }
 
     async fn profile(
@@ -97,33 +95,47 @@ impl ProfileStore for DynamoStore {
         workspace: &WorkspaceId,
         id: &ProfileId,
     ) -> Result<Option<(StoredScore, u64)>, StoreError> {
-        match self.get(&score_key(workspace, id)).await? {
+        match self.get(&keys::score(workspace, id)).await? {
             Some(i) => Ok(Some((i.parse()?, i.version))),
             None => Ok(None),
         }
     }
 
-    async fn put_score(
+    async fn save_scored(
         &self,
         workspace: &WorkspaceId,
+        profile: &Profile,
         score: &StoredScore,
         expected: u64,
-    ) -> Result<(), StoreError> {
-        self.transact(score_items(workspace, score, expected)?)
-            .await
+    ) -> Result<Committed, StoreError> {
+        let mut ops = profile_items(workspace, profile)?;
+        ops.extend(score_items(workspace, score, expected)?);
+        match self.transact(ops).await {
+            Ok(()) => Ok(Committed::Done),
+            Err(StoreError::TransactionCancelled { reasons })
+                if reasons.contains("ConditionalCheckFailed") =>
+            {
+                Ok(Committed::Raced)
+            }
+            Err(StoreError::TransactionCancelled { reasons }) => Err(StoreError::Unavailable(
+                format!("transaction cancelled: {reasons}"),
+            )),
+            Err(e) => Err(e),
+        }
     }
 
     async fn at_risk(
         &self,
         workspace: &WorkspaceId,
         min_score: u8,
-        limit: i32,
-        cursor: Option<String>,
+        limit: PageSize,
+        cursor: Option<StoreCursor>,
     ) -> Result<Page<StoredScore>, StoreError> {
         let mut q = Query::partition(Index::Gsi1, keys::scores(workspace));
-        q.sort = SortKey::Between(format!("{min_score:03}"), "101".to_owned());
+        let (from, to) = keys::score_range(min_score);
+        q.sort = SortKey::Between(from, to);
         q.forward = false;
-        q.limit = Some(limit);
+        q.limit = Some(i32::from(limit.get()));
         q.cursor = cursor;
         let page = self.query(&q).await?;
         let items = page
@@ -141,11 +153,11 @@ impl ProfileStore for DynamoStore {
         &self,
         workspace: &WorkspaceId,
         id: &ProfileId,
-        limit: i32,
+        limit: PageSize,
     ) -> Result<Vec<HistoryEntry>, StoreError> {
         let mut q = Query::partition(Index::Table, keys::history(workspace, id));
         q.forward = false;
-        q.limit = Some(limit);
+        q.limit = Some(i32::from(limit.get()));
         self.query(&q)
             .await?
             .items
@@ -181,7 +193,7 @@ impl IngestStore for DynamoStore {
         }
         if let Some(m) = matched {
             let profile_key = keys::profile(workspace, &m.profile_id);
-            let s_key = score_key(workspace, &m.profile_id);
+            let s_key = keys::score(workspace, &m.profile_id);
             for item in self
                 .batch_get(&[profile_key.clone(), s_key.clone()])
                 .await?

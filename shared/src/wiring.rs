@@ -1,0 +1,131 @@
+//! The composition root: each deployed function builds only the adapters its
+//! routes or job need, once, at start, and runs. The local runner builds the
+//! same groups on the embedded default (`kustiq-local`).
+
+use crate::adapters::aws::{AwsTarget, sdk_config};
+use crate::adapters::clock::SystemClock;
+use crate::adapters::dynamo::DynamoStore;
+use crate::adapters::runtime::{ConfigError, FunctionConfig, Secrets};
+use crate::adapters::secrets::{CachedSecrets, SecretsManagerSource};
+use crate::http::{ApiRoutes, Router, Settings, WebhookRoutes};
+use crate::ports::clock::Clock;
+use crate::scheduled::{Job, NightlySync, RetrySweep};
+use lambda_http::lambda_runtime::{self, LambdaEvent};
+use lambda_http::{Error, service_fn};
+use std::sync::Arc;
+
+/// What every deployed function reads from its environment, with the AWS SDK configuration.
+pub struct Aws {
+    cfg: FunctionConfig,
+    sdk: aws_config::SdkConfig,
+}
+
+impl Aws {
+    /// Reads and checks the environment (region pinning included) and loads the SDK config.
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        let cfg = FunctionConfig::from_lookup(|name| std::env::var(name).ok())?;
+        let sdk = sdk_config(&AwsTarget {
+            region: cfg.aws_region.clone(),
+            endpoint_url: None,
+            static_test_credentials: false,
+        })
+        .await;
+        Ok(Self { cfg, sdk })
+    }
+
+    /// The table.
+    pub fn store(&self) -> DynamoStore {
+        DynamoStore::new(aws_sdk_dynamodb::Client::new(&self.sdk), self.cfg.table.clone())
+    }
+
+    /// Secrets Manager behind a TTL cache.
+    pub fn secrets(&self) -> Secrets {
+        Secrets::Aws(CachedSecrets::new(
+            SecretsManagerSource::new(&self.sdk, self.cfg.secrets_prefix.clone()),
+            SystemClock,
+            self.cfg.secrets_ttl_secs,
+        ))
+    }
+
+    /// HTTP settings for this region.
+    pub fn settings(&self) -> Settings {
+        Settings::new(self.cfg.region)
+    }
+}
+
+fn clock() -> Arc<dyn Clock> {
+    Arc::new(SystemClock)
+}
+
+/// The webhook function: `POST /webhooks/stripe` and nothing else.
+pub fn webhook(aws: &Aws) -> Router {
+    Router::new().mount(WebhookRoutes::new(
+        aws.store(),
+        aws.secrets(),
+        clock(),
+        aws.settings(),
+    ))
+}
+
+/// The dashboard API function.
+pub fn api(aws: &Aws) -> Router {
+    Router::new().mount(ApiRoutes {
+        store: aws.store(),
+        secrets: aws.secrets(),
+        clock: clock(),
+        settings: aws.settings(),
+    })
+}
+
+/// The OAuth connect and callback function. Its routes land with the connect
+/// issue; until then it serves none (every request is a 404).
+pub fn connect(_aws: &Aws) -> Router {
+    Router::new()
+}
+
+/// The disconnect and erase function. Its routes land with the connect issue;
+/// until then it serves none (every request is a 404).
+pub fn disconnect(_aws: &Aws) -> Router {
+    Router::new()
+}
+
+/// The retry sweep (scoring function, every minute).
+pub fn retry_sweep(aws: &Aws) -> RetrySweep<DynamoStore> {
+    RetrySweep {
+        store: aws.store(),
+        engine: aws.settings().engine,
+    }
+}
+
+/// The nightly sync function.
+pub fn nightly_sync(_aws: &Aws) -> NightlySync {
+    NightlySync
+}
+
+/// Runs an HTTP function: telemetry, configuration, its router built once,
+/// then the Lambda loop.
+pub async fn run_http(build: fn(&Aws) -> Router) -> Result<(), Error> {
+    crate::telemetry::init();
+    let aws = Aws::from_env().await?;
+    let router = build(&aws);
+    let router = &router;
+    lambda_http::run(service_fn(move |req| async move {
+        Ok::<_, std::convert::Infallible>(router.handle(req).await)
+    }))
+    .await
+}
+
+/// Runs a scheduled function: telemetry, configuration, its job built once,
+/// then the Lambda loop; a failed run is a Lambda error with a retryable kind.
+pub async fn run_job<J: Job + 'static>(build: fn(&Aws) -> J) -> Result<(), Error> {
+    crate::telemetry::init();
+    let aws = Aws::from_env().await?;
+    let job = build(&aws);
+    let job = &job;
+    let clock = SystemClock;
+    let clock = &clock;
+    lambda_runtime::run(service_fn(
+        move |_: LambdaEvent<serde_json::Value>| async move { job.run(clock.now()).await },
+    ))
+    .await
+}
