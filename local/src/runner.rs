@@ -9,11 +9,11 @@ use kustiq::adapters::dynamo::DynamoStore;
 use kustiq::adapters::local::secrets::EnvSecrets;
 use kustiq::adapters::runtime::Secrets;
 use kustiq::domain::region::Region;
+use kustiq::domain::secret::Secret;
 use kustiq::http::{ApiRoutes, Router, Settings, WebhookRoutes};
 use kustiq::ports::clock::Clock;
-use kustiq::ports::secrets::SecretName;
-use kustiq::domain::secret::Secret;
 use kustiq::ports::keys::KeyError;
+use kustiq::ports::secrets::SecretName;
 use kustiq::ports::store::StoreError;
 use std::path::Path;
 use std::sync::Arc;
@@ -65,7 +65,9 @@ pub fn region_from_env() -> Result<Region, RunnerError> {
 /// Secrets from `KUSTIQ_*` variables; the cursor key defaults to a fresh
 /// random key per run (cursors of an earlier run are refused as invalid).
 fn secrets(cursor_key: &Secret) -> Secrets {
-    Secrets::Env(EnvSecrets::from_env().with_default(SecretName::API_CURSOR_KEY, cursor_key.clone()))
+    Secrets::Env(
+        EnvSecrets::from_env().with_default(SecretName::API_CURSOR_KEY, cursor_key.clone()),
+    )
 }
 
 /// Starts the embedded engine with its file under `data_dir` and builds the app.

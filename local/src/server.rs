@@ -53,9 +53,7 @@ fn context(claims: Option<&Claims>, method: &str, path: &str) -> Option<RequestC
 pub async fn bridge(local: &Local, req: axum::extract::Request) -> axum::response::Response {
     let (parts, body) = req.into_parts();
     let Ok(bytes) = to_bytes(body, MAX_BODY).await else {
-        return to_axum(
-            ApiError::too_large("body too large").into_response(),
-        );
+        return to_axum(ApiError::too_large("body too large").into_response());
     };
     let claims = match parts
         .headers

@@ -35,7 +35,10 @@ impl Aws {
 
     /// The table.
     pub fn store(&self) -> DynamoStore {
-        DynamoStore::new(aws_sdk_dynamodb::Client::new(&self.sdk), self.cfg.table.clone())
+        DynamoStore::new(
+            aws_sdk_dynamodb::Client::new(&self.sdk),
+            self.cfg.table.clone(),
+        )
     }
 
     /// Secrets Manager behind a TTL cache.

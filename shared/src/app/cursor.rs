@@ -37,7 +37,11 @@ fn tag(key: &Secret, ws: &WorkspaceId, query: &str, cursor: &[u8]) -> Result<Vec
 pub fn seal(key: &Secret, ws: &WorkspaceId, query: &str, cursor: &StoreCursor) -> String {
     let raw = cursor.as_str().as_bytes();
     let t = tag(key, ws, query, raw).unwrap_or_default();
-    format!("{}.{}", URL_SAFE_NO_PAD.encode(raw), URL_SAFE_NO_PAD.encode(t))
+    format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(raw),
+        URL_SAFE_NO_PAD.encode(t)
+    )
 }
 
 /// Opens a sealed cursor, checking it was issued for `ws` and `query`.
@@ -51,10 +55,14 @@ pub fn open(
     let raw = URL_SAFE_NO_PAD.decode(body).map_err(|_| BadCursor)?;
     let given = URL_SAFE_NO_PAD.decode(t).map_err(|_| BadCursor)?;
     let expected = tag(key, ws, query, &raw)?;
-    if given.len() != TAG_BYTES || !bool::from(subtle::ConstantTimeEq::ct_eq(&given[..], &expected[..])) {
+    if given.len() != TAG_BYTES
+        || !bool::from(subtle::ConstantTimeEq::ct_eq(&given[..], &expected[..]))
+    {
         return Err(BadCursor);
     }
-    String::from_utf8(raw).map(StoreCursor::new).map_err(|_| BadCursor)
+    String::from_utf8(raw)
+        .map(StoreCursor::new)
+        .map_err(|_| BadCursor)
 }
 
 #[cfg(test)]
@@ -72,12 +80,22 @@ mod tests {
         let sealed = seal(&key, &ws("a"), "at-risk", &c);
         assert_eq!(open(&key, &ws("a"), "at-risk", &sealed), Ok(c));
         assert_eq!(open(&key, &ws("b"), "at-risk", &sealed), Err(BadCursor));
-        assert_eq!(open(&key, &ws("a"), "at-risk:rising", &sealed), Err(BadCursor));
-        assert_eq!(open(&Secret::new("k2"), &ws("a"), "at-risk", &sealed), Err(BadCursor));
+        assert_eq!(
+            open(&key, &ws("a"), "at-risk:rising", &sealed),
+            Err(BadCursor)
+        );
+        assert_eq!(
+            open(&Secret::new("k2"), &ws("a"), "at-risk", &sealed),
+            Err(BadCursor)
+        );
         let forged = format!("{}x", sealed);
         assert_eq!(open(&key, &ws("a"), "at-risk", &forged), Err(BadCursor));
         for junk in ["", ".", "abc", "%%%.%%%", "a.b.c"] {
-            assert_eq!(open(&key, &ws("a"), "at-risk", junk), Err(BadCursor), "{junk}");
+            assert_eq!(
+                open(&key, &ws("a"), "at-risk", junk),
+                Err(BadCursor),
+                "{junk}"
+            );
         }
     }
 }

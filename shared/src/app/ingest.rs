@@ -3,28 +3,28 @@
 //! matched profile's new score. Failures after acknowledgement are retried on
 //! a schedule and end in the failed-event list, from which they can be replayed.
 
-use crate::app::score::score_profile;
-use crate::domain::billing_state::{Fact, Observation};
+use crate::app::apply::{Applied, ApplyError, Input, apply};
+use crate::app::optimistic::{Round, until_committed};
 use crate::domain::connection::{Connection, ConnectionStatus, Mode};
 use crate::domain::engine::EngineConfig;
 use crate::domain::error_code::ErrorCode;
 use crate::domain::ids::{StripeCustomerId, StripeEventId, WorkspaceId};
-use crate::stripe::observe::observe_event;
 use crate::domain::time::Timestamp;
 use crate::ports::connections::ConnectionStore;
-use crate::ports::events::{EventLog, EventRecord, EventStatus, Recorded};
-use crate::ports::ingest::{Commit, Committed, IngestStore};
+use crate::ports::events::{
+    EventLog, EventRecord, EventStatus, RECORDED_EVENT_VERSION, Recorded, RecordedEvent,
+};
+use crate::ports::ingest::IngestStore;
 use crate::ports::store::StoreError;
 use crate::stripe::VerifiedEvent;
-use crate::stripe::models::event::{EventObject, EventType};
+use crate::stripe::models::event::{Event, EventType};
+use crate::stripe::observe::observe_event;
 
 /// Delays after the first, second … failed attempt: 1 m, 5 m, 30 m, 2 h, 12 h.
 /// After the last one, or 24 h after receipt, the event is marked failed.
 pub const RETRY_SCHEDULE_SECS: [i64; 5] = [60, 300, 1_800, 7_200, 43_200];
 /// No event is retried later than this after it was received.
 pub const RETRY_HORIZON_SECS: i64 = 86_400;
-/// Optimistic-concurrency rounds before an apply counts as failed.
-const MAX_RACES: usize = 8;
 
 /// Why an event was acknowledged without being applied.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,17 +71,6 @@ pub enum IngestError {
     /// The store failed.
     #[error("store: {0}")]
     Store(#[from] StoreError),
-}
-
-/// Why one apply attempt did not commit.
-#[derive(Debug, thiserror::Error)]
-enum ApplyError {
-    #[error("{0}")]
-    Store(#[from] StoreError),
-    #[error("the dispute's charge {0} is not known yet")]
-    UnknownCharge(String),
-    #[error("billing state kept changing concurrently")]
-    Contended,
 }
 
 /// Ingests one verified event. `Ok` means: acknowledge with 2xx.
@@ -138,15 +127,51 @@ where
     }
     let record = EventRecord {
         workspace_id: connection.workspace_id.clone(),
-        event,
+        event: recorded_event(&event),
         received_at: now,
         status: EventStatus::Applied { at: now },
         attempts: 0,
         last_error: None,
     };
-    match apply(store, cfg, &connection, now, record.clone(), 0).await {
-        Ok(outcome) => Ok(outcome),
+    match apply(store, cfg, now, input(&connection, record.clone(), 0, now)).await {
+        Ok(applied) => Ok(ingested(applied)),
         Err(e) => defer(store, record, now, &e).await,
+    }
+}
+
+/// Our record of a verified event: its identity and its observations.
+pub fn recorded_event(event: &Event) -> RecordedEvent {
+    let observed = observe_event(event);
+    RecordedEvent {
+        version: RECORDED_EVENT_VERSION,
+        id: event.id.clone(),
+        kind: event.kind.as_str().to_owned(),
+        account: event.account.clone(),
+        livemode: event.livemode,
+        created: event.created,
+        observations: observed.observations,
+        charges: observed.charges,
+    }
+}
+
+/// The pipe's input for a recorded event at `version`, to be committed as applied at `now`.
+fn input(connection: &Connection, mut record: EventRecord, version: u64, now: Timestamp) -> Input {
+    record.status = EventStatus::Applied { at: now };
+    Input {
+        workspace: connection.workspace_id.clone(),
+        observations: record.event.observations.clone(),
+        charges: record.event.charges.clone(),
+        reason: record.event.id.as_str().to_owned(),
+        feeds_scores: connection.feeds_scores(),
+        record: Some((record, version)),
+    }
+}
+
+fn ingested(applied: Applied) -> Ingested {
+    match applied {
+        Applied::Done { customer, score } => Ingested::Applied { customer, score },
+        Applied::Duplicate => Ingested::Duplicate,
+        Applied::NoCustomer => Ingested::Ignored(Ignored::NoCustomer),
     }
 }
 
@@ -232,9 +257,14 @@ where
         store.update(&record, version).await?;
         return Ok(false);
     };
-    let mut applied = record.clone();
-    applied.status = EventStatus::Applied { at: now };
-    match apply(store, cfg, &connection, now, applied, version).await {
+    match apply(
+        store,
+        cfg,
+        now,
+        input(&connection, record.clone(), version, now),
+    )
+    .await
+    {
         Ok(_) => Ok(true),
         Err(e) => {
             record.attempts += 1;
@@ -282,103 +312,6 @@ async fn defer<S: EventLog>(
     }
 }
 
-/// The customer an event's observations belong to.
-async fn customer_of<S: IngestStore>(
-    store: &S,
-    workspace: &WorkspaceId,
-    observations: &[Observation],
-    object: &EventObject,
-) -> Result<Option<StripeCustomerId>, ApplyError> {
-    if let Some(c) = observations.iter().find_map(|o| o.customer.clone()) {
-        return Ok(Some(c));
-    }
-    if let EventObject::Dispute(d) = object {
-        let charge = d.charge.id().as_str().to_owned();
-        return match store.charge_owner(workspace, &charge).await? {
-            Some(c) => Ok(Some(c)),
-            None => Err(ApplyError::UnknownCharge(charge)),
-        };
-    }
-    Ok(None)
-}
-
-/// Applies `record`'s event and commits it with status Applied. `event_version`
-/// is 0 for an event not recorded yet.
-async fn apply<S>(
-    store: &S,
-    cfg: &EngineConfig,
-    connection: &Connection,
-    now: Timestamp,
-    record: EventRecord,
-    event_version: u64,
-) -> Result<Ingested, ApplyError>
-where
-    S: IngestStore,
-{
-    let ws = &connection.workspace_id;
-    let mut observations = observe_event(&record.event);
-    let Some(customer) = customer_of(store, ws, &observations, &record.event.data.object).await?
-    else {
-        return Ok(Ingested::Ignored(Ignored::NoCustomer));
-    };
-    for o in &mut observations {
-        o.customer.get_or_insert_with(|| customer.clone());
-    }
-    let mut charges: Vec<String> = observations
-        .iter()
-        .filter_map(|o| match &o.fact {
-            Fact::Charge(c) => Some(c.id.clone()),
-            _ => None,
-        })
-        .collect();
-    if let EventObject::Invoice(inv) = &record.event.data.object {
-        charges.extend(inv.charge.as_ref().map(|c| c.id().as_str().to_owned()));
-    }
-    for _ in 0..MAX_RACES {
-        let snap = store.snapshot(ws, &record.event.id, &customer).await?;
-        if event_version == 0 && snap.recorded.is_some() {
-            return Ok(Ingested::Duplicate);
-        }
-        let (mut billing, billing_version) = snap.billing;
-        for o in &observations {
-            billing.apply(o);
-        }
-        let score = snap.profile.as_ref().map(|p| {
-            let s = score_profile(
-                p,
-                Some(&billing),
-                connection.feeds_scores(),
-                now,
-                cfg,
-                record.event.id.as_str(),
-            );
-            (s, snap.score_version)
-        });
-        let score_value = score.as_ref().map(|(s, _)| s.score.score);
-        let commit = Commit {
-            event: record.clone(),
-            event_version,
-            customer: customer.clone(),
-            billing,
-            billing_version,
-            charges: charges.clone(),
-            score,
-        };
-        match store.commit(&commit).await? {
-            Committed::Done => {
-                crate::telemetry::count("EventsApplied", ("Type", record.event.kind.as_str()), 1);
-                return Ok(Ingested::Applied {
-                    customer,
-                    score: score_value,
-                });
-            }
-            Committed::Duplicate => return Ok(Ingested::Duplicate),
-            Committed::Raced => continue,
-        }
-    }
-    Err(ApplyError::Contended)
-}
-
 async fn flag_connection<S: ConnectionStore>(
     store: &S,
     workspace: &WorkspaceId,
@@ -386,22 +319,21 @@ async fn flag_connection<S: ConnectionStore>(
     code: ErrorCode,
     message: impl Fn(&Connection) -> String,
 ) -> Result<(), StoreError> {
-    for _ in 0..MAX_RACES {
+    let message = &message;
+    until_committed(|| async {
         let Some((mut conn, version)) = store.connection(workspace).await? else {
-            return Ok(());
+            return Ok(Round::Done(()));
         };
         // One write per error state, not per event.
         if conn.error.as_ref().is_some_and(|e| e.code == code) {
-            return Ok(());
+            return Ok(Round::Done(()));
         }
         let text = message(&conn);
         conn.set_error(code, text, now);
-        match store.save_connection(&conn, version).await {
-            Err(StoreError::Conflict) | Err(StoreError::TransactionCancelled { .. }) => continue,
-            other => return other.map(|_| ()),
-        }
-    }
-    Ok(())
+        saved(store.save_connection(&conn, version).await)
+    })
+    .await
+    .map(|_| ())
 }
 
 async fn revoke<S: ConnectionStore>(
@@ -409,9 +341,9 @@ async fn revoke<S: ConnectionStore>(
     workspace: &WorkspaceId,
     now: Timestamp,
 ) -> Result<(), StoreError> {
-    for _ in 0..MAX_RACES {
+    until_committed(|| async {
         let Some((mut conn, version)) = store.connection(workspace).await? else {
-            return Ok(());
+            return Ok(Round::Done(()));
         };
         conn.status = ConnectionStatus::Revoked;
         conn.set_error(
@@ -419,10 +351,19 @@ async fn revoke<S: ConnectionStore>(
             "the Stripe account revoked Kustiq's access (account.application.deauthorized); reconnect to resume",
             now,
         );
-        match store.save_connection(&conn, version).await {
-            Err(StoreError::Conflict) | Err(StoreError::TransactionCancelled { .. }) => continue,
-            other => return other.map(|_| ()),
+        saved(store.save_connection(&conn, version).await)
+    })
+    .await
+    .map(|_| ())
+}
+
+/// A conditional connection write as an optimistic round.
+fn saved<T>(result: Result<T, StoreError>) -> Result<Round<()>, StoreError> {
+    match result {
+        Ok(_) => Ok(Round::Done(())),
+        Err(StoreError::Conflict) | Err(StoreError::TransactionCancelled { .. }) => {
+            Ok(Round::Raced)
         }
+        Err(e) => Err(e),
     }
-    Ok(())
 }

@@ -1,5 +1,6 @@
 //! Use cases: domain + ports, nothing else.
 
+pub mod apply;
 pub mod cursor;
 pub mod dashboard;
 pub mod ingest;

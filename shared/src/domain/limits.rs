@@ -97,7 +97,9 @@ pub fn check_domain(domain: &str) -> Result<(), LimitError> {
     } else {
         Err(err(
             "domain",
-            format!("not a domain name (labels of letters, digits and '-', at most {MAX_DOMAIN} bytes)"),
+            format!(
+                "not a domain name (labels of letters, digits and '-', at most {MAX_DOMAIN} bytes)"
+            ),
         ))
     }
 }

@@ -43,7 +43,11 @@ const ROUTES: &[(&str, &str)] = &[
 
 impl<S, K> ApiRoutes<S, K> {
     /// The caller, checked for this deployment's region and the route's plan gate.
-    pub(crate) fn caller(&self, req: &Request, gate: Gate) -> Result<Identity, crate::http::error::ApiError> {
+    pub(crate) fn caller(
+        &self,
+        req: &Request,
+        gate: Gate,
+    ) -> Result<Identity, crate::http::error::ApiError> {
         Ok(Identity::authorize(req, self.region(), gate)?)
     }
 
@@ -57,23 +61,25 @@ where
     S: ConnectionStore + EventLog + IngestStore + ProfileStore + BillingStore + 'static,
     K: SecretSource + Send + Sync + 'static,
 {
-    fn serve<'a>(
-        &'a self,
-        req: &'a Request,
-        path: &'a [&'a str],
-    ) -> Option<BoxFuture<'a, Reply>> {
+    fn serve<'a>(&'a self, req: &'a Request, path: &'a [&'a str]) -> Option<BoxFuture<'a, Reply>> {
         let method = req.method().as_str();
         let reply: BoxFuture<'a, Reply> = match path {
             ["api", "v1", "integrations", "stripe"] => match method {
                 "GET" => Box::pin(integration::status(self, req)),
                 _ => return method_not_allowed(req),
             },
-            ["api", "v1", "integrations", "stripe", "failed-events", id, "replay"] => {
-                match method {
-                    "POST" => Box::pin(integration::replay(self, req, id)),
-                    _ => return method_not_allowed(req),
-                }
-            }
+            [
+                "api",
+                "v1",
+                "integrations",
+                "stripe",
+                "failed-events",
+                id,
+                "replay",
+            ] => match method {
+                "POST" => Box::pin(integration::replay(self, req, id)),
+                _ => return method_not_allowed(req),
+            },
             ["api", "v1", "profiles", id] => match method {
                 "PUT" => Box::pin(dashboard::put_profile(self, req, id)),
                 "GET" => Box::pin(dashboard::get_profile(self, req, id)),

@@ -97,9 +97,8 @@ impl Identity {
             .ok_or(AuthError::Missing)?;
         let plan = match claims.get("plan") {
             None => Plan::Free,
-            Some(p) => Plan::parse(p).ok_or_else(|| {
-                AuthError::BadClaim("plan: expected free, insight or pro".into())
-            })?,
+            Some(p) => Plan::parse(p)
+                .ok_or_else(|| AuthError::BadClaim("plan: expected free, insight or pro".into()))?,
         };
         let region = match claims.get("region") {
             None => Region::Eu,

@@ -137,7 +137,11 @@ where
 }
 
 /// `GET /api/v1/profiles/{id}`.
-pub async fn get_profile<S: ProfileStore, K>(api: &ApiRoutes<S, K>, req: &Request, id: &str) -> Reply {
+pub async fn get_profile<S: ProfileStore, K>(
+    api: &ApiRoutes<S, K>,
+    req: &Request,
+    id: &str,
+) -> Reply {
     let who = api.caller(req, Gate::Pro)?;
     let p = uc::profile(&api.store, &who.workspace_id, &profile_id(id)?).await?;
     let body = serde_json::to_value(&p).map_err(|_| ApiError::unavailable())?;
@@ -200,7 +204,10 @@ fn churn_json(e: &Explained) -> Value {
 const AT_RISK_QUERY: &str = "at-risk:score";
 
 /// `GET /api/v1/churn/at-risk?limit=&cursor=`: highest score first.
-pub async fn at_risk<S: ProfileStore, K: SecretSource>(api: &ApiRoutes<S, K>, req: &Request) -> Reply {
+pub async fn at_risk<S: ProfileStore, K: SecretSource>(
+    api: &ApiRoutes<S, K>,
+    req: &Request,
+) -> Reply {
     let who = api.caller(req, Gate::Pro)?;
     let query = req.query_string_parameters();
     let limit = match query.first("limit") {
@@ -218,16 +225,25 @@ pub async fn at_risk<S: ProfileStore, K: SecretSource>(api: &ApiRoutes<S, K>, re
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "cursor key unavailable");
-            ApiError::new(crate::domain::error_code::ErrorCode::ERR_CONFIG, "the API is not configured")
+            ApiError::new(
+                crate::domain::error_code::ErrorCode::ERR_CONFIG,
+                "the API is not configured",
+            )
         })?;
     let cursor = query
         .first("cursor")
         .map(|c| cursor::open(&key, &who.workspace_id, AT_RISK_QUERY, c))
         .transpose()
         .map_err(|_| ApiError::bad_request("invalid cursor"))?;
-    let page = uc::at_risk(&api.store, &api.settings.engine, &who.workspace_id, limit, cursor)
-        .await
-        .map_err(ApiError::from)?;
+    let page = uc::at_risk(
+        &api.store,
+        &api.settings.engine,
+        &who.workspace_id,
+        limit,
+        cursor,
+    )
+    .await
+    .map_err(ApiError::from)?;
     let next_cursor = page
         .next_cursor
         .as_ref()

@@ -157,10 +157,9 @@ impl From<DashboardError> for ApiError {
                 ErrorCode::ERR_CONFLICT,
                 "the profile kept changing concurrently; nothing was written, retry",
             ),
-            DashboardError::ReplayFailed(m) => Self::new(
-                ErrorCode::ERR_CONFLICT,
-                format!("replay failed again: {m}"),
-            ),
+            DashboardError::ReplayFailed(m) => {
+                Self::new(ErrorCode::ERR_CONFLICT, format!("replay failed again: {m}"))
+            }
             DashboardError::Store(s) => s.into(),
         }
     }

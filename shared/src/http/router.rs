@@ -15,8 +15,7 @@ pub trait Routes: Send + Sync {
     /// Serves `req` when `path` (its segments) belongs to this group, `None`
     /// otherwise. A known path with a method the group does not serve answers
     /// [`method_not_allowed`].
-    fn serve<'a>(&'a self, req: &'a Request, path: &'a [&'a str])
-    -> Option<BoxFuture<'a, Reply>>;
+    fn serve<'a>(&'a self, req: &'a Request, path: &'a [&'a str]) -> Option<BoxFuture<'a, Reply>>;
 
     /// Every `(method, path template)` this group serves, for the template and docs checks.
     fn routes(&self) -> &'static [(&'static str, &'static str)];

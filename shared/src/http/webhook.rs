@@ -54,11 +54,7 @@ where
     S: ConnectionStore + EventLog + IngestStore + 'static,
     K: SecretSource + Send + Sync + 'static,
 {
-    fn serve<'a>(
-        &'a self,
-        req: &'a Request,
-        path: &'a [&'a str],
-    ) -> Option<BoxFuture<'a, Reply>> {
+    fn serve<'a>(&'a self, req: &'a Request, path: &'a [&'a str]) -> Option<BoxFuture<'a, Reply>> {
         match (req.method().as_str(), path) {
             ("POST", ["webhooks", "stripe"]) => Some(Box::pin(self.receive(req))),
             (_, ["webhooks", "stripe"]) => method_not_allowed(req),

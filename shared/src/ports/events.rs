@@ -1,10 +1,10 @@
 //! The durable log of verified Stripe events: idempotency, retries after
 //! acknowledgement, and the failed-event list.
 
-use crate::domain::ids::{StripeEventId, WorkspaceId};
+use crate::domain::billing_state::Observation;
+use crate::domain::ids::{StripeAccountId, StripeEventId, WorkspaceId};
 use crate::domain::time::Timestamp;
 use crate::ports::store::StoreError;
-use crate::stripe::models::event::Event;
 use serde::{Deserialize, Serialize};
 use std::future::Future;
 
@@ -31,14 +31,42 @@ pub enum EventStatus {
     },
 }
 
-/// One recorded event. Holds the typed event only (never the raw body, so no
-/// card data or address can be stored).
+/// The current version of [`RecordedEvent`]'s stored shape.
+pub const RECORDED_EVENT_VERSION: u16 = 1;
+
+/// Our own record of a verified Stripe event: its identity and what it told
+/// the engine (domain observations), never Stripe's wire shape — so a change
+/// of Stripe's models is not a data migration, and no raw body, card data or
+/// address can be stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordedEvent {
+    /// Shape version ([`RECORDED_EVENT_VERSION`]).
+    pub version: u16,
+    /// `evt_…`: the idempotency key.
+    pub id: StripeEventId,
+    /// Stripe's event type, e.g. `invoice.payment_failed`.
+    pub kind: String,
+    /// The connected account, when the event carried one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<StripeAccountId>,
+    /// Live or test.
+    pub livemode: bool,
+    /// Stripe's `created`.
+    pub created: Timestamp,
+    /// What the event told the billing state.
+    pub observations: Vec<Observation>,
+    /// Charges it showed to belong to the observations' customer.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub charges: Vec<String>,
+}
+
+/// One recorded event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EventRecord {
     /// The workspace the event was routed to.
     pub workspace_id: WorkspaceId,
-    /// The verified, typed event.
-    pub event: Event,
+    /// The event, as we keep it.
+    pub event: RecordedEvent,
     /// When we first received it.
     pub received_at: Timestamp,
     /// Where it stands.

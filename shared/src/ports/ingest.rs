@@ -8,10 +8,10 @@ use crate::ports::events::EventRecord;
 use crate::ports::store::StoreError;
 use std::future::Future;
 
-/// Everything applying an event to one customer reads.
+/// Everything applying observations to one customer reads.
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
-    /// The event's record and version, if already recorded.
+    /// The event's record and version, if an event was asked for and is recorded.
     pub recorded: Option<(EventRecord, u64)>,
     /// The customer's billing state and version (empty at 0).
     pub billing: (BillingState, u64),
@@ -21,13 +21,14 @@ pub struct Snapshot {
     pub score_version: u64,
 }
 
-/// Everything applying an event writes, all or nothing.
+/// Everything one pass of the apply pipe writes, all or nothing.
 #[derive(Debug, Clone)]
 pub struct Commit {
-    /// The event record, in its new status.
-    pub event: EventRecord,
-    /// Its stored version (0: not recorded yet).
-    pub event_version: u64,
+    /// The workspace.
+    pub workspace: WorkspaceId,
+    /// The event record in its new status and its stored version (0: not
+    /// recorded yet); `None` for backfilled or synced objects.
+    pub event: Option<(EventRecord, u64)>,
     /// The customer.
     pub customer: StripeCustomerId,
     /// The customer's new billing state.
@@ -42,17 +43,18 @@ pub struct Commit {
 
 pub use crate::ports::store::Committed;
 
-/// Reads and commits for the ingest path.
+/// Reads and commits for the apply pipe (webhooks, replay, backfill, sync, rematch).
 ///
 /// Contract: `commit` writes every item of the [`Commit`] or none;
 /// [`StoreError::Unavailable`] means nothing is known to be written and the
 /// caller may retry; `Duplicate` and `Raced` are outcomes, not errors.
 pub trait IngestStore: Send + Sync {
-    /// Reads the event record, the customer's state and its matched profile.
+    /// Reads the event record (when `event` is given), the customer's state
+    /// and its matched profile.
     fn snapshot(
         &self,
         workspace: &WorkspaceId,
-        event: &StripeEventId,
+        event: Option<&StripeEventId>,
         customer: &StripeCustomerId,
     ) -> impl Future<Output = Result<Snapshot, StoreError>> + Send;
 

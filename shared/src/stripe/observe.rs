@@ -15,12 +15,23 @@ use crate::domain::mrr::{
 use crate::domain::time::Timestamp;
 use crate::stripe::models as m;
 
-/// The observations one webhook event carries. Event types the engine does not read
-/// (and the Connect deauthorization, which concerns the connection, not a customer)
-/// yield none.
-pub fn observe_event(event: &m::Event) -> Vec<Observation> {
+/// What one event or fetched object tells the apply pipe: the observations,
+/// and the charges it shows to belong to the observations' customer (a dispute
+/// names only its charge, so owners are learned wherever a charge is seen).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Observed {
+    /// The billing-state observations.
+    pub observations: Vec<Observation>,
+    /// Charges owned by the customer of these observations.
+    pub charges: Vec<String>,
+}
+
+/// What one webhook event carries. Event types the engine does not read (and
+/// the Connect deauthorization, which concerns the connection, not a customer)
+/// yield nothing.
+pub fn observe_event(event: &m::Event) -> Observed {
     if !event.kind.is_engine_type() {
-        return Vec::new();
+        return Observed::default();
     }
     let mut out = observe(&event.data.object, event.created, Some(event));
     if let (m::EventType::InvoicePaymentFailed, m::EventObject::Invoice(inv)) =
@@ -28,12 +39,35 @@ pub fn observe_event(event: &m::Event) -> Vec<Observation> {
     {
         out.push(failed_attempt(inv, event));
     }
-    out
+    Observed {
+        charges: owned_charges(&out, &event.data.object),
+        observations: out,
+    }
 }
 
-/// The observations a backfilled or synced object carries, as of `fetched_at`.
-pub fn observe_object(object: &m::EventObject, fetched_at: Timestamp) -> Vec<Observation> {
-    observe(object, fetched_at, None)
+/// What a backfilled or synced object carries, as of `fetched_at`.
+pub fn observe_object(object: &m::EventObject, fetched_at: Timestamp) -> Observed {
+    let out = observe(object, fetched_at, None);
+    Observed {
+        charges: owned_charges(&out, object),
+        observations: out,
+    }
+}
+
+/// Charges seen with their customer: charge observations, and the legacy
+/// `invoice.charge` of invoices.
+fn owned_charges(observations: &[Observation], object: &m::EventObject) -> Vec<String> {
+    let mut charges: Vec<String> = observations
+        .iter()
+        .filter_map(|o| match &o.fact {
+            Fact::Charge(c) => Some(c.id.clone()),
+            _ => None,
+        })
+        .collect();
+    if let m::EventObject::Invoice(inv) = object {
+        charges.extend(inv.charge.as_ref().map(|c| c.id().as_str().to_owned()));
+    }
+    charges
 }
 
 fn observe(object: &m::EventObject, at: Timestamp, event: Option<&m::Event>) -> Vec<Observation> {
@@ -411,7 +445,7 @@ mod tests {
 
     #[test]
     fn subscription_updated_with_cheaper_items_is_a_downgrade() {
-        let obs = observe_event(&downgrade_event());
+        let obs = observe_event(&downgrade_event()).observations;
         assert_eq!(obs.len(), 1);
         assert_eq!(obs[0].customer.as_ref().map(|c| c.as_str()), Some("cus_1"));
         let rules = BillingRules::default();
@@ -438,7 +472,7 @@ mod tests {
                 json!({"items": {"object": "list", "data": [item("si_1", "price_big", 9_900, 1)]}}),
             ),
         );
-        let state = BillingState::from_observations(&observe_event(&e));
+        let state = BillingState::from_observations(&observe_event(&e).observations);
         let rules = BillingRules::default();
         let now = crate::domain::time::Timestamp::from_unix(T);
         let s = usage_signals(&state, now, &rules);
@@ -454,16 +488,17 @@ mod tests {
     #[test]
     fn redelivered_events_and_backfill_build_the_same_state() {
         let e = downgrade_event();
-        let once = BillingState::from_observations(&observe_event(&e));
+        let once = BillingState::from_observations(&observe_event(&e).observations);
         let twice: Vec<_> = observe_event(&e)
+            .observations
             .into_iter()
-            .chain(observe_event(&e))
+            .chain(observe_event(&e).observations)
             .collect();
         assert_eq!(once, BillingState::from_observations(&twice));
         // The same subscription fetched by backfill a bit later agrees on everything current.
         let later = crate::domain::time::Timestamp::from_unix(T);
-        let mut both = observe_event(&e);
-        both.extend(observe_object(&e.data.object, later));
+        let mut both = observe_event(&e).observations;
+        both.extend(observe_object(&e.data.object, later).observations);
         let s = BillingState::from_observations(&both);
         assert_eq!(s.subscriptions().next(), once.subscriptions().next());
     }
@@ -496,7 +531,7 @@ mod tests {
         );
         let obs: Vec<_> = [&e1, &e2, &e1]
             .iter()
-            .flat_map(|e| observe_event(e))
+            .flat_map(|e| observe_event(e).observations)
             .collect();
         let state = BillingState::from_observations(&obs);
         let ids: Vec<_> = state.charges().map(|c| c.id.as_str()).collect();
@@ -518,7 +553,7 @@ mod tests {
             "status_transitions": {"paid_at": T - 3_600}
         });
         let e = event("evt_p", "invoice.payment_succeeded", T - 3_600, paid, None);
-        let state = BillingState::from_observations(&observe_event(&e));
+        let state = BillingState::from_observations(&observe_event(&e).observations);
         let c = state.charges().next().unwrap();
         assert_eq!((c.id.as_str(), c.created.unix()), ("in_2#paid", T - 3_600));
     }
@@ -570,6 +605,6 @@ mod tests {
             }),
             None,
         );
-        assert!(observe_event(&e).is_empty());
+        assert!(observe_event(&e).observations.is_empty());
     }
 }

@@ -15,12 +15,12 @@ use kustiq::app::score::score_profile;
 use kustiq::domain::billing_state::{BillingState, Observation};
 use kustiq::domain::engine::EngineConfig;
 use kustiq::domain::ids::{ProfileId, StripeCustomerId, WorkspaceId};
-use kustiq::stripe::observe::observe_event;
 use kustiq::domain::profile::{HistoryEntry, Profile, StoredScore};
 use kustiq::domain::secret::Secret;
 use kustiq::domain::time::Timestamp;
 use kustiq::ports::events::{EventRecord, EventStatus};
 use kustiq::stripe::models::Event;
+use kustiq::stripe::observe::observe_event;
 use kustiq::stripe::signature::sign;
 use kustiq::stripe::verify_and_parse;
 use serde_json::Value;
@@ -57,7 +57,7 @@ fn customer_of(event: &Value) -> Option<String> {
 /// The observations of one event, each attributed to `customer` as the
 /// ingest path does.
 fn observations(event: &Event, customer: &StripeCustomerId) -> Vec<Observation> {
-    let mut obs = observe_event(event);
+    let mut obs = observe_event(event).observations;
     for o in &mut obs {
         o.customer.get_or_insert_with(|| customer.clone());
     }
@@ -175,7 +175,7 @@ fn bench_ingest(c: &mut Criterion) {
         let profile_json = serde_json::to_string(&case.profile).expect("profile serializes");
         let record = EventRecord {
             workspace_id: WorkspaceId::parse("ws_bench").expect("workspace id"),
-            event: event.clone(),
+            event: kustiq::app::ingest::recorded_event(&event),
             received_at: now,
             status: EventStatus::Applied { at: now },
             attempts: 0,

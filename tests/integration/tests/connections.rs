@@ -31,7 +31,7 @@ async fn an_account_routes_to_one_workspace_only() {
     let res = bench.store.save_connection(&other, 0).await;
     assert!(matches!(res, Err(StoreError::Conflict)), "{res:?}");
     let routed = bench
-            .store
+        .store
         .connection_for_account(&acct("acct_1Shared"))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
@@ -48,14 +48,14 @@ async fn reconnecting_another_account_retires_the_old_route() {
     let bench = Bench::new(Engine::Dynoxide, Timestamp::from_unix(1_767_225_600)).await;
     let ws = bench.connect("ws_move", "acct_1Old", Mode::Test).await;
     let (mut c, v) = bench
-            .store
+        .store
         .connection(&ws)
         .await
         .unwrap_or_else(|e| panic!("{e}"))
         .unwrap_or_else(|| panic!("saved"));
     c.account_id = acct("acct_1New");
     let v2 = bench
-            .store
+        .store
         .save_connection(&c, v)
         .await
         .unwrap_or_else(|e| panic!("{e}"));

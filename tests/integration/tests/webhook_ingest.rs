@@ -125,7 +125,7 @@ async fn scores(bench: &Bench, ws: &WorkspaceId, n: usize) -> Vec<Option<f64>> {
         let id = ProfileId::parse(format!("p{i}")).unwrap_or_else(|e| panic!("{e}"));
         out.push(
             bench
-            .store
+                .store
                 .score(ws, &id)
                 .await
                 .unwrap_or_else(|e| panic!("{e}"))
@@ -534,10 +534,9 @@ async fn failures_after_acknowledgement_are_retried_then_listed_and_replayable()
     let mut waited = 0;
     for delay in [60, 300, 1_800, 7_200, 43_200] {
         bench.clock.advance(delay - 1);
-        let early =
-            kustiq::app::ingest::retry_due(&bench.store, &cfg, bench.clock.now_ts(), 10)
-                .await
-                .unwrap_or_else(|e| panic!("{e}"));
+        let early = kustiq::app::ingest::retry_due(&bench.store, &cfg, bench.clock.now_ts(), 10)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(early, 0);
         let (rec, _) = bench
             .store

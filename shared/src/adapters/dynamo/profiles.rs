@@ -171,19 +171,19 @@ impl IngestStore for DynamoStore {
     async fn snapshot(
         &self,
         workspace: &WorkspaceId,
-        event: &StripeEventId,
+        event: Option<&StripeEventId>,
         customer: &StripeCustomerId,
     ) -> Result<Snapshot, StoreError> {
-        let event_key = keys::event(workspace, event);
+        let event_key = event.map(|e| keys::event(workspace, e));
         let billing_key = keys::billing(workspace, customer);
         let match_key = keys::customer_match(workspace, customer);
-        let found = self
-            .batch_get(&[event_key.clone(), billing_key.clone(), match_key.clone()])
-            .await?;
+        let mut wanted = vec![billing_key.clone(), match_key.clone()];
+        wanted.extend(event_key.clone());
+        let found = self.batch_get(&wanted).await?;
         let mut snap = Snapshot::default();
         let mut matched: Option<MatchItem> = None;
         for item in &found {
-            if item.key == event_key {
+            if Some(&item.key) == event_key.as_ref() {
                 snap.recorded = Some((item.parse()?, item.version));
             } else if item.key == billing_key {
                 snap.billing = (item.parse()?, item.version);
@@ -220,23 +220,25 @@ impl IngestStore for DynamoStore {
     }
 
     async fn commit(&self, c: &Commit) -> Result<Committed, StoreError> {
-        let ws = &c.event.workspace_id;
-        let event = super::events::event_item(&c.event)?;
-        let event_condition = if c.event_version == 0 {
-            Condition::Absent
-        } else {
-            Condition::Version(c.event_version)
-        };
+        let ws = &c.workspace;
         let billing = Item::json(keys::billing(ws, &c.customer), &c.billing)?;
         let billing_condition = if c.billing_version == 0 {
             Condition::Absent
         } else {
             Condition::Version(c.billing_version)
         };
-        let mut ops = vec![
-            TxOp::Put(event, event_condition),
-            TxOp::Put(billing, billing_condition),
-        ];
+        // The event record goes first, so its condition is the first reason on a cancel.
+        let mut ops = Vec::with_capacity(4);
+        let new_event = matches!(c.event, Some((_, 0)));
+        if let Some((record, version)) = &c.event {
+            let condition = if *version == 0 {
+                Condition::Absent
+            } else {
+                Condition::Version(*version)
+            };
+            ops.push(TxOp::Put(super::events::event_item(record)?, condition));
+        }
+        ops.push(TxOp::Put(billing, billing_condition));
         if let Some((score, expected)) = &c.score {
             ops.extend(score_items(ws, score, *expected)?);
         }
@@ -255,7 +257,7 @@ impl IngestStore for DynamoStore {
             Ok(()) => Ok(Committed::Done),
             Err(StoreError::TransactionCancelled { reasons }) => {
                 let first = reasons.split(',').next().unwrap_or_default();
-                if first == "ConditionalCheckFailed" && c.event_version == 0 {
+                if first == "ConditionalCheckFailed" && new_event {
                     Ok(Committed::Duplicate)
                 } else if reasons.contains("ConditionalCheckFailed") {
                     Ok(Committed::Raced)
