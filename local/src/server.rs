@@ -10,10 +10,11 @@
 
 mod framing;
 
-use crate::token::{Claims, TokenKey, bearer};
+use crate::token::{Claims, TokenError, TokenKey, bearer};
 use axum::body::{Body as AxumBody, to_bytes};
 use framing::{HeadError, Reject, read_head};
 use hyper_util::rt::{TokioIo, TokioTimer};
+use kustiq::domain::error_code::ErrorCode;
 use kustiq::http::App;
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, RequestExt};
@@ -153,11 +154,7 @@ fn context(claims: Option<&Claims>, method: &str, path: &str) -> Option<RequestC
         .map(RequestContext::ApiGatewayV2)
 }
 
-fn refuse(
-    status: u16,
-    code: kustiq::domain::error_code::ErrorCode,
-    message: &str,
-) -> axum::response::Response {
+fn refuse(status: u16, code: ErrorCode, message: &str) -> axum::response::Response {
     let body = serde_json::json!({"error": {"code": code.as_str(), "message": message, "doc": code.doc()}});
     let mut resp = axum::response::Response::new(AxumBody::from(body.to_string()));
     *resp.status_mut() =
@@ -179,35 +176,20 @@ fn has_empty_segment(path: &str) -> bool {
     path != "/" && path.split('/').skip(1).any(str::is_empty)
 }
 
-/// The bearer claims, `None` without an `Authorization` header, or the 401.
-fn authorize(
-    headers: &http::HeaderMap,
-    tokens: &TokenKey,
-) -> Result<Option<Claims>, axum::response::Response> {
-    use kustiq::domain::error_code::ErrorCode::ERR_UNAUTHENTICATED;
+/// The bearer claims, or `None` without an `Authorization` header. The error
+/// is the 401's message: it names the rule, never the header's content.
+fn authorize(headers: &http::HeaderMap, tokens: &TokenKey) -> Result<Option<Claims>, String> {
     let mut values = headers.get_all(http::header::AUTHORIZATION).iter();
-    let (Some(value), None) = (values.next(), values.next()) else {
-        return match headers.contains_key(http::header::AUTHORIZATION) {
-            false => Ok(None),
-            true => Err(refuse(
-                401,
-                ERR_UNAUTHENTICATED,
-                "send one Authorization header",
-            )),
-        };
-    };
-    let verified = value
-        .to_str()
-        .map_err(|_| crate::token::TokenError::NotBearer)
-        .and_then(bearer)
-        .and_then(|token| tokens.verify(token, chrono::Utc::now().timestamp()));
-    match verified {
-        Ok(claims) => Ok(Some(claims)),
-        Err(e) => Err(refuse(
-            401,
-            ERR_UNAUTHENTICATED,
-            &format!("bearer token refused: {e}"),
-        )),
+    match (values.next(), values.next()) {
+        (None, _) => Ok(None),
+        (Some(_), Some(_)) => Err("send one Authorization header".to_owned()),
+        (Some(value), None) => value
+            .to_str()
+            .map_err(|_| TokenError::NotBearer)
+            .and_then(bearer)
+            .and_then(|token| tokens.verify(token, chrono::Utc::now().timestamp()))
+            .map(Some)
+            .map_err(|e| format!("bearer token refused: {e}")),
     }
 }
 
@@ -219,11 +201,7 @@ pub async fn bridge(
 ) -> axum::response::Response {
     let (parts, body) = req.into_parts();
     if has_empty_segment(parts.uri.path()) {
-        return refuse(
-            404,
-            kustiq::domain::error_code::ErrorCode::ERR_NOT_FOUND,
-            "no such route",
-        );
+        return refuse(404, ErrorCode::ERR_NOT_FOUND, "no such route");
     }
     let declared = parts
         .headers
@@ -247,7 +225,9 @@ pub async fn bridge(
         };
     let claims = match authorize(&parts.headers, &local.tokens) {
         Ok(claims) => claims,
-        Err(refused) => return refused,
+        Err(message) => {
+            return refuse(401, ErrorCode::ERR_UNAUTHENTICATED, &message);
+        }
     };
     let query: HashMap<String, Vec<String>> = parts
         .uri
