@@ -12,7 +12,7 @@ mod framing;
 
 use crate::token::{Claims, TokenError, TokenKey, bearer};
 use axum::body::{Body as AxumBody, to_bytes};
-use framing::{HeadError, Reject, read_head};
+use framing::{HeadError, Reject, error_body, read_head};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use kustiq::domain::error_code::ErrorCode;
 use kustiq::http::App;
@@ -155,8 +155,7 @@ fn context(claims: Option<&Claims>, method: &str, path: &str) -> Option<RequestC
 }
 
 fn refuse(status: u16, code: ErrorCode, message: &str) -> axum::response::Response {
-    let body = serde_json::json!({"error": {"code": code.as_str(), "message": message, "doc": code.doc()}});
-    let mut resp = axum::response::Response::new(AxumBody::from(body.to_string()));
+    let mut resp = axum::response::Response::new(AxumBody::from(error_body(code, message)));
     *resp.status_mut() =
         http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::BAD_REQUEST);
     resp.headers_mut().insert(

@@ -77,10 +77,9 @@ impl Reject {
     pub const HEADERS_TOO_LARGE: Self =
         Self::new(431, ErrorCode::ERR_BAD_REQUEST, "request headers too large");
 
-    /// The body: `{"error": {"code", "message", "doc"}}`, as every API error.
+    /// The JSON body of this refusal.
     pub fn json(&self) -> String {
-        serde_json::json!({"error": {"code": self.code.as_str(), "message": self.message, "doc": self.code.doc()}})
-            .to_string()
+        error_body(self.code, self.message)
     }
 
     /// Writes this refusal as a complete `Connection: close` response.
@@ -99,6 +98,12 @@ impl Reject {
             linger(stream).await;
         }
     }
+}
+
+/// `{"error": {"code", "message", "doc"}}`, the shape of every API error.
+pub fn error_body(code: ErrorCode, message: &str) -> String {
+    serde_json::json!({"error": {"code": code.as_str(), "message": message, "doc": code.doc()}})
+        .to_string()
 }
 
 /// Why no head was read.
@@ -178,14 +183,15 @@ fn check(buf: &[u8], limits: &Limits) -> Result<bool, HeadError> {
             return reject(Reject::BAD_HEADER);
         }
     }
-    framing(request.headers, limits.max_body).map_err(HeadError::Rejected)?;
+    let http10 = request.version == Some(0);
+    framing(request.headers, http10, limits.max_body).map_err(HeadError::Rejected)?;
     Ok(true)
 }
 
 /// The body framing: one readable `Content-Length` within the limit, or a
 /// chunked `Transfer-Encoding` without one (RFC 9112 §6.3; both together
-/// is how requests are smuggled).
-fn framing(headers: &[httparse::Header<'_>], max_body: usize) -> Result<(), Reject> {
+/// is how requests are smuggled), and chunked only from HTTP/1.1 on.
+fn framing(headers: &[httparse::Header<'_>], http10: bool, max_body: usize) -> Result<(), Reject> {
     let mut length: Option<u64> = None;
     let mut chunked = false;
     for h in headers {
@@ -201,7 +207,7 @@ fn framing(headers: &[httparse::Header<'_>], max_body: usize) -> Result<(), Reje
             length = Some(n);
         } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
             let last = h.value.rsplit(|b| *b == b',').next().unwrap_or_default();
-            if chunked || !last.trim_ascii().eq_ignore_ascii_case(b"chunked") {
+            if http10 || chunked || !last.trim_ascii().eq_ignore_ascii_case(b"chunked") {
                 return Err(Reject::BAD_LENGTH);
             }
             chunked = true;
