@@ -9,6 +9,7 @@ use crate::domain::connection::{Connection, ConnectionStatus, Mode};
 use crate::domain::engine::EngineConfig;
 use crate::domain::error_code::ErrorCode;
 use crate::domain::ids::{StripeCustomerId, StripeEventId, WorkspaceId};
+use crate::stripe::observe::observe_event;
 use crate::domain::time::Timestamp;
 use crate::ports::connections::ConnectionStore;
 use crate::ports::events::{EventLog, EventRecord, EventStatus, Recorded};
@@ -16,7 +17,6 @@ use crate::ports::ingest::{Commit, Committed, IngestStore};
 use crate::ports::store::StoreError;
 use crate::stripe::VerifiedEvent;
 use crate::stripe::models::event::{EventObject, EventType};
-use crate::stripe::observe::observe_event;
 
 /// Delays after the first, second … failed attempt: 1 m, 5 m, 30 m, 2 h, 12 h.
 /// After the last one, or 24 h after receipt, the event is marked failed.
