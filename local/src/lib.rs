@@ -1,7 +1,9 @@
-//! Local runner library: the embedded default (dynoxide + local key file) and
-//! the server that mounts every route on the same handlers the Lambdas run.
+//! Local runner library: the embedded default (dynoxide in-process + local key
+//! files in an owner-only data dir) and the server that mounts every route on
+//! the same handlers the Lambdas run.
 
 pub mod embedded;
+pub mod files;
 pub mod runner;
 pub mod server;
 pub mod token;

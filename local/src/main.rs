@@ -3,7 +3,7 @@
 use clap::{Parser, Subcommand};
 use kustiq_local::runner::{region_from_env, start};
 use kustiq_local::server::{Local, serve};
-use kustiq_local::token::{Claims, TokenKey};
+use kustiq_local::token::{Claims, TokenKey, parse_ttl};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -36,9 +36,9 @@ enum Command {
         region: String,
         #[arg(long, default_value = ".kustiq")]
         data_dir: PathBuf,
-        /// Lifetime in hours.
-        #[arg(long, default_value_t = 24)]
-        hours: i64,
+        /// Lifetime with a unit (`90m`, `12h`, `7d`), at most 30 days.
+        #[arg(long, default_value = "12h", value_parser = parse_ttl)]
+        ttl: i64,
     },
 }
 
@@ -61,21 +61,22 @@ async fn run(cli: Cli) -> Result<(), String> {
             plan,
             region,
             data_dir,
-            hours,
+            ttl,
         } => {
             kustiq::domain::ids::WorkspaceId::parse(workspace.as_str())
                 .map_err(|e| e.to_string())?;
             kustiq::http::auth::Plan::parse(&plan).ok_or("--plan must be free, insight or pro")?;
             kustiq::domain::region::Region::parse(&region).map_err(|e| e.to_string())?;
             let key = TokenKey::load_or_create(&data_dir).map_err(|e| e.to_string())?;
-            let exp = chrono::Utc::now().timestamp() + hours.clamp(1, 24 * 365) * 3600;
+            let iat = chrono::Utc::now().timestamp();
             println!(
                 "{}",
                 key.issue(&Claims {
                     workspace_id: workspace,
                     plan,
                     region,
-                    exp
+                    iat,
+                    exp: iat + ttl,
                 })
             );
             Ok(())

@@ -1,9 +1,10 @@
-//! Builds the app on the embedded default: dynoxide under the data dir, the
-//! local key file, secrets from `KUSTIQ_*` environment variables.
+//! Builds the app on the embedded default: dynoxide in-process on a file in
+//! the data dir, the local key files, secrets from `KUSTIQ_*` environment
+//! variables. The data dir and every file in it are owner-only.
 
 use crate::embedded::{EmbeddedDynamo, EmbeddedError};
+use crate::files;
 use crate::token::TokenKey;
-use kustiq::adapters::aws::AwsTarget;
 use kustiq::adapters::clock::SystemClock;
 use kustiq::adapters::dynamo::DynamoStore;
 use kustiq::adapters::local::secrets::EnvSecrets;
@@ -21,6 +22,9 @@ use std::sync::Arc;
 /// The local table's name.
 pub const LOCAL_TABLE: &str = "kustiq-local";
 
+/// The store's SQLite file in the data dir (SQLite adds `-wal` and `-shm`).
+pub const STORE_FILE: &str = "kustiq.sqlite";
+
 /// Starting the local runner failed.
 #[derive(Debug, thiserror::Error)]
 pub enum RunnerError {
@@ -33,9 +37,24 @@ pub enum RunnerError {
     /// The key file is unusable.
     #[error("local key file: {0}")]
     Keys(#[from] KeyError),
+    /// The data dir or a file in it could not be created or made owner-only.
+    #[error("data dir {path}: {source}")]
+    DataDir {
+        /// The directory or file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
     /// Bad configuration.
     #[error("{0}")]
     Config(String),
+}
+
+fn data_dir_error(path: &Path) -> impl FnOnce(std::io::Error) -> RunnerError + '_ {
+    move |source| RunnerError::DataDir {
+        path: path.display().to_string(),
+        source,
+    }
 }
 
 /// A running local stack: keep it alive while serving.
@@ -70,16 +89,15 @@ fn secrets(cursor_key: &Secret) -> Secrets {
     )
 }
 
-/// Starts the embedded engine with its file under `data_dir` and builds the app.
+/// Opens the embedded engine on its file under `data_dir` and builds every route group.
 pub async fn start(data_dir: &Path, region: Region) -> Result<LocalStack, RunnerError> {
-    std::fs::create_dir_all(data_dir)
-        .map_err(|e| RunnerError::Config(format!("data dir {}: {e}", data_dir.display())))?;
-    let engine = EmbeddedDynamo::start_file(&data_dir.join("kustiq.sqlite")).await?;
-    let store = DynamoStore::connect(
-        &AwsTarget::local(region.aws_region(), &engine.endpoint()),
-        LOCAL_TABLE,
-    )
-    .await;
+    files::private_dir(data_dir).map_err(data_dir_error(data_dir))?;
+    let db_file = data_dir.join(STORE_FILE);
+    // Created 0600 before SQLite opens it, so SQLite's side files are 0600 too.
+    files::private_file(&db_file).map_err(data_dir_error(&db_file))?;
+    files::tighten_files(data_dir, STORE_FILE).map_err(data_dir_error(data_dir))?;
+    let engine = EmbeddedDynamo::open_file(&db_file)?;
+    let store = engine.store(region.aws_region(), LOCAL_TABLE);
     store.ensure_table().await?;
     let tokens = TokenKey::load_or_create(data_dir)?;
     let settings = Settings::new(region);

@@ -1,9 +1,9 @@
 //! Webhook ingest end to end on the embedded default store (dynoxide on a
-//! SQLite file, served on loopback as `kustiq-local` does), through the real
+//! SQLite file, reached in-process as `kustiq-local` does), through the real
 //! HTTP handler `kustiq::http::handle`:
 //!
-//! 1. DynamoDB requests per event (goal ≤ 4), by operation, counted by a
-//!    proxy in front of the store over 500 events spread over the run.
+//! 1. DynamoDB requests per event (goal ≤ 4), by operation, counted by an
+//!    SDK interceptor on the store's client over 500 events spread over the run.
 //! 2. Latency of webhook POST → acknowledged, and POST → new score visible on
 //!    `GET /api/v1/profiles/{id}/churn` (the history's newest entry names the
 //!    event), p50/p95/p99 over 10,000 events (goal p50 ≤ 50 ms), and
@@ -18,16 +18,20 @@
 //! `KUSTIQ_BENCH_EVENTS` (default 10000), `KUSTIQ_BENCH_COUNTED` (default 500)
 //! and `KUSTIQ_BENCH_CUSTOMERS` (default 400) tune it.
 
+use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_dynamodb::error::BoxError;
+use kustiq::adapters::dynamo::DynamoStore;
 use kustiq::domain::connection::Mode;
 use kustiq::domain::ids::{ProfileId, StripeCustomerId, WorkspaceId};
 use kustiq::domain::profile::Profile;
 use kustiq::domain::time::Timestamp;
 use kustiq::ports::profiles::ProfileStore;
 use kustiq_local::embedded::EmbeddedDynamo;
-use kustiq_tests::faults::FaultProxy;
 use kustiq_tests::webhook::{Bench, NowTs};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use stripe_sim::{SimConfig, Simulator};
 
@@ -121,24 +125,67 @@ fn receive_time(bench: &Bench, event: &Value) {
 }
 
 /// A file-backed embedded store, as `kustiq-local serve` runs by default.
-async fn embedded(dir: &tempfile::TempDir) -> EmbeddedDynamo {
-    EmbeddedDynamo::start_file(&dir.path().join("kustiq.sqlite"))
-        .await
-        .expect("embedded store")
+fn embedded(dir: &tempfile::TempDir) -> EmbeddedDynamo {
+    EmbeddedDynamo::open_file(&dir.path().join("kustiq.sqlite")).expect("embedded store")
+}
+
+/// Counts the requests the SDK transmits, by operation (`X-Amz-Target`),
+/// retries included.
+#[derive(Debug, Clone, Default)]
+struct Counter(Arc<Mutex<BTreeMap<String, u64>>>);
+
+impl Intercept for Counter {
+    fn name(&self) -> &'static str {
+        "count-requests"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let op = context
+            .request()
+            .headers()
+            .get("x-amz-target")
+            .and_then(|t| t.split('.').nth(1))
+            .unwrap_or("?")
+            .to_owned();
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(op)
+            .or_default() += 1;
+        Ok(())
+    }
+}
+
+impl Counter {
+    fn take(&self) -> BTreeMap<String, u64> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()))
+    }
 }
 
 fn start_time(events: &[Value]) -> Timestamp {
     Timestamp::from_unix(events.first().map(created).unwrap_or(0))
 }
 
-/// Requests per event by operation over `events`, through a counting proxy.
+/// Requests per event by operation over `events`, counted on the client.
 async fn count_requests(account: &str, events: &[Value]) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = embedded(&dir).await;
-    let proxy = FaultProxy::start(&store.endpoint()).await;
-    let bench = Bench::through(proxy.endpoint(), start_time(events)).await;
+    let counter = Counter::default();
+    let client = embedded(&dir).client("eu-central-1");
+    let counted = client
+        .config()
+        .to_builder()
+        .interceptor(counter.clone())
+        .build();
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(counted), "kustiq-bench");
+    let bench = Bench::on(store, start_time(events)).await;
     let (_ws, profiles) = prepare(&bench, account, events).await;
-    proxy.reset_counts();
+    counter.take();
     let mut outcomes: BTreeMap<String, u64> = BTreeMap::new();
     for e in events {
         receive_time(&bench, e);
@@ -148,7 +195,7 @@ async fn count_requests(account: &str, events: &[Value]) {
             .entry(a.body["outcome"].as_str().unwrap_or("?").to_owned())
             .or_default() += 1;
     }
-    let counts = proxy.counts();
+    let counts = counter.take();
     let total: u64 = counts.values().sum();
     let n = events.len() as f64;
     println!(
@@ -209,8 +256,8 @@ fn row(name: &str, s: &Stats, base: &Stats) {
 /// Latency of POST → acknowledged and POST → score visible.
 async fn latency(account: &str, events: &[Value]) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = embedded(&dir).await;
-    let bench = Bench::through(&store.endpoint(), start_time(events)).await;
+    let store = embedded(&dir).store("eu-central-1", "kustiq-bench");
+    let bench = Bench::on(store, start_time(events)).await;
     let (_ws, profiles) = prepare(&bench, account, events).await;
 
     let ignored = json!({

@@ -35,7 +35,7 @@ pub fn unique(prefix: &str) -> String {
 pub enum Engine {
     /// AWS's DynamoDB Local (from `scripts/stack`).
     DynamoDbLocal,
-    /// dynoxide, embedded in-process.
+    /// dynoxide, embedded in-process (no port), as `kustiq-local` runs it.
     Dynoxide,
 }
 
@@ -49,17 +49,21 @@ pub struct TestStore {
 impl TestStore {
     /// A fresh table with the production schema on `engine`, in `region`.
     pub async fn new(engine: Engine, region: &str) -> Self {
-        let (endpoint, embedded) = match engine {
-            Engine::DynamoDbLocal => (require_env("KUSTIQ_TEST_DYNAMODB_ENDPOINT"), None),
+        let (store, embedded) = match engine {
+            Engine::DynamoDbLocal => {
+                let endpoint = require_env("KUSTIQ_TEST_DYNAMODB_ENDPOINT");
+                let target = AwsTarget::local(region, &endpoint);
+                (
+                    DynamoStore::connect(&target, unique("kustiq-test")).await,
+                    None,
+                )
+            }
             Engine::Dynoxide => {
-                let e = EmbeddedDynamo::start_in_memory()
-                    .await
-                    .unwrap_or_else(|e| panic!("embedded store: {e}"));
-                (e.endpoint(), Some(e))
+                let e =
+                    EmbeddedDynamo::in_memory().unwrap_or_else(|e| panic!("embedded store: {e}"));
+                (e.store(region, unique("kustiq-test")), Some(e))
             }
         };
-        let store =
-            DynamoStore::connect(&AwsTarget::local(region, &endpoint), unique("kustiq-test")).await;
         store
             .ensure_table()
             .await

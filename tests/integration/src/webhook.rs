@@ -91,12 +91,17 @@ impl Bench {
 
     /// A bench whose store goes through `endpoint` (e.g. a fault proxy to DynamoDB Local).
     pub async fn through(endpoint: &str, now: Timestamp) -> Self {
-        let clock = ManualClock::at(now);
         let store = DynamoStore::connect(
             &AwsTarget::local("eu-central-1", endpoint),
             unique("kustiq-fault"),
         )
         .await;
+        Self::on(store, now).await
+    }
+
+    /// A bench on `store` (its table is created), with the clock at `now`.
+    pub async fn on(store: DynamoStore, now: Timestamp) -> Self {
+        let clock = ManualClock::at(now);
         store
             .ensure_table()
             .await

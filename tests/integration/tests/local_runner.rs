@@ -22,6 +22,7 @@ async fn running() -> Running {
         workspace_id: "ws_local".into(),
         plan: "pro".into(),
         region: "eu".into(),
+        iat: chrono::Utc::now().timestamp(),
         exp: chrono::Utc::now().timestamp() + 3600,
     });
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
@@ -253,6 +254,7 @@ async fn another_regions_workspace_and_a_non_pro_plan_are_refused() {
             workspace_id: "ws_other".into(),
             plan: plan.into(),
             region: region.into(),
+            iat: chrono::Utc::now().timestamp(),
             exp: chrono::Utc::now().timestamp() + 3600,
         })
     };
