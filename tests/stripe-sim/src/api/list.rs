@@ -226,6 +226,9 @@ pub(super) fn count(acct: &Account, kind: Kind) -> usize {
         Kind::Charge => acct.charges.len(),
         Kind::Dispute => acct.disputes.len(),
         Kind::Event => acct.events.len(),
+        Kind::Price => acct.prices.len(),
+        Kind::Product => crate::model::PRODUCTS.len(),
+        Kind::InvoicePayment => acct.charges.len(),
         _ => 0,
     }
 }

@@ -1,5 +1,8 @@
-//! The Stripe API subset: auth, rate limit, list/retrieve with Stripe's pagination, errors.
+//! The Stripe API subset: auth, rate limit, API versions, list/retrieve with Stripe's
+//! pagination and `expand[]`, errors.
+
 mod error;
+mod expand;
 mod list;
 mod read;
 
@@ -7,6 +10,7 @@ pub use error::{ApiError, mask};
 pub use read::get;
 
 use crate::sim::Simulator;
+use crate::version::ApiVersion;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderValue, Method, Uri};
 use axum::response::{IntoResponse, Response};
@@ -67,7 +71,24 @@ pub async fn handle(
         return ApiError::rate_limited().into_response();
     }
     let request_id = format!("req_sim{:010}", sim.requests());
+    let requested = match headers
+        .get("stripe-version")
+        .map(|v| v.to_str().unwrap_or(""))
+    {
+        None => None,
+        Some(s) => match ApiVersion::parse(s) {
+            Some(v) => Some(v),
+            None => {
+                return ApiError::invalid(format!("Invalid Stripe API version: {s}"), None, None)
+                    .into_response();
+            }
+        },
+    };
     let result = sim.with_account(principal.account, |acct, now| {
+        // Without `Stripe-Version`, the account's default version, as Stripe does.
+        let version = requested
+            .or(acct.map(|a| a.api_version))
+            .unwrap_or(sim.config().api_version);
         if let Some(acct) = acct {
             if acct.flags.revoked {
                 return Err(ApiError::revoked(&key, &acct.id()));
@@ -77,8 +98,12 @@ pub async fn handle(
                 let perm = match path.split('/').nth(2) {
                     Some("subscriptions") => "rak_subscription_read",
                     Some("invoices") => "rak_invoice_read",
-                    Some("charges") | Some("disputes") => "rak_charge_read",
+                    Some("charges") | Some("disputes") | Some("invoice_payments") => {
+                        "rak_charge_read"
+                    }
                     Some("events") => "rak_event_read",
+                    Some("prices") | Some("products") => "rak_product_read",
+                    Some("coupons") => "rak_coupon_read",
                     _ => "rak_customer_read",
                 };
                 return Err(ApiError::permission(&key, &acct.id(), perm));
@@ -87,7 +112,7 @@ pub async fn handle(
                 return Err(ApiError::restricted(&acct.id()));
             }
         }
-        get(acct, &path, &query, now)
+        get(acct, &path, &query, now, version)
     });
     let mut resp = match result {
         Ok(v) => axum::Json(v).into_response(),

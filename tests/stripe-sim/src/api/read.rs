@@ -1,22 +1,39 @@
 //! The read routes: list and retrieve for each object type, and `/v1/account`.
 
-use super::ApiError;
 use super::list::{
     Cands, EMPTY, ListParams, count, cursor, customer_filter, decode_in, list_body, paginate,
     type_matches,
 };
+use super::{ApiError, expand};
 use crate::engine::{Account, EVENT_WINDOW};
 use crate::ids::Kind;
-use crate::model::{InvoiceStatus, SubStatus};
+use crate::model::{COUPONS, InvoiceStatus, SubStatus};
+use crate::version::ApiVersion;
 use axum::http::Method;
 use serde_json::{Value, json};
 
-/// Serves one authenticated GET under `/v1`.
+/// Serves one authenticated GET under `/v1`, rendered in version `v`, with its `expand[]`.
 pub fn get(
     acct: Option<&Account>,
     path: &str,
     query: &[(String, String)],
     platform_now: i64,
+    v: ApiVersion,
+) -> Result<Value, ApiError> {
+    let paths = expand::paths(query);
+    let mut value = route(acct, path, query, platform_now, v)?;
+    if let Some(acct) = acct {
+        expand::apply(acct, v, &mut value, &paths)?;
+    }
+    Ok(value)
+}
+
+fn route(
+    acct: Option<&Account>,
+    path: &str,
+    query: &[(String, String)],
+    platform_now: i64,
+    v: ApiVersion,
 ) -> Result<Value, ApiError> {
     let segments: Vec<&str> = path
         .trim_start_matches("/v1/")
@@ -37,6 +54,9 @@ pub fn get(
                     "charges",
                     "disputes",
                     "events",
+                    "prices",
+                    "coupons",
+                    "invoice_payments",
                 ]
                 .contains(kind) =>
             {
@@ -97,7 +117,7 @@ pub fn get(
             Ok(list_body(
                 "/v1/subscriptions",
                 idx.into_iter()
-                    .map(|i| acct.render_subscription(i))
+                    .map(|i| acct.render_subscription(i, v))
                     .collect(),
                 more,
             ))
@@ -147,7 +167,7 @@ pub fn get(
             });
             Ok(list_body(
                 "/v1/invoices",
-                idx.into_iter().map(|i| acct.render_invoice(i)).collect(),
+                idx.into_iter().map(|i| acct.render_invoice(i, v)).collect(),
                 more,
             ))
         }
@@ -170,7 +190,7 @@ pub fn get(
             });
             Ok(list_body(
                 "/v1/charges",
-                idx.into_iter().map(|i| acct.render_charge(i)).collect(),
+                idx.into_iter().map(|i| acct.render_charge(i, v)).collect(),
                 more,
             ))
         }
@@ -220,6 +240,85 @@ pub fn get(
             let data = idx.into_iter().map(|i| acct.render_event(i)).collect();
             Ok(list_body("/v1/events", data, more))
         }
+        ["prices"] => {
+            let p = ListParams::parse(query, &["active", "currency", "product", "type"])?;
+            let cur = cursor(acct, Kind::Price, "price", &p)?;
+            let currency = p.get("currency");
+            let (idx, more) = paginate(&Cands::All(acct.prices.len() as u32), &p, cur, |i| {
+                acct.prices.get(i as usize).is_some_and(|x| {
+                    p.created.contains(acct.start)
+                        && currency.is_none_or(|c| c == x.currency.code())
+                })
+            });
+            Ok(list_body(
+                "/v1/prices",
+                idx.into_iter()
+                    .map(|i| acct.render_price(i as u16))
+                    .collect(),
+                more,
+            ))
+        }
+        ["coupons"] => {
+            let p = ListParams::parse(query, &[])?;
+            let cur = match (&p.starting_after, &p.ending_before) {
+                (Some(id), _) | (None, Some(id)) => {
+                    let k = COUPONS
+                        .iter()
+                        .position(|c| c.id == id.as_str())
+                        .ok_or_else(|| {
+                            let param = if p.starting_after.is_some() {
+                                "starting_after"
+                            } else {
+                                "ending_before"
+                            };
+                            ApiError::missing("coupon", id, param)
+                        })?;
+                    Some((p.starting_after.is_none(), k as u32))
+                }
+                _ => None,
+            };
+            let (idx, more) = paginate(&Cands::All(COUPONS.len() as u32), &p, cur, |_| {
+                p.created.contains(acct.start)
+            });
+            Ok(list_body(
+                "/v1/coupons",
+                idx.into_iter()
+                    .map(|i| acct.render_coupon(i as usize))
+                    .collect(),
+                more,
+            ))
+        }
+        ["invoice_payments"] => {
+            let p = ListParams::parse(query, &["invoice", "status", "payment[type]"])?;
+            let cur = cursor(acct, Kind::InvoicePayment, "invoice_payment", &p)?;
+            let of_invoice = p.get("invoice").map(|id| {
+                decode_in(acct, Kind::Invoice, id)
+                    .map(|i| acct.invoice_charges(i))
+                    .unwrap_or_default()
+            });
+            let cands = match &of_invoice {
+                Some(charges) => Cands::Some(charges.as_slice()),
+                None => Cands::All(acct.charges.len() as u32),
+            };
+            let status = p.get("status");
+            let (idx, more) = paginate(&cands, &p, cur, |i| {
+                acct.charges.get(i as usize).is_some_and(|c| {
+                    let s = if c.failure.is_none() {
+                        "paid"
+                    } else {
+                        "canceled"
+                    };
+                    p.created.contains(c.created) && status.is_none_or(|want| want == s)
+                })
+            });
+            Ok(list_body(
+                "/v1/invoice_payments",
+                idx.into_iter()
+                    .map(|i| acct.render_invoice_payment(i))
+                    .collect(),
+                more,
+            ))
+        }
         [kind, id] => {
             let (k, what) = match *kind {
                 "customers" => (Kind::Customer, "customer"),
@@ -228,6 +327,17 @@ pub fn get(
                 "charges" => (Kind::Charge, "charge"),
                 "disputes" => (Kind::Dispute, "dispute"),
                 "events" => (Kind::Event, "event"),
+                "prices" => (Kind::Price, "price"),
+                "products" => (Kind::Product, "product"),
+                "invoice_payments" => (Kind::InvoicePayment, "invoice_payment"),
+                "coupons" => {
+                    // Coupon ids are the merchant's codes, not encoded indices.
+                    return COUPONS
+                        .iter()
+                        .position(|c| c.id == *id)
+                        .map(|k| acct.render_coupon(k))
+                        .ok_or_else(|| ApiError::missing("coupon", id, "id"));
+                }
                 _ => return Err(ApiError::unknown_url(&Method::GET, path)),
             };
             let i = decode_in(acct, k, id)
@@ -235,10 +345,13 @@ pub fn get(
                 .ok_or_else(|| ApiError::missing(what, id, "id"))?;
             Ok(match k {
                 Kind::Customer => acct.render_customer(i),
-                Kind::Subscription => acct.render_subscription(i),
-                Kind::Invoice => acct.render_invoice(i),
-                Kind::Charge => acct.render_charge(i),
+                Kind::Subscription => acct.render_subscription(i, v),
+                Kind::Invoice => acct.render_invoice(i, v),
+                Kind::Charge => acct.render_charge(i, v),
                 Kind::Dispute => acct.render_dispute(i),
+                Kind::Price => acct.render_price(i as u16),
+                Kind::Product => acct.render_product(i),
+                Kind::InvoicePayment => acct.render_invoice_payment(i),
                 _ => {
                     acct.events
                         .get(i as usize)

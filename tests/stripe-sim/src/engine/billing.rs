@@ -29,6 +29,7 @@ impl Account {
         let discount = sub
             .discount
             .map_or(0, |d| d.amount_off(subtotal, currency, self.now));
+        let discount_source = sub.discount.filter(|_| discount > 0);
         let customer = sub.customer;
         let (period_start, period_end) = (sub.period_start, sub.period_end);
         let i = self.invoices.len() as u32;
@@ -47,6 +48,7 @@ impl Account {
             attempt_count: 0,
             subtotal,
             discount,
+            discount_source,
             currency,
             reason,
             lines,

@@ -19,6 +19,7 @@ use crate::ids::IdCodec;
 use crate::model::{
     Charge, Cur, Customer, Dispute, Event, Invoice, Previous, Price, Snapshot, Subscription,
 };
+use crate::version::ApiVersion;
 use serde_json::Value;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -100,6 +101,8 @@ pub struct Account {
     pub sub_invoices: Vec<Vec<u32>>,
     /// Control toggles.
     pub flags: Flags,
+    /// The API version events are rendered in (the account's default version).
+    pub api_version: ApiVersion,
     heap: BinaryHeap<Reverse<(i64, u64, Action)>>,
     rng: fastrand::Rng,
     seq: u64,
@@ -122,6 +125,8 @@ pub struct GenParams {
     pub years: u32,
     /// The simulated present.
     pub now: i64,
+    /// The account's default API version.
+    pub api_version: ApiVersion,
 }
 
 impl Account {
@@ -152,6 +157,7 @@ impl Account {
             cust_charges: Vec::with_capacity(n),
             sub_invoices: Vec::with_capacity(n),
             flags: Flags::default(),
+            api_version: params.api_version,
             heap: BinaryHeap::new(),
             rng: fastrand::Rng::with_seed(
                 params.seed ^ (u64::from(params.index) + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15),

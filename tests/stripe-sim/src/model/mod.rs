@@ -248,6 +248,9 @@ pub struct Invoice {
     pub subtotal: i64,
     /// Discount applied.
     pub discount: i64,
+    /// The subscription discount that produced `discount`, kept because a one-time coupon
+    /// leaves the subscription once it has been used.
+    pub discount_source: Option<Discount>,
     /// Currency.
     pub currency: Cur,
     /// Billing reason.

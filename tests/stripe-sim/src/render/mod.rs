@@ -1,18 +1,20 @@
-//! Renders the compact model as Stripe API JSON (API version 2025-03-31.basil, with the
-//! pre-basil fields kept alongside so clients written for either placement read it).
+//! Renders the compact model as Stripe API JSON in an [`ApiVersion`]: basil by default (no
+//! `invoice.charge`, periods on items, discounts as ids), or the legacy 2024-06-20 shape.
+//! Fields Stripe added without a breaking change (item periods, invoice `parent`, line
+//! `pricing`) appear in both, as Stripe backfills additive fields to older versions.
 
 mod billing;
 mod catalog;
+mod payments;
 mod subscriptions;
+
+pub use crate::version::ApiVersion;
 
 use crate::engine::Account;
 use crate::ids::Kind;
 use crate::model::{Customer, Meta, Previous, Snapshot};
 use crate::names;
 use serde_json::{Value, json};
-
-/// The API version stamped on events.
-pub const API_VERSION: &str = "2025-03-31.basil";
 
 impl Account {
     /// `acct_…` of this account.
@@ -45,32 +47,32 @@ impl Account {
             .map_or(Value::Null, |cust| self.customer_json(c, cust))
     }
 
-    /// A subscription as Stripe returns it.
-    pub fn render_subscription(&self, s: u32) -> Value {
+    /// A subscription as Stripe returns it in version `v`.
+    pub fn render_subscription(&self, s: u32, v: ApiVersion) -> Value {
         self.subs
             .get(s as usize)
-            .map_or(Value::Null, |sub| self.subscription_json(s, sub))
+            .map_or(Value::Null, |sub| self.subscription_json(s, sub, v))
     }
 
-    /// A subscription's `items` list as Stripe embeds it.
-    pub fn render_items(&self, s: u32) -> Value {
+    /// A subscription's `items` list as Stripe embeds it in version `v`.
+    pub fn render_items(&self, s: u32, v: ApiVersion) -> Value {
         self.subs
             .get(s as usize)
-            .map_or(Value::Null, |sub| self.items_json(s, sub))
+            .map_or(Value::Null, |sub| self.items_json(s, sub, v))
     }
 
-    /// An invoice as Stripe returns it.
-    pub fn render_invoice(&self, i: u32) -> Value {
+    /// An invoice as Stripe returns it in version `v`.
+    pub fn render_invoice(&self, i: u32, v: ApiVersion) -> Value {
         self.invoices
             .get(i as usize)
-            .map_or(Value::Null, |inv| self.invoice_json(i, inv))
+            .map_or(Value::Null, |inv| self.invoice_json(i, inv, v))
     }
 
-    /// A charge as Stripe returns it.
-    pub fn render_charge(&self, c: u32) -> Value {
+    /// A charge as Stripe returns it in version `v`.
+    pub fn render_charge(&self, c: u32, v: ApiVersion) -> Value {
         self.charges
             .get(c as usize)
-            .map_or(Value::Null, |ch| self.charge_json(c, ch))
+            .map_or(Value::Null, |ch| self.charge_json(c, ch, v))
     }
 
     /// A dispute as Stripe returns it.
@@ -81,12 +83,12 @@ impl Account {
     }
 
     /// The object a snapshot holds, as Stripe rendered it when the event happened.
-    pub fn render_snapshot(&self, snapshot: &Snapshot, at: i64) -> Value {
+    pub fn render_snapshot(&self, snapshot: &Snapshot, at: i64, v: ApiVersion) -> Value {
         match snapshot {
             Snapshot::Customer(c, x) => self.customer_json(*c, x),
-            Snapshot::Subscription(s, x) => self.subscription_json(*s, x),
-            Snapshot::Invoice(i, x) => self.invoice_json(*i, x),
-            Snapshot::Charge(c, x) => self.charge_json(*c, x),
+            Snapshot::Subscription(s, x) => self.subscription_json(*s, x, v),
+            Snapshot::Invoice(i, x) => self.invoice_json(*i, x, v),
+            Snapshot::Charge(c, x) => self.charge_json(*c, x, v),
             Snapshot::Dispute(d, x) => self.dispute_json(*d, x, at),
             Snapshot::Application => {
                 json!({"id": crate::sim::CLIENT_ID, "object": "application", "name": "Kustiq (simulated)"})
@@ -94,7 +96,7 @@ impl Account {
         }
     }
 
-    fn render_previous(&self, previous: &Previous, object: &Snapshot) -> Value {
+    fn render_previous(&self, previous: &Previous, object: &Snapshot, v: ApiVersion) -> Value {
         let (s, old, new) = match (previous, object) {
             (Previous::Json(v), _) => return v.clone(),
             (
@@ -103,10 +105,13 @@ impl Account {
             ) => (*s, old, new),
             _ => return Value::Null,
         };
-        let mut prev = json!({ "items": self.items_json(s, old) });
+        let mut prev = json!({ "items": self.items_json(s, old, v) });
         if matches!(previous, Previous::Renewal(_)) {
-            prev["current_period_end"] = json!(old.period_end);
-            prev["current_period_start"] = json!(old.period_start);
+            // Basil moved the period to the items, so only `items` changed on the subscription.
+            if !v.basil() {
+                prev["current_period_end"] = json!(old.period_end);
+                prev["current_period_start"] = json!(old.period_start);
+            }
             return prev;
         }
         let (before, after) = (old.items.first(), new.items.first());
@@ -121,20 +126,22 @@ impl Account {
         prev
     }
 
-    /// A recorded event as Stripe returns it.
+    /// A recorded event as Stripe returns it: in the account's API version, whatever version
+    /// the reader asks for, as Stripe renders events in the version they were created with.
     pub fn render_event(&self, e: u32) -> Value {
         let Some(ev) = self.events.get(e as usize) else {
             return Value::Null;
         };
-        let mut data = json!({ "object": self.render_snapshot(&ev.object, ev.created) });
+        let v = self.api_version;
+        let mut data = json!({ "object": self.render_snapshot(&ev.object, ev.created, v) });
         if let Some(p) = &ev.previous {
-            data["previous_attributes"] = self.render_previous(p, &ev.object);
+            data["previous_attributes"] = self.render_previous(p, &ev.object, v);
         }
         json!({
             "id": self.oid(Kind::Event, e),
             "object": "event",
             "account": self.id(),
-            "api_version": API_VERSION,
+            "api_version": v.name(),
             "created": ev.created,
             "data": data,
             "livemode": false,
@@ -245,7 +252,12 @@ impl Account {
                 "disabled_reason": disabled,
                 "past_due": []
             },
-            "settings": {"dashboard": {"display_name": format!("Simulated {}", self.index + 1), "timezone": "Etc/UTC"}},
+            "settings": {
+                "branding": {"icon": null, "logo": null, "primary_color": null, "secondary_color": null},
+                "card_payments": {"decline_on": {"avs_failure": false, "cvc_failure": false}, "statement_descriptor_prefix": null},
+                "dashboard": {"display_name": format!("Simulated {}", self.index + 1), "timezone": "Etc/UTC"},
+                "payments": {"statement_descriptor": "SIMULATED", "statement_descriptor_kana": null, "statement_descriptor_kanji": null}
+            },
             "type": "standard"
         })
     }

@@ -1,22 +1,22 @@
 //! Subscriptions and their items.
 
+use super::ApiVersion;
 use crate::engine::Account;
 use crate::ids::Kind;
-use crate::model::Subscription;
+use crate::model::{CancelReason, Subscription};
 use serde_json::{Value, json};
 
 impl Account {
     /// A subscription's `items` list as Stripe embeds it.
-    pub(super) fn items_json(&self, s: u32, sub: &Subscription) -> Value {
+    pub(super) fn items_json(&self, s: u32, sub: &Subscription, v: ApiVersion) -> Value {
         let sub_id = self.oid(Kind::Subscription, s);
         let data: Vec<Value> = sub
             .items
             .iter()
             .map(|it| {
-                json!({
+                let mut item = json!({
                     "id": self.oid(Kind::SubscriptionItem, it.index),
                     "object": "subscription_item",
-                    "billing_thresholds": null,
                     "created": it.created,
                     "current_period_end": sub.period_end,
                     "current_period_start": sub.period_start,
@@ -27,36 +27,43 @@ impl Account {
                     "quantity": it.quantity,
                     "subscription": sub_id,
                     "tax_rates": []
-                })
+                });
+                if !v.basil() {
+                    // Basil removed legacy usage-based billing and its thresholds.
+                    item["billing_thresholds"] = Value::Null;
+                }
+                item
             })
             .collect();
-        json!({
+        let mut list = json!({
             "object": "list",
             "data": data,
             "has_more": false,
-            "total_count": sub.items.len(),
             "url": format!("/v1/subscription_items?subscription={sub_id}")
-        })
+        });
+        if !v.basil() {
+            // Basil no longer counts lists.
+            list["total_count"] = json!(sub.items.len());
+        }
+        list
     }
 
     /// A subscription as Stripe returns it.
-    pub(super) fn subscription_json(&self, s: u32, sub: &Subscription) -> Value {
+    pub(super) fn subscription_json(&self, s: u32, sub: &Subscription, v: ApiVersion) -> Value {
         let single = sub.items.len() == 1;
         let first = sub.items.first();
         let currency = sub.currency(&self.prices);
-        let discount = sub.discount.map(|d| self.render_discount(&d, sub.customer));
         let has_pm = self
             .customers
             .get(sub.customer as usize)
             .is_some_and(|c| c.has_payment_method);
-        json!({
+        let mut out = json!({
             "id": self.oid(Kind::Subscription, s),
             "object": "subscription",
             "application": null,
             "application_fee_percent": null,
             "automatic_tax": {"disabled_reason": null, "enabled": false, "liability": null},
             "billing_cycle_anchor": sub.created,
-            "billing_thresholds": null,
             "cancel_at": if sub.cancel_at_period_end { Value::from(sub.period_end) } else { Value::Null },
             "cancel_at_period_end": sub.cancel_at_period_end,
             "canceled_at": sub.canceled_at,
@@ -64,25 +71,23 @@ impl Account {
                 "comment": null,
                 "feedback": null,
                 "reason": sub.cancel_reason.map(|r| match r {
-                    crate::model::CancelReason::Requested => "cancellation_requested",
-                    crate::model::CancelReason::PaymentFailed => "payment_failed",
-                    crate::model::CancelReason::TrialNoPaymentMethod => "cancellation_requested",
+                    CancelReason::Requested | CancelReason::TrialNoPaymentMethod => "cancellation_requested",
+                    CancelReason::PaymentFailed => "payment_failed",
                 })
             },
             "collection_method": "charge_automatically",
             "created": sub.created,
             "currency": currency.code(),
-            "current_period_end": sub.period_end,
-            "current_period_start": sub.period_start,
             "customer": self.oid(Kind::Customer, sub.customer),
             "days_until_due": null,
             "default_payment_method": if has_pm { Value::from(format!("pm_{}", self.oid(Kind::Customer, sub.customer).get(4..).unwrap_or(""))) } else { Value::Null },
+            "default_source": null,
+            "default_tax_rates": [],
             "description": null,
-            "discount": discount,
             "discounts": sub.discount.map_or_else(Vec::new, |d| vec![self.oid(Kind::Discount, d.subscription)]),
             "ended_at": sub.ended_at,
             "invoice_settings": {"account_tax_ids": null, "issuer": {"type": "self"}},
-            "items": self.items_json(s, sub),
+            "items": self.items_json(s, sub, v),
             "latest_invoice": sub.latest_invoice.map(|i| self.oid(Kind::Invoice, i)),
             "livemode": false,
             "metadata": {},
@@ -103,6 +108,16 @@ impl Account {
             "trial_end": sub.trial.map(|t| t.1),
             "trial_settings": {"end_behavior": {"missing_payment_method": if sub.trial_cancels { "cancel" } else { "pause" }}},
             "trial_start": sub.trial.map(|t| t.0)
-        })
+        });
+        if !v.basil() {
+            // Before basil the period lived on the subscription and the coupon came embedded.
+            out["billing_thresholds"] = Value::Null;
+            out["current_period_end"] = json!(sub.period_end);
+            out["current_period_start"] = json!(sub.period_start);
+            out["discount"] = sub
+                .discount
+                .map_or(Value::Null, |d| self.render_discount(&d, sub.customer));
+        }
+        out
     }
 }

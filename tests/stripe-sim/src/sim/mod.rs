@@ -7,6 +7,7 @@ pub use delivery::wall_now;
 use crate::api::ApiError;
 use crate::engine::{Account, GenParams};
 use crate::ids::Kind;
+use crate::version::ApiVersion;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use kustiq::domain::secret::Secret;
 use kustiq::domain::time::Timestamp;
@@ -53,6 +54,9 @@ pub struct SimConfig {
     pub webhook: Option<WebhookTarget>,
     /// The simulated present at start.
     pub now: Timestamp,
+    /// The API version objects and events are rendered in (a request's `Stripe-Version`
+    /// header overrides it for that request's objects).
+    pub api_version: ApiVersion,
 }
 
 impl Default for SimConfig {
@@ -67,6 +71,7 @@ impl Default for SimConfig {
             webhook: None,
             // A fixed default so that the same seed gives the same data; callers pass a real now.
             now: Timestamp::from_unix(1_767_225_600),
+            api_version: ApiVersion::default(),
         }
     }
 }
@@ -247,6 +252,7 @@ impl Simulator {
                     customers,
                     years: config.years,
                     now: config.now.unix(),
+                    api_version: config.api_version,
                 })
             })
             .collect();
@@ -356,7 +362,7 @@ impl Simulator {
         let st = self.lock();
         st.accounts.get(i).map_or_else(Vec::new, |a| {
             (0..a.subs.len() as u32)
-                .map(|s| a.render_subscription(s))
+                .map(|s| a.render_subscription(s, a.api_version))
                 .collect()
         })
     }
