@@ -24,6 +24,12 @@ pub fn small() -> SimConfig {
     }
 }
 
+/// One HTTP client for every call: building one per request costs more than the request.
+pub fn client() -> &'static reqwest::Client {
+    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    CLIENT.get_or_init(reqwest::Client::new)
+}
+
 /// One GET response.
 pub struct Resp {
     pub status: u16,
@@ -33,7 +39,7 @@ pub struct Resp {
 
 /// GET `path` with a bearer key and an optional `Stripe-Account` header.
 pub async fn get(sim: &RunningSim, path: &str, key: &str, account: Option<&str>) -> Resp {
-    let mut req = reqwest::Client::new()
+    let mut req = client()
         .get(format!("{}{path}", sim.base_url))
         .bearer_auth(key);
     if let Some(a) = account {

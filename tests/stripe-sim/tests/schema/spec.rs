@@ -29,8 +29,6 @@ pub enum Change {
     AddEnum(&'static str, &'static str),
     /// Properties that later versions no longer send: dropped from `required` and rejected.
     Removed(&'static [&'static str]),
-    /// Properties dropped from `required` only (still sent by some versions).
-    NotRequired(&'static [&'static str]),
     /// A property that later versions add; `true` when it is always present.
     Added(&'static str, fn() -> Value, bool),
     /// A whole component schema the 2020 spec does not have.
@@ -251,21 +249,19 @@ fn patched(version: &str) -> Value {
                     .expect("an enum");
                 e.push(json!(value));
             }
-            Change::Removed(props) | Change::NotRequired(props) => {
+            Change::Removed(props) => {
                 if let Some(req) = s["required"].as_array_mut() {
                     req.retain(|r| !props.iter().any(|p| r == p));
                 }
-                if matches!(d.change, Change::Removed(_)) {
-                    let forbidden: Vec<Value> =
-                        props.iter().map(|p| json!({"required": [p]})).collect();
-                    let not = json!({"not": {"anyOf": forbidden}});
-                    let all = s
-                        .as_object_mut()
-                        .expect("an object schema")
-                        .entry("allOf")
-                        .or_insert_with(|| json!([]));
-                    all.as_array_mut().expect("allOf").push(not);
-                }
+                let forbidden: Vec<Value> =
+                    props.iter().map(|p| json!({"required": [p]})).collect();
+                let not = json!({"not": {"anyOf": forbidden}});
+                let all = s
+                    .as_object_mut()
+                    .expect("an object schema")
+                    .entry("allOf")
+                    .or_insert_with(|| json!([]));
+                all.as_array_mut().expect("allOf").push(not);
             }
             Change::Added(prop, f, required) => {
                 s["properties"][*prop] = f();
