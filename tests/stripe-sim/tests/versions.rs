@@ -305,3 +305,44 @@ async fn the_legacy_version_renders_the_2024_shape_and_its_expansions() {
             .all(|e| e["api_version"] == "2024-06-20")
     );
 }
+
+#[tokio::test]
+async fn ids_inside_hashes_and_arrays_expand_by_their_dotted_path() {
+    let sim = start(one_account(300, ApiVersion::Basil)).await;
+    let account = sim.accounts[0].id.clone();
+    let invoices = list_all(&sim, "/v1/invoices", &account).await;
+    let discounted = invoices
+        .iter()
+        .find(|i| !i["total_discount_amounts"].as_array().unwrap().is_empty())
+        .expect("a discounted invoice");
+    let id = discounted["id"].as_str().unwrap();
+    let r = platform_get(
+        &sim,
+        &format!(
+            "/v1/invoices/{id}?expand[]=total_discount_amounts.discount&expand[]=parent.subscription_details.subscription&expand[]=lines.data.discount_amounts.discount"
+        ),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let discount = &r.body["total_discount_amounts"][0]["discount"];
+    assert_eq!(discount["object"], "discount");
+    assert_eq!(discount["coupon"]["object"], "coupon");
+    assert_eq!(discount["id"], discounted["discounts"][0]);
+    assert_eq!(
+        r.body["parent"]["subscription_details"]["subscription"]["object"],
+        "subscription"
+    );
+    assert_eq!(
+        r.body["lines"]["data"][0]["discount_amounts"][0]["discount"],
+        *discount
+    );
+    let payments = platform_get(
+        &sim,
+        "/v1/invoice_payments?limit=3&expand[]=data.payment.charge",
+    )
+    .await
+    .body;
+    for p in payments["data"].as_array().unwrap() {
+        assert_eq!(p["payment"]["charge"]["object"], "charge");
+    }
+}
