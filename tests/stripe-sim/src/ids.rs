@@ -36,6 +36,8 @@ pub enum Kind {
     Event,
     /// `di_`
     Discount,
+    /// `inpay_`
+    InvoicePayment,
 }
 
 impl Kind {
@@ -54,6 +56,7 @@ impl Kind {
             Kind::Dispute => "dp",
             Kind::Event => "evt",
             Kind::Discount => "di",
+            Kind::InvoicePayment => "inpay",
         }
     }
 
@@ -71,6 +74,7 @@ impl Kind {
             Kind::Dispute => 10,
             Kind::Event => 11,
             Kind::Discount => 12,
+            Kind::InvoicePayment => 13,
         }
     }
 }

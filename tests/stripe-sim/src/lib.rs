@@ -17,6 +17,9 @@ pub mod names;
 pub mod oauth;
 pub mod render;
 pub mod sim;
+pub mod version;
+
+pub use version::ApiVersion;
 
 pub use sim::{
     AccountInfo, Advance, CLIENT_ID, Counts, Delivery, EmitError, Flag, PLATFORM_KEY, SimConfig,

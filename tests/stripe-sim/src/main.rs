@@ -3,7 +3,7 @@
 use clap::Parser;
 use kustiq::domain::secret::Secret;
 use std::time::Duration;
-use stripe_sim::{SimConfig, Simulator, WebhookTarget};
+use stripe_sim::{ApiVersion, SimConfig, Simulator, WebhookTarget};
 
 /// Command-line flags (see CONTRACT.md).
 #[derive(Debug, Parser)]
@@ -42,6 +42,15 @@ struct Args {
     /// The simulated present as Unix seconds (default: the wall clock).
     #[arg(long)]
     now: Option<i64>,
+    /// API version to render: `2025-03-31.basil` (or any later date) or an earlier date such
+    /// as `2024-06-20` for the legacy shape.
+    #[arg(long, default_value = stripe_sim::version::BASIL, value_parser = parse_version)]
+    api_version: ApiVersion,
+}
+
+fn parse_version(s: &str) -> Result<ApiVersion, String> {
+    ApiVersion::parse(s)
+        .ok_or_else(|| format!("not a Stripe API version (YYYY-MM-DD[.release]): {s}"))
 }
 
 #[tokio::main]
@@ -66,6 +75,7 @@ async fn main() -> std::process::ExitCode {
         rate_limit: (args.rate_limit > 0).then_some(args.rate_limit),
         latency: Duration::from_millis(args.latency_ms),
         webhook,
+        api_version: args.api_version,
         now: args.now.map_or_else(
             stripe_sim::sim::wall_now,
             kustiq::domain::time::Timestamp::from_unix,

@@ -306,7 +306,12 @@ async fn subscription_and_invoice_filters_select_what_they_name() {
     assert!(theirs.iter().all(|i| i["customer"] == customer.as_str()));
     let sub = all[0]["id"].as_str().unwrap();
     let by_sub = list_all(&sim, &format!("/v1/invoices?subscription={sub}"), &account).await;
-    assert!(by_sub.iter().all(|i| i["subscription"] == sub));
+    // Basil (the default) names an invoice's subscription under `parent`.
+    assert!(
+        by_sub
+            .iter()
+            .all(|i| i["parent"]["subscription_details"]["subscription"] == sub)
+    );
     let paid = list_all(&sim, "/v1/invoices?status=paid&limit=100", &account).await;
     assert!(!paid.is_empty() && paid.iter().all(|i| i["status"] == "paid"));
     let charges = list_all(&sim, &format!("/v1/charges?customer={customer}"), &account).await;

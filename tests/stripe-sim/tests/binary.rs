@@ -105,3 +105,53 @@ async fn binary_prints_one_ready_line_and_serves_with_contract_flags() {
     child.kill().expect("stop the child we started");
     let _ = child.wait();
 }
+
+#[tokio::test]
+async fn api_version_flag_renders_the_legacy_shape() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stripe-sim"))
+        .args(["--port", "0", "--customers", "30", "--accounts", "1"])
+        .args(["--api-version", "2024-06-20", "--now", "1767225600"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn stripe-sim");
+    let stdout = child.stdout.take().expect("stdout");
+    let line = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).map(|_| line)
+    })
+    .await
+    .expect("join")
+    .expect("ready line");
+    let ready: Value = serde_json::from_str(&line).expect("one JSON line");
+    let base = ready["base_url"].as_str().expect("base_url").to_owned();
+    let key = ready["accounts"][0]["restricted_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let events: Value = reqwest::Client::new()
+        .get(format!("{base}/v1/events?limit=3"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let data = events["data"].as_array().expect("events");
+    assert!(!data.is_empty());
+    assert!(
+        data.iter().all(|e| e["api_version"] == "2024-06-20"),
+        "{events}"
+    );
+    child.kill().expect("stop the child we started");
+    let _ = child.wait();
+    let refused = Command::new(env!("CARGO_BIN_EXE_stripe-sim"))
+        .args(["--port", "0", "--api-version", "someday"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("run stripe-sim");
+    assert!(!refused.success(), "an unknown version is refused at start");
+}

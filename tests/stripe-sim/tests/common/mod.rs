@@ -2,8 +2,10 @@
 
 #![allow(dead_code)]
 
+use axum::body::Bytes;
 use reqwest::header::HeaderMap;
 use serde_json::Value;
+use std::sync::{Arc, Mutex};
 use stripe_sim::{RunningSim, SimConfig, Simulator};
 
 /// Generates and serves a simulator.
@@ -22,6 +24,12 @@ pub fn small() -> SimConfig {
     }
 }
 
+/// One HTTP client for every call: building one per request costs more than the request.
+pub fn client() -> &'static reqwest::Client {
+    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    CLIENT.get_or_init(reqwest::Client::new)
+}
+
 /// One GET response.
 pub struct Resp {
     pub status: u16,
@@ -31,7 +39,7 @@ pub struct Resp {
 
 /// GET `path` with a bearer key and an optional `Stripe-Account` header.
 pub async fn get(sim: &RunningSim, path: &str, key: &str, account: Option<&str>) -> Resp {
-    let mut req = reqwest::Client::new()
+    let mut req = client()
         .get(format!("{}{path}", sim.base_url))
         .bearer_auth(key);
     if let Some(a) = account {
@@ -75,4 +83,29 @@ pub async fn list_all(sim: &RunningSim, path: &str, account: &str) -> Vec<Value>
         url = format!("{path}{sep}limit=100&starting_after={last}");
     }
     out
+}
+
+/// A webhook endpoint that records what it receives.
+pub async fn receiver() -> (String, Arc<Mutex<Vec<(String, Bytes)>>>) {
+    let got: Arc<Mutex<Vec<(String, Bytes)>>> = Arc::default();
+    let sink = got.clone();
+    let app = axum::Router::new().route(
+        "/webhooks/stripe",
+        axum::routing::post(move |headers: HeaderMap, body: Bytes| {
+            let sink = sink.clone();
+            async move {
+                let sig = headers
+                    .get("stripe-signature")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_owned();
+                sink.lock().unwrap().push((sig, body));
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/webhooks/stripe", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, got)
 }
