@@ -22,10 +22,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
-/// Largest page of the at-risk segment.
-const MAX_PAGE: u16 = 200;
-/// Default page of the at-risk segment.
-const DEFAULT_PAGE: u16 = 50;
+use crate::domain::limits::{AT_RISK_PAGE_DEFAULT as DEFAULT_PAGE, AT_RISK_PAGE_MAX as MAX_PAGE};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
