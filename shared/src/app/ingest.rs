@@ -327,7 +327,7 @@ where
     let mut charges: Vec<String> = observations
         .iter()
         .filter_map(|o| match &o.fact {
-            Fact::Charge(c) => Some(c.id.clone()),
+            Fact::Charge(c) => Some(c.id.to_string()),
             _ => None,
         })
         .collect();

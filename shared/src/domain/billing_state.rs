@@ -13,10 +13,14 @@
 //!   (newest observation − retention), so pruning early or late gives the same result.
 //!   See `docs/scoring.md` ("Billing state") for the argument.
 
-use crate::domain::ids::{StripeCustomerId, StripeEventId, StripeObjectId};
+use crate::domain::ids::{
+    PaymentRef, StripeChargeId, StripeCustomerId, StripeEventId, StripeObjectId,
+    StripePaymentIntentId,
+};
 use crate::domain::money::Currency;
 use crate::domain::mrr::{
-    Discount, MrrSettings, MrrSubscription, PriceItem, SubscriptionStatus, plan_amount_exact,
+    BillingPeriod, Discount, MrrSettings, MrrSubscription, PriceItem, Ratio, SubscriptionStatus,
+    item_is_recurring_licensed, item_period_amount, plan_amount_exact,
 };
 use crate::domain::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -44,6 +48,10 @@ pub struct CustomerSnapshot {
     /// A default payment method is set (`invoice_settings.default_payment_method` or
     /// `default_source`).
     pub has_payment_method: bool,
+    /// The customer's billing currency (Stripe's `customer.currency`), when set: the
+    /// main currency of its MRR.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<Currency>,
     /// The customer was deleted in Stripe.
     #[serde(default)]
     pub deleted: bool,
@@ -184,6 +192,10 @@ pub struct InvoiceSnapshot {
     /// When it was paid.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paid_at: Option<Timestamp>,
+    /// The charges and payment intents that paid or tried to pay it (`charge` and
+    /// `payment_intent` before API 2025-03-31, `payments` after), when sent.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub payments: Vec<PaymentRef>,
 }
 
 /// Outcome of a charge (or of one invoice payment attempt).
@@ -198,11 +210,99 @@ pub enum ChargeStatus {
     Succeeded,
 }
 
-/// A charge, or an invoice payment attempt when Stripe does not name the charge.
+/// What a payment record of the billing state stands for. Stored as a string: the
+/// charge id, or the invoice id with a `#` suffix for what only the invoice tells.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum PaymentId {
+    /// A real charge, `ch_…`/`py_…`.
+    Charge(StripeChargeId),
+    /// The invoice was paid (whatever the amount, out of band included): `in_…#paid`.
+    InvoicePaid(StripeObjectId),
+    /// One failed payment known only from its `invoice.payment_failed` event (invoices of
+    /// API ≥ 2025-03-31 name no charge): `in_…#evt_…`. One event is one failed charge.
+    InvoiceFailure {
+        /// The invoice.
+        invoice: StripeObjectId,
+        /// The event that reported the failure.
+        event: StripeEventId,
+    },
+    /// A failed attempt recorded by attempt number, `in_…#attempt-N`: how state written
+    /// before failures were counted per charge names them. Read, never written.
+    InvoiceAttempt {
+        /// The invoice.
+        invoice: StripeObjectId,
+        /// Stripe's `attempt_count` then.
+        attempt: u32,
+    },
+}
+
+/// A payment id that is none of the stored forms.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid payment id {0:?}")]
+pub struct PaymentIdError(pub String);
+
+impl PaymentId {
+    /// The invoice this record belongs to, when the record itself says.
+    pub fn invoice(&self) -> Option<&StripeObjectId> {
+        match self {
+            Self::Charge(_) => None,
+            Self::InvoicePaid(i)
+            | Self::InvoiceFailure { invoice: i, .. }
+            | Self::InvoiceAttempt { invoice: i, .. } => Some(i),
+        }
+    }
+
+    /// Parses the stored string form.
+    pub fn parse(raw: &str) -> Result<Self, PaymentIdError> {
+        let err = || PaymentIdError(raw.to_owned());
+        let Some((invoice, what)) = raw.split_once('#') else {
+            return StripeChargeId::parse(raw)
+                .map(Self::Charge)
+                .map_err(|_| err());
+        };
+        let invoice = StripeObjectId::parse(invoice).map_err(|_| err())?;
+        if what == "paid" {
+            return Ok(Self::InvoicePaid(invoice));
+        }
+        if let Some(n) = what.strip_prefix("attempt-") {
+            let attempt = n.parse().map_err(|_| err())?;
+            return Ok(Self::InvoiceAttempt { invoice, attempt });
+        }
+        let event = StripeEventId::parse(what).map_err(|_| err())?;
+        Ok(Self::InvoiceFailure { invoice, event })
+    }
+}
+
+impl std::fmt::Display for PaymentId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Charge(c) => write!(f, "{c}"),
+            Self::InvoicePaid(i) => write!(f, "{i}#paid"),
+            Self::InvoiceFailure { invoice, event } => write!(f, "{invoice}#{event}"),
+            Self::InvoiceAttempt { invoice, attempt } => write!(f, "{invoice}#attempt-{attempt}"),
+        }
+    }
+}
+
+impl TryFrom<String> for PaymentId {
+    type Error = PaymentIdError;
+    fn try_from(raw: String) -> Result<Self, PaymentIdError> {
+        Self::parse(&raw)
+    }
+}
+
+impl From<PaymentId> for String {
+    fn from(p: PaymentId) -> String {
+        p.to_string()
+    }
+}
+
+/// A charge, or a payment outcome known only from its invoice.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct ChargeSnapshot {
-    /// `ch_…`/`py_…`, or `in_…#attempt-N` for an attempt known only from its invoice.
-    pub id: String,
+    /// The charge, or the invoice record standing for it.
+    pub id: PaymentId,
     /// When the charge (attempt) happened.
     pub created: Timestamp,
     /// Outcome.
@@ -214,6 +314,10 @@ pub struct ChargeSnapshot {
     /// The invoice it paid, if known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invoice: Option<StripeObjectId>,
+    /// The payment intent it belongs to, if known (how a charge of API ≥ 2025-03-31 is
+    /// tied to its invoice, through the invoice's payments).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_intent: Option<StripePaymentIntentId>,
 }
 
 /// A dispute on a charge.
@@ -223,7 +327,7 @@ pub struct DisputeSnapshot {
     pub id: StripeObjectId,
     /// The disputed charge.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub charge: Option<StripeObjectId>,
+    pub charge: Option<StripeChargeId>,
     /// When the dispute was opened.
     pub created: Timestamp,
     /// Disputed amount, minor units.
@@ -368,6 +472,20 @@ fn merge_into<K: Ord, T: Rank + Ord>(map: &mut BTreeMap<K, Versioned<T>>, key: K
     }
 }
 
+/// One product of a plan sample: what a change of billing interval is judged on.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct PlanLine {
+    /// The product (`prod_…`), when the price names it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product: Option<String>,
+    /// How often it bills.
+    pub period: BillingPeriod,
+    /// Seats (quantity).
+    pub quantity: u64,
+    /// Monthly list amount before any discount, exact minor units.
+    pub monthly: Ratio,
+}
+
 /// The monthly plan amount of one subscription at one instant, and whether it counted.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct PlanSample {
@@ -382,17 +500,107 @@ pub struct PlanSample {
     /// Collection paused at that time.
     pub collection_paused: bool,
     /// Monthly plan amount (forever discounts applied, status ignored), rounded half to
-    /// even; `None` when the subscription had no licensed recurring item.
+    /// even; `None` when the subscription had no licensed recurring item or an amount
+    /// was not known (`unknown`).
     pub plan: Option<(Currency, i64)>,
     /// The event that told us.
     pub event: Option<StripeEventId>,
+    /// The licensed recurring items before discounts (empty in samples stored before
+    /// interval changes were judged by product).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lines: Vec<PlanLine>,
+    /// An amount of this plan was not known (tiers or a coupon not resolved yet): the
+    /// sample takes part in no comparison.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unknown: bool,
 }
 
 impl PlanSample {
+    /// Whether the subscription counted toward MRR then.
+    pub fn counts(&self) -> bool {
+        self.status.counts_toward_mrr() && !self.collection_paused
+    }
+
+    /// Paused then: status `paused`, or collection paused while running.
+    pub fn paused(&self) -> bool {
+        self.status == SubscriptionStatus::Paused
+            || (self.collection_paused && !self.status.is_terminal())
+    }
+
     /// What the sample contributed to MRR: the plan amount when the status counted.
     pub fn contribution(&self) -> Option<(Currency, i64)> {
-        let counts = self.status.counts_toward_mrr() && !self.collection_paused;
+        let counts = self.counts();
         self.plan.map(|(c, a)| (c, if counts { a } else { 0 }))
+    }
+
+    /// The monthly list amount (before discounts), in the plan's currency.
+    pub fn list_amount(&self) -> Option<(Currency, i64)> {
+        let (currency, plan) = self.plan?;
+        if self.lines.is_empty() {
+            return Some((currency, plan));
+        }
+        let sum = self
+            .lines
+            .iter()
+            .fold(Ratio::ZERO, |acc, l| acc + l.monthly);
+        Some((currency, sum.round_half_even()))
+    }
+
+    /// This plan's lines re-priced against `earlier`: a product `earlier` billed at
+    /// another interval is priced at `earlier`'s monthly amount per seat of that product,
+    /// so moving the same product and seats to another interval changes nothing, while
+    /// a seat or product change made with it still does. Returns (re-priced, actual)
+    /// list sums; `None` when either sample has no lines.
+    fn repriced_against(&self, earlier: &PlanSample) -> Option<(Ratio, Ratio)> {
+        if self.lines.is_empty() || earlier.lines.is_empty() {
+            return None;
+        }
+        let mut repriced = Ratio::ZERO;
+        let mut actual = Ratio::ZERO;
+        for line in &self.lines {
+            actual = actual + line.monthly;
+            let before: Vec<&PlanLine> = earlier
+                .lines
+                .iter()
+                .filter(|e| e.product.is_some() && e.product == line.product)
+                .collect();
+            let seats: u64 = before.iter().map(|e| e.quantity).sum();
+            let interval_changed =
+                !before.is_empty() && before.iter().all(|e| e.period != line.period);
+            repriced = repriced
+                + if interval_changed && seats > 0 {
+                    let amount = before.iter().fold(Ratio::ZERO, |acc, e| acc + e.monthly);
+                    amount.scale(i128::from(line.quantity), i128::from(seats))
+                } else {
+                    line.monthly
+                };
+        }
+        Some((repriced, actual))
+    }
+
+    /// The list amount to compare with `earlier`'s for a plan drop: interval changes of
+    /// the same product neutralised ([`PlanSample::repriced_against`]); coupons never
+    /// count (a discount is not a contraction).
+    pub fn list_comparable_to(&self, earlier: &PlanSample) -> Option<(Currency, i64)> {
+        let (currency, _) = self.plan?;
+        match self.repriced_against(earlier) {
+            Some((repriced, _)) => Some((currency, repriced.round_half_even())),
+            None => self.list_amount(),
+        }
+    }
+
+    /// The plan amount (discounts applied) to compare with `earlier`'s for the MRR
+    /// change, with interval changes of the same product neutralised the same way.
+    pub fn plan_comparable_to(&self, earlier: &PlanSample) -> Option<(Currency, i64)> {
+        let (currency, plan) = self.plan?;
+        match self.repriced_against(earlier) {
+            // Discounts scale with the list amount (percentages exactly).
+            Some((repriced, actual)) if actual != Ratio::ZERO => Some((
+                currency,
+                (Ratio::int(plan) * repriced * actual.recip()).round_half_even(),
+            )),
+            _ => Some((currency, plan)),
+        }
     }
 }
 
@@ -411,9 +619,9 @@ pub struct BillingState {
     /// Invoices by id.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub invoices: BTreeMap<StripeObjectId, Versioned<InvoiceSnapshot>>,
-    /// Charges and payment attempts by id.
+    /// Charges and payment records by id.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub charges: BTreeMap<String, Versioned<ChargeSnapshot>>,
+    pub charges: BTreeMap<PaymentId, Versioned<ChargeSnapshot>>,
     /// Disputes by id.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub disputes: BTreeMap<StripeObjectId, Versioned<DisputeSnapshot>>,
@@ -428,10 +636,27 @@ fn sample(
     phase: u8,
     event: Option<&StripeEventId>,
 ) -> PlanSample {
-    let plan = plan_amount_exact(&s.items, &s.discounts, &MrrSettings::default(), at)
-        .into_iter()
-        .next()
+    let amounts = plan_amount_exact(&s.items, &s.discounts, &MrrSettings::default(), at);
+    let unknown = amounts.is_err();
+    let plan = amounts
+        .ok()
+        .and_then(|a| a.into_iter().next())
         .map(|(c, r)| (c, r.round_half_even()));
+    let lines = s
+        .items
+        .iter()
+        .map(|(item, _)| item)
+        .filter(|item| item_is_recurring_licensed(item))
+        .filter_map(|item| {
+            let period = item.period?;
+            Some(PlanLine {
+                product: item.product.clone(),
+                period,
+                quantity: item.quantity,
+                monthly: item_period_amount(item)? * period.monthly_factor(),
+            })
+        })
+        .collect();
     PlanSample {
         subscription: s.id.clone(),
         at,
@@ -440,6 +665,8 @@ fn sample(
         collection_paused: s.collection_paused,
         plan,
         event: event.cloned(),
+        lines,
+        unknown,
     }
 }
 
@@ -607,6 +834,7 @@ pub(crate) mod fixtures {
         (
             PriceItem {
                 price_id: Some(format!("price_{amount}")),
+                product: Some("prod_plan".into()),
                 currency: usd(),
                 pricing: Pricing::PerUnit {
                     unit_amount: Ratio::int(amount),
@@ -673,12 +901,13 @@ pub(crate) mod fixtures {
             created,
             None,
             Fact::Charge(ChargeSnapshot {
-                id: id.to_owned(),
+                id: PaymentId::parse(id).unwrap(),
                 created,
                 status,
                 amount: 5_000,
                 currency: usd(),
                 invoice: None,
+                payment_intent: None,
             }),
         )
     }
@@ -707,6 +936,7 @@ pub(crate) mod fixtures {
                 currency: usd(),
                 attempt_count: 1,
                 paid_at,
+                payments: vec![],
             }),
         )
     }
@@ -717,7 +947,7 @@ pub(crate) mod fixtures {
             None,
             Fact::Dispute(DisputeSnapshot {
                 id: oid(id),
-                charge: Some(oid("ch_disputed")),
+                charge: Some(StripeChargeId::parse("ch_disputed").unwrap()),
                 created,
                 amount: 5_000,
                 currency: usd(),
@@ -778,7 +1008,7 @@ mod tests {
         let kept = charge("ch_kept", day(-120), ChargeStatus::Failed);
         let newest = charge("ch_new", day(0), ChargeStatus::Succeeded);
         let s = BillingState::from_observations([&old, &kept, &newest]);
-        let ids: Vec<_> = s.charges().map(|c| c.id.as_str()).collect();
+        let ids: Vec<_> = s.charges().map(|c| c.id.to_string()).collect();
         assert_eq!(ids, ["ch_kept", "ch_new"]);
         // Arriving after the horizon moved past it, the old charge is dropped the same way.
         let late = BillingState::from_observations([&newest, &kept, &old]);

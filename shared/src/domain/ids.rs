@@ -15,7 +15,7 @@ pub struct IdError {
 
 const MAX_ID_LEN: usize = 255;
 
-fn check(kind: &'static str, raw: &str, prefix: Option<&str>) -> Result<(), IdError> {
+fn check(kind: &'static str, raw: &str, prefixes: &[&str]) -> Result<(), IdError> {
     if raw.is_empty() {
         return Err(IdError {
             kind,
@@ -37,8 +37,10 @@ fn check(kind: &'static str, raw: &str, prefix: Option<&str>) -> Result<(), IdEr
             reason: "only letters, digits, '_', '-' and '.' are allowed",
         });
     }
-    if let Some(p) = prefix
-        && (!raw.starts_with(p) || raw.len() == p.len())
+    if !prefixes.is_empty()
+        && !prefixes
+            .iter()
+            .any(|p| raw.starts_with(p) && raw.len() > p.len())
     {
         return Err(IdError {
             kind,
@@ -98,28 +100,86 @@ macro_rules! id_type {
 
 id_type!(
     /// A Kustiq workspace (tenant). Comes from the JWT authorizer claims.
-    WorkspaceId, "workspace id", None
+    WorkspaceId, "workspace id", &[]
 );
 id_type!(
     /// A CRM profile inside a workspace.
-    ProfileId, "profile id", None
+    ProfileId, "profile id", &[]
 );
 id_type!(
     /// A connected Stripe account, `acct_…`.
-    StripeAccountId, "Stripe account id", Some("acct_")
+    StripeAccountId, "Stripe account id", &["acct_"]
 );
 id_type!(
     /// A Stripe customer, `cus_…`.
-    StripeCustomerId, "Stripe customer id", Some("cus_")
+    StripeCustomerId, "Stripe customer id", &["cus_"]
 );
 id_type!(
     /// A Stripe event, `evt_…`.
-    StripeEventId, "Stripe event id", Some("evt_")
+    StripeEventId, "Stripe event id", &["evt_"]
 );
 id_type!(
-    /// Any other Stripe object id (`sub_…`, `in_…`, `ch_…`, `dp_…`), kept as evidence.
-    StripeObjectId, "Stripe object id", None
+    /// A Stripe charge, `ch_…` (card and most methods) or `py_…` (some bank debits).
+    StripeChargeId, "Stripe charge id", &["ch_", "py_"]
 );
+id_type!(
+    /// A Stripe payment intent, `pi_…`: what basil invoice payments and disputes name.
+    StripePaymentIntentId, "Stripe payment intent id", &["pi_"]
+);
+id_type!(
+    /// Any other Stripe object id (`sub_…`, `in_…`, `dp_…`, `price_…`), kept as evidence.
+    StripeObjectId, "Stripe object id", &[]
+);
+
+/// A payment a dispute or an invoice payment can name: a charge, or the payment intent
+/// whose charges they are. Serialized as the plain id; `pi_…` is a payment intent.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum PaymentRef {
+    /// `ch_…`/`py_…`.
+    Charge(StripeChargeId),
+    /// `pi_…`.
+    PaymentIntent(StripePaymentIntentId),
+}
+
+impl PaymentRef {
+    /// Parses a charge or payment intent id.
+    pub fn parse(raw: impl Into<String>) -> Result<Self, IdError> {
+        let raw = raw.into();
+        if raw.starts_with("pi_") {
+            StripePaymentIntentId::parse(raw).map(Self::PaymentIntent)
+        } else {
+            StripeChargeId::parse(raw).map(Self::Charge)
+        }
+    }
+
+    /// The id as a string slice.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Charge(c) => c.as_str(),
+            Self::PaymentIntent(p) => p.as_str(),
+        }
+    }
+}
+
+impl TryFrom<String> for PaymentRef {
+    type Error = IdError;
+    fn try_from(raw: String) -> Result<Self, IdError> {
+        Self::parse(raw)
+    }
+}
+
+impl From<PaymentRef> for String {
+    fn from(p: PaymentRef) -> String {
+        p.as_str().to_owned()
+    }
+}
+
+impl fmt::Display for PaymentRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -130,6 +190,15 @@ mod tests {
         assert!(StripeCustomerId::parse("cus_123").is_ok());
         assert!(StripeCustomerId::parse("acct_123").is_err());
         assert!(StripeCustomerId::parse("cus_").is_err());
+    }
+
+    #[test]
+    fn charge_id_is_ch_or_py() {
+        assert!(StripeChargeId::parse("ch_3Pq").is_ok());
+        assert!(StripeChargeId::parse("py_1Ab").is_ok());
+        assert!(StripeChargeId::parse("pi_1Ab").is_err());
+        assert!(StripeChargeId::parse("in_1#attempt-1").is_err());
+        assert!(StripeChargeId::parse("py_").is_err());
     }
 
     #[test]

@@ -102,6 +102,18 @@ impl Ratio {
         self.mul(Ratio::new(n, d))
     }
 
+    /// `1 / self` (zero for zero).
+    pub fn recip(self) -> Ratio {
+        Ratio::new(self.den, self.num)
+    }
+
+    /// Compares the values (the derived `Ord` orders the representation, not the value).
+    pub fn cmp_value(self, other: Ratio) -> std::cmp::Ordering {
+        self.num
+            .saturating_mul(other.den)
+            .cmp(&other.num.saturating_mul(self.den))
+    }
+
     /// True when strictly below zero.
     pub fn is_negative(self) -> bool {
         self.num < 0
@@ -268,6 +280,22 @@ pub enum Pricing {
         /// Tiers in ascending `up_to` order.
         tiers: Vec<Tier>,
     },
+    /// The amount is not known yet: MRR is unknown (never 0) until it is.
+    Unknown {
+        /// What is missing.
+        missing: MissingAmount,
+    },
+}
+
+/// Why an item's amount is not known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MissingAmount {
+    /// A tiered price whose tiers Stripe did not send (they come only when expanded)
+    /// and that the price cache does not hold yet.
+    Tiers,
+    /// A tax-inclusive price under automatic tax: the tax inside it is not on record.
+    InclusiveTax,
 }
 
 /// Licensed (quantity-based) or metered (usage-based) recurring price.
@@ -285,6 +313,10 @@ pub enum UsageType {
 pub struct PriceItem {
     /// The price id (`price_…`), kept as evidence.
     pub price_id: Option<String>,
+    /// The product (`prod_…`) the price belongs to, when known: a change of billing
+    /// interval is judged per product.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product: Option<String>,
     /// The price's currency.
     pub currency: Currency,
     /// Amount scheme.
@@ -310,6 +342,8 @@ pub enum CouponDuration {
     Once,
     /// A number of months: subtracted only with [`MrrSettings::include_limited_coupons`].
     Repeating,
+    /// Not known yet (the discount's coupon is not resolved).
+    Unknown,
 }
 
 /// What a coupon takes off.
@@ -325,12 +359,15 @@ pub enum DiscountValue {
         /// Its currency; ignored when it differs from the subscription's.
         currency: Currency,
     },
+    /// A discount Stripe sent only as an id (API ≥ 2025-03-31) whose coupon is not known
+    /// yet: MRR is unknown until it is.
+    Unresolved,
 }
 
 /// A discount applied to a subscription (or one item).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Discount {
-    /// The coupon id, kept as evidence.
+    /// The coupon id, kept as evidence (the discount id `di_…` while unresolved).
     pub coupon_id: String,
     /// Percent or amount off.
     pub value: DiscountValue,
@@ -346,11 +383,16 @@ impl Discount {
     pub fn counts(&self, settings: &MrrSettings, now: Timestamp) -> bool {
         let active = self.end.is_none_or(|end| end > now);
         match self.duration {
-            CouponDuration::Forever => active,
+            CouponDuration::Forever | CouponDuration::Unknown => active,
             CouponDuration::Once | CouponDuration::Repeating => {
                 settings.include_limited_coupons && active
             }
         }
+    }
+
+    /// Whether its terms are known.
+    pub fn is_resolved(&self) -> bool {
+        self.value != DiscountValue::Unresolved
     }
 }
 
@@ -409,14 +451,16 @@ impl SubscriptionStatus {
     }
 }
 
-/// The amount one period of `item` bills before discounts, exactly.
-pub fn item_period_amount(item: &PriceItem) -> Ratio {
+/// The amount one period of `item` bills before discounts, exactly; `None` when the
+/// price's amount is not known ([`Pricing::Unknown`]).
+pub fn item_period_amount(item: &PriceItem) -> Option<Ratio> {
     let q = item.quantity;
-    match &item.pricing {
+    Some(match &item.pricing {
+        Pricing::Unknown { .. } => return None,
         Pricing::PerUnit { unit_amount } => unit_amount.scale(i128::from(q), 1),
         Pricing::Graduated { tiers } => {
             if q == 0 {
-                return Ratio::ZERO;
+                return Some(Ratio::ZERO);
             }
             let mut total = Ratio::ZERO;
             let mut lower = 0u64;
@@ -437,7 +481,7 @@ pub fn item_period_amount(item: &PriceItem) -> Ratio {
         }
         Pricing::Volume { tiers } => {
             if q == 0 {
-                return Ratio::ZERO;
+                return Some(Ratio::ZERO);
             }
             tiers
                 .iter()
@@ -445,6 +489,58 @@ pub fn item_period_amount(item: &PriceItem) -> Ratio {
                 .map(|t| t.unit_amount.scale(i128::from(q), 1).add(t.flat_amount))
                 .unwrap_or(Ratio::ZERO)
         }
+    })
+}
+
+/// Amounts MRR needs that are not known yet: the prices and discounts (ids) to resolve.
+/// Until they are, the MRR is unknown — never 0 — and no MRR-based factor fires.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct UnknownAmounts {
+    /// Price ids (tiers not expanded, or inclusive tax not on record).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub prices: Vec<String>,
+    /// Discount ids whose coupon is not resolved.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub discounts: Vec<String>,
+}
+
+impl UnknownAmounts {
+    /// Nothing missing.
+    pub fn is_empty(&self) -> bool {
+        self.prices.is_empty() && self.discounts.is_empty()
+    }
+
+    fn merge(&mut self, other: UnknownAmounts) {
+        for p in other.prices {
+            if !self.prices.contains(&p) {
+                self.prices.push(p);
+            }
+        }
+        for d in other.discounts {
+            if !self.discounts.contains(&d) {
+                self.discounts.push(d);
+            }
+        }
+    }
+
+    fn check_discounts<'a>(&mut self, discounts: impl IntoIterator<Item = &'a Discount>) {
+        for d in discounts {
+            if !d.is_resolved() && !self.discounts.contains(&d.coupon_id) {
+                self.discounts.push(d.coupon_id.clone());
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for UnknownAmounts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ids: Vec<&str> = self
+            .prices
+            .iter()
+            .chain(&self.discounts)
+            .map(String::as_str)
+            .collect();
+        write!(f, "amounts not known yet: {}", ids.join(", "))
     }
 }
 
@@ -479,7 +575,7 @@ fn apply_discounts(
                     .unwrap_or(Ratio::int(1));
                 monthly.sub(Ratio::int(*amount).mul(per_month))
             }
-            DiscountValue::AmountOff { .. } => monthly,
+            DiscountValue::AmountOff { .. } | DiscountValue::Unresolved => monthly,
         }
         .at_least_zero();
     }
@@ -488,18 +584,35 @@ fn apply_discounts(
 
 /// The exact monthly plan amount of one subscription's items with its discounts, per
 /// currency, ignoring its status. Item-level discounts apply first, then the
-/// subscription's, in the order given.
+/// subscription's, in the order given. `Err` names what is not known yet (a price's
+/// tiers, a discount's coupon) among the items that count.
 pub fn plan_amount_exact(
     items: &[(PriceItem, Vec<Discount>)],
     discounts: &[Discount],
     settings: &MrrSettings,
     now: Timestamp,
-) -> BTreeMap<Currency, Ratio> {
+) -> Result<BTreeMap<Currency, Ratio>, UnknownAmounts> {
     let mut by_currency: BTreeMap<Currency, Ratio> = BTreeMap::new();
     let mut period_of: BTreeMap<Currency, BillingPeriod> = BTreeMap::new();
-    for (item, item_discounts) in items.iter().filter(|(i, _)| item_is_recurring_licensed(i)) {
-        let Some(period) = item.period else { continue };
-        let monthly = item_period_amount(item).mul(period.monthly_factor());
+    let mut unknown = UnknownAmounts::default();
+    let counted = || items.iter().filter(|(i, _)| item_is_recurring_licensed(i));
+    for (item, item_discounts) in counted() {
+        unknown.check_discounts(item_discounts.iter().filter(|d| d.counts(settings, now)));
+        if item_period_amount(item).is_none() {
+            unknown.prices.extend(item.price_id.clone());
+        }
+    }
+    if counted().next().is_some() {
+        unknown.check_discounts(discounts.iter().filter(|d| d.counts(settings, now)));
+    }
+    if !unknown.is_empty() {
+        return Err(unknown);
+    }
+    for (item, item_discounts) in counted() {
+        let (Some(period), Some(amount)) = (item.period, item_period_amount(item)) else {
+            continue;
+        };
+        let monthly = amount.mul(period.monthly_factor());
         let monthly = apply_discounts(
             monthly,
             item.currency,
@@ -522,7 +635,7 @@ pub fn plan_amount_exact(
             now,
         );
     }
-    by_currency
+    Ok(by_currency)
 }
 
 /// What MRR needs to know about one subscription.
@@ -551,12 +664,18 @@ impl MrrSubscription<'_> {
 pub struct Mrr(pub BTreeMap<Currency, i64>);
 
 impl Mrr {
-    /// The amount in the currency with the largest MRR (ties: alphabetical), if any.
+    /// The main currency's amount: `preferred` (the Stripe customer's own `currency`)
+    /// when the MRR has it, else the currency with the largest amount in major units
+    /// (minor units scaled by each currency's exponent, so 10 000 jpy does not outweigh
+    /// 100.00 usd ten-thousand-fold), ties alphabetical.
+    pub fn primary_for(&self, preferred: Option<Currency>) -> Option<Money> {
+        main_currency(self.0.iter().map(|(c, m)| (*c, *m)), preferred)
+            .map(|c| Money::new(self.in_currency(c), c))
+    }
+
+    /// [`Mrr::primary_for`] without a preferred currency.
     pub fn primary(&self) -> Option<Money> {
-        self.0
-            .iter()
-            .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
-            .map(|(c, m)| Money::new(*m, *c))
+        self.primary_for(None)
     }
 
     /// The amount in `currency` (zero when absent).
@@ -565,25 +684,52 @@ impl Mrr {
     }
 }
 
+/// The main currency among `amounts` (minor units): `preferred` when present, else the
+/// largest in major units (exponent-aware), ties alphabetical.
+pub fn main_currency(
+    amounts: impl IntoIterator<Item = (Currency, i64)>,
+    preferred: Option<Currency>,
+) -> Option<Currency> {
+    let amounts: Vec<(Currency, i64)> = amounts.into_iter().collect();
+    if let Some(p) = preferred.filter(|p| amounts.iter().any(|(c, _)| c == p)) {
+        return Some(p);
+    }
+    let major = |(c, m): &(Currency, i64)| Ratio::new(i128::from(*m), 10i128.pow(c.exponent()));
+    amounts
+        .iter()
+        .max_by(|a, b| major(a).cmp_value(major(b)).then(b.0.cmp(&a.0)))
+        .map(|(c, _)| *c)
+}
+
 /// The customer's MRR across `subscriptions`: exact sum per currency, then one
 /// round-half-even to minor units. Currencies whose exact sum is zero are still listed
-/// when a counted subscription bills in them.
+/// when a counted subscription bills in them. `Err` when an amount of a counted
+/// subscription is not known yet: the MRR is unknown, not 0.
 pub fn customer_mrr<'a>(
     subscriptions: impl IntoIterator<Item = MrrSubscription<'a>>,
     settings: &MrrSettings,
     now: Timestamp,
-) -> Mrr {
+) -> Result<Mrr, UnknownAmounts> {
     let mut exact: BTreeMap<Currency, Ratio> = BTreeMap::new();
+    let mut unknown = UnknownAmounts::default();
     for sub in subscriptions.into_iter().filter(MrrSubscription::counts) {
-        for (currency, amount) in plan_amount_exact(sub.items, sub.discounts, settings, now) {
-            let slot = exact.entry(currency).or_insert(Ratio::ZERO);
-            *slot = slot.add(amount);
+        match plan_amount_exact(sub.items, sub.discounts, settings, now) {
+            Ok(amounts) => {
+                for (currency, amount) in amounts {
+                    let slot = exact.entry(currency).or_insert(Ratio::ZERO);
+                    *slot = slot.add(amount);
+                }
+            }
+            Err(missing) => unknown.merge(missing),
         }
     }
-    Mrr(exact
+    if !unknown.is_empty() {
+        return Err(unknown);
+    }
+    Ok(Mrr(exact
         .into_iter()
         .map(|(c, r)| (c, r.round_half_even()))
-        .collect())
+        .collect()))
 }
 
 #[cfg(test)]
@@ -597,6 +743,7 @@ mod tests {
     fn item(unit: i64, qty: u64, interval: Interval, count: u32) -> PriceItem {
         PriceItem {
             price_id: Some("price_1".into()),
+            product: Some("prod_1".into()),
             currency: usd(),
             pricing: Pricing::PerUnit {
                 unit_amount: Ratio::int(unit),
@@ -626,7 +773,9 @@ mod tests {
             items: &items,
             discounts: &discounts,
         };
-        customer_mrr([sub], &settings, Timestamp::from_unix(1_000)).in_currency(usd())
+        customer_mrr([sub], &settings, Timestamp::from_unix(1_000))
+            .unwrap()
+            .in_currency(usd())
     }
 
     fn coupon(value: DiscountValue, duration: CouponDuration) -> Discount {

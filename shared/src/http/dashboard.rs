@@ -3,7 +3,7 @@
 
 use crate::app::score::score_profile;
 use crate::domain::engine::Family;
-use crate::domain::factors::Factor;
+use crate::domain::factors::{Factor, FactorSignal};
 use crate::domain::ids::{ProfileId, StripeCustomerId};
 use crate::domain::profile::{HistoryEntry, Profile, StoredScore};
 use crate::http::app::App;
@@ -64,7 +64,8 @@ fn parse_profile(id: ProfileId, body: &[u8]) -> Result<Profile, ApiError> {
                 )));
             }
             out.push(Factor {
-                signal: f.signal,
+                signal: FactorSignal::external(f.signal)
+                    .map_err(|e| ApiError::bad_request(format!("family {name}: {e}")))?,
                 impact: f.impact,
                 explanation: f.explanation,
                 evidence: f.evidence,
