@@ -577,6 +577,35 @@ fn a_basil_invoice_payment_failed_fixture_is_one_failed_charge() {
     );
 }
 
+#[test]
+fn a_legacy_invoice_payment_failed_counts_its_charge_and_names_its_owner() {
+    let e = fixture("invoice_payment_failed_2024-06-20.json");
+    let o = observe_event_with(&e, &Catalog::default());
+    let failure = o.observations.iter().find_map(|o| match &o.fact {
+        Fact::Charge(c) => Some(c.id.to_string()),
+        _ => None,
+    });
+    assert_eq!(failure.as_deref(), Some("ch_3PrAa92eZvKYlo2C0fAiLeD2"));
+    let owners: Vec<(String, String)> = o
+        .charge_owners
+        .iter()
+        .map(|c| (c.payment.to_string(), c.customer.to_string()))
+        .collect();
+    assert_eq!(
+        owners,
+        [
+            (
+                "ch_3PrAa92eZvKYlo2C0fAiLeD2".into(),
+                "cus_QhXw9aBcDeFgHi".into()
+            ),
+            (
+                "pi_3PrAa92eZvKYlo2C0pAyInT2".into(),
+                "cus_QhXw9aBcDeFgHi".into()
+            ),
+        ]
+    );
+}
+
 // 5. Billing interval -------------------------------------------------------------
 
 #[test]

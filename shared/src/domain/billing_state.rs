@@ -13,6 +13,7 @@
 //!   (newest observation − retention), so pruning early or late gives the same result.
 //!   See `docs/scoring.md` ("Billing state") for the argument.
 
+pub use crate::domain::ids::PaymentId;
 use crate::domain::ids::{
     PaymentRef, StripeChargeId, StripeCustomerId, StripeEventId, StripeObjectId,
     StripePaymentIntentId,
@@ -208,94 +209,6 @@ pub enum ChargeStatus {
     Failed,
     /// Succeeded.
     Succeeded,
-}
-
-/// What a payment record of the billing state stands for. Stored as a string: the
-/// charge id, or the invoice id with a `#` suffix for what only the invoice tells.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub enum PaymentId {
-    /// A real charge, `ch_…`/`py_…`.
-    Charge(StripeChargeId),
-    /// The invoice was paid (whatever the amount, out of band included): `in_…#paid`.
-    InvoicePaid(StripeObjectId),
-    /// One failed payment known only from its `invoice.payment_failed` event (invoices of
-    /// API ≥ 2025-03-31 name no charge): `in_…#evt_…`. One event is one failed charge.
-    InvoiceFailure {
-        /// The invoice.
-        invoice: StripeObjectId,
-        /// The event that reported the failure.
-        event: StripeEventId,
-    },
-    /// A failed attempt recorded by attempt number, `in_…#attempt-N`: how state written
-    /// before failures were counted per charge names them. Read, never written.
-    InvoiceAttempt {
-        /// The invoice.
-        invoice: StripeObjectId,
-        /// Stripe's `attempt_count` then.
-        attempt: u32,
-    },
-}
-
-/// A payment id that is none of the stored forms.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid payment id {0:?}")]
-pub struct PaymentIdError(pub String);
-
-impl PaymentId {
-    /// The invoice this record belongs to, when the record itself says.
-    pub fn invoice(&self) -> Option<&StripeObjectId> {
-        match self {
-            Self::Charge(_) => None,
-            Self::InvoicePaid(i)
-            | Self::InvoiceFailure { invoice: i, .. }
-            | Self::InvoiceAttempt { invoice: i, .. } => Some(i),
-        }
-    }
-
-    /// Parses the stored string form.
-    pub fn parse(raw: &str) -> Result<Self, PaymentIdError> {
-        let err = || PaymentIdError(raw.to_owned());
-        let Some((invoice, what)) = raw.split_once('#') else {
-            return StripeChargeId::parse(raw)
-                .map(Self::Charge)
-                .map_err(|_| err());
-        };
-        let invoice = StripeObjectId::parse(invoice).map_err(|_| err())?;
-        if what == "paid" {
-            return Ok(Self::InvoicePaid(invoice));
-        }
-        if let Some(n) = what.strip_prefix("attempt-") {
-            let attempt = n.parse().map_err(|_| err())?;
-            return Ok(Self::InvoiceAttempt { invoice, attempt });
-        }
-        let event = StripeEventId::parse(what).map_err(|_| err())?;
-        Ok(Self::InvoiceFailure { invoice, event })
-    }
-}
-
-impl std::fmt::Display for PaymentId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Charge(c) => write!(f, "{c}"),
-            Self::InvoicePaid(i) => write!(f, "{i}#paid"),
-            Self::InvoiceFailure { invoice, event } => write!(f, "{invoice}#{event}"),
-            Self::InvoiceAttempt { invoice, attempt } => write!(f, "{invoice}#attempt-{attempt}"),
-        }
-    }
-}
-
-impl TryFrom<String> for PaymentId {
-    type Error = PaymentIdError;
-    fn try_from(raw: String) -> Result<Self, PaymentIdError> {
-        Self::parse(&raw)
-    }
-}
-
-impl From<PaymentId> for String {
-    fn from(p: PaymentId) -> String {
-        p.to_string()
-    }
 }
 
 /// A charge, or a payment outcome known only from its invoice.

@@ -1021,6 +1021,67 @@ mod tests {
     }
 
     #[test]
+    fn the_main_currency_is_the_customers_own_else_the_largest_in_major_units() {
+        let c = |code: &str| Currency::parse(code).unwrap();
+        // 300.000 kwd (three decimals) against 1 000.00 usd: before, 300 000 minor
+        // units beat 100 000.
+        let mrr = Mrr(BTreeMap::from([(c("kwd"), 300_000), (c("usd"), 100_000)]));
+        assert_eq!(mrr.primary(), Some(Money::new(100_000, c("usd"))));
+        assert_eq!(
+            mrr.primary_for(Some(c("kwd"))),
+            Some(Money::new(300_000, c("kwd")))
+        );
+        // A preferred currency without MRR is ignored.
+        assert_eq!(
+            mrr.primary_for(Some(c("eur"))),
+            Some(Money::new(100_000, c("usd")))
+        );
+        let yen = Mrr(BTreeMap::from([(c("jpy"), 5_000), (c("usd"), 10_000)]));
+        assert_eq!(yen.primary(), Some(Money::new(5_000, c("jpy"))));
+    }
+
+    #[test]
+    fn an_unknown_price_or_unresolved_discount_makes_mrr_unknown_not_zero() {
+        let mut tiered = item(0, 12, Interval::Month, 1);
+        tiered.pricing = Pricing::Unknown {
+            missing: MissingAmount::Tiers,
+        };
+        let items = vec![(tiered, vec![])];
+        let sub = MrrSubscription {
+            status: SubscriptionStatus::Active,
+            collection_paused: false,
+            items: &items,
+            discounts: &[],
+        };
+        let err =
+            customer_mrr([sub], &MrrSettings::default(), Timestamp::from_unix(1)).unwrap_err();
+        assert_eq!(err.prices, ["price_1"]);
+        let unresolved = Discount {
+            coupon_id: "di_9".into(),
+            value: DiscountValue::Unresolved,
+            duration: CouponDuration::Unknown,
+            end: None,
+        };
+        let items = vec![(item(1_000, 1, Interval::Month, 1), vec![])];
+        let discounts = [unresolved];
+        let sub = MrrSubscription {
+            status: SubscriptionStatus::Active,
+            collection_paused: false,
+            items: &items,
+            discounts: &discounts,
+        };
+        let err =
+            customer_mrr([sub], &MrrSettings::default(), Timestamp::from_unix(1)).unwrap_err();
+        assert_eq!(err.discounts, ["di_9"]);
+        // A subscription that does not count needs no amount.
+        let sub = MrrSubscription {
+            status: SubscriptionStatus::Canceled,
+            ..sub
+        };
+        assert!(customer_mrr([sub], &MrrSettings::default(), Timestamp::from_unix(1)).is_ok());
+    }
+
+    #[test]
     fn ratio_round_trips_through_json_and_parses_decimals() {
         let r = Ratio::parse("-12.50").unwrap();
         assert_eq!(r, Ratio::new(-25, 2));
