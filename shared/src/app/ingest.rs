@@ -334,6 +334,9 @@ where
     if let EventObject::Invoice(inv) = &record.event.data.object {
         charges.extend(inv.charge.as_ref().map(|c| c.id().as_str().to_owned()));
     }
+    // A failed charge may be both an observed record and the invoice's `charge`: one item each.
+    charges.sort();
+    charges.dedup();
     for _ in 0..MAX_RACES {
         let snap = store.snapshot(ws, &record.event.id, &customer).await?;
         if event_version == 0 && snap.recorded.is_some() {
