@@ -83,31 +83,36 @@ fn recovered(
 /// two sets counts (real charges on a tie).
 pub fn unrecovered_failures(state: &BillingState, since: Timestamp) -> Vec<&ChargeSnapshot> {
     let links = payment_invoices(state);
-    let failed: Vec<(&ChargeSnapshot, Option<&StripeObjectId>)> = state
+    let in_window: Vec<&ChargeSnapshot> = state
         .charges()
         .filter(|c| c.status == ChargeStatus::Failed && c.created >= since)
-        .map(|c| (c, invoice_of(c, &links)))
-        .filter(|(c, inv)| !recovered(state, c, *inv, &links))
         .collect();
-    let event_known: Vec<&(&ChargeSnapshot, Option<&StripeObjectId>)> = failed
+    let event_known: Vec<&ChargeSnapshot> = in_window
         .iter()
-        .filter(|(c, _)| !matches!(c.id, PaymentId::Charge(_)))
+        .copied()
+        .filter(|c| !matches!(c.id, PaymentId::Charge(_)))
         .collect();
+    // A real charge that names no invoice (API ≥ 2025-03-31) may be the very failure an
+    // `invoice.payment_failed` event reported: it then belongs to that event's invoice.
+    let twin_invoice = |c: &ChargeSnapshot| {
+        event_known
+            .iter()
+            .find(|e| {
+                e.currency == c.currency
+                    && e.amount == c.amount
+                    && e.created.secs_since(c.created).abs() <= SAME_FAILURE_WITHIN_SECS
+            })
+            .and_then(|e| e.id.invoice())
+    };
     let mut real: BTreeMap<Option<&StripeObjectId>, Vec<&ChargeSnapshot>> = BTreeMap::new();
     let mut known: BTreeMap<&StripeObjectId, Vec<&ChargeSnapshot>> = BTreeMap::new();
-    for (c, inv) in &failed {
-        match (&c.id, inv) {
-            (PaymentId::Charge(_), Some(inv)) => real.entry(Some(inv)).or_default().push(c),
-            (PaymentId::Charge(_), None) => {
-                // A charge that names no invoice (API ≥ 2025-03-31) may be the very
-                // failure an `invoice.payment_failed` event reported.
-                let twin = event_known.iter().find(|(e, _)| {
-                    e.currency == c.currency
-                        && e.amount == c.amount
-                        && e.created.secs_since(c.created).abs() <= SAME_FAILURE_WITHIN_SECS
-                });
-                real.entry(twin.and_then(|(_, i)| *i)).or_default().push(c);
-            }
+    for c in in_window {
+        let invoice = invoice_of(c, &links).or_else(|| twin_invoice(c));
+        if recovered(state, c, invoice, &links) {
+            continue;
+        }
+        match (&c.id, invoice) {
+            (PaymentId::Charge(_), inv) => real.entry(inv).or_default().push(c),
             (_, Some(inv)) => known.entry(inv).or_default().push(c),
             (_, None) => real.entry(None).or_default().push(c),
         }
@@ -171,4 +176,103 @@ pub fn dunning_recovered(state: &BillingState, sub: &StripeObjectId, since: Time
             && i.attempt_count > 0
     });
     paid_after && !still_owed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::billing_state::fixtures::*;
+    use crate::domain::billing_state::{Fact, InvoiceSnapshot, Observation};
+    use crate::domain::ids::{StripeChargeId, StripePaymentIntentId};
+
+    fn failed_charge(id: &str, at: Timestamp, pi: Option<&str>) -> Observation {
+        let mut o = charge(id, at, ChargeStatus::Failed);
+        if let Fact::Charge(c) = &mut o.fact {
+            c.amount = 5_000;
+            c.payment_intent = pi.map(|p| StripePaymentIntentId::parse(p).unwrap());
+        }
+        o
+    }
+
+    fn event_failure(invoice: &str, event: u32, at: Timestamp) -> Observation {
+        let mut o = charge("ch_placeholder", at, ChargeStatus::Failed);
+        if let Fact::Charge(c) = &mut o.fact {
+            c.id = PaymentId::InvoiceFailure {
+                invoice: oid(invoice),
+                event: evt(event),
+            };
+            c.invoice = Some(oid(invoice));
+        }
+        o
+    }
+
+    fn ids(state: &BillingState) -> Vec<String> {
+        unrecovered_failures(state, day(-30))
+            .iter()
+            .map(|c| c.id.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn a_backfilled_charge_and_the_event_that_reported_it_are_one_failure() {
+        let obs = [
+            failed_charge("ch_1", day(-5), None),
+            event_failure("in_1", 1, day(-5).plus_secs(20)),
+        ];
+        let s = BillingState::from_observations(&obs);
+        assert_eq!(ids(&s), ["ch_1"]);
+        // Paying that invoice recovers it, though the charge itself names no invoice.
+        let paid = invoice("in_1", "sub_1", InvoiceStatus::Paid, day(-6), Some(day(-1)));
+        let s = BillingState::from_observations(obs.iter().chain([&paid]));
+        assert!(ids(&s).is_empty());
+    }
+
+    #[test]
+    fn a_success_on_the_same_payment_intent_recovers_a_failure() {
+        let mut ok = charge("ch_2", day(-3), ChargeStatus::Succeeded);
+        if let Fact::Charge(c) = &mut ok.fact {
+            c.payment_intent = Some(StripePaymentIntentId::parse("pi_1").unwrap());
+        }
+        let other = charge("ch_3", day(-2), ChargeStatus::Succeeded);
+        let s = BillingState::from_observations(&[
+            failed_charge("ch_1", day(-5), Some("pi_1")),
+            other.clone(),
+        ]);
+        assert_eq!(ids(&s), ["ch_1"]);
+        let s = BillingState::from_observations(&[
+            failed_charge("ch_1", day(-5), Some("pi_1")),
+            other,
+            ok,
+        ]);
+        assert!(ids(&s).is_empty());
+    }
+
+    #[test]
+    fn an_invoice_names_its_payments_for_charges_that_do_not() {
+        let mut paid = invoice("in_1", "sub_1", InvoiceStatus::Paid, day(-6), Some(day(-1)));
+        if let Fact::Invoice(InvoiceSnapshot { payments, .. }) = &mut paid.fact {
+            payments.push(PaymentRef::Charge(StripeChargeId::parse("ch_1").unwrap()));
+        }
+        let s = BillingState::from_observations(&[failed_charge("ch_1", day(-5), None), paid]);
+        assert!(ids(&s).is_empty());
+    }
+
+    #[test]
+    fn an_older_invoice_paid_late_leaves_dunning_while_a_newer_one_is_owed() {
+        let mut open = invoice("in_new", "sub_1", InvoiceStatus::Open, day(-10), None);
+        if let Fact::Invoice(i) = &mut open.fact {
+            i.attempt_count = 1;
+        }
+        let late = invoice(
+            "in_old",
+            "sub_1",
+            InvoiceStatus::Paid,
+            day(-40),
+            Some(day(-1)),
+        );
+        let s = BillingState::from_observations(&[open, late.clone()]);
+        assert!(!dunning_recovered(&s, &oid("sub_1"), day(-9)));
+        let s = BillingState::from_observations(&[late]);
+        assert!(dunning_recovered(&s, &oid("sub_1"), day(-9)));
+    }
 }
