@@ -242,14 +242,18 @@ impl IngestStore for DynamoStore {
         if let Some((score, expected)) = &c.score {
             ops.extend(score_items(ws, score, *expected)?);
         }
-        // Transactions hold at most 100 items; charge owners beyond that are
-        // written on the next event of the same customer.
-        for charge in c.charges.iter().take(100 - ops.len()) {
+        // One op per key (a transaction refuses two on the same item); at most
+        // 100 items, so owners beyond that are written by a later pass.
+        let mut owners: Vec<_> = c.charge_owners.iter().collect();
+        owners.sort_by(|a, b| a.payment.cmp(&b.payment));
+        owners.dedup_by(|a, b| a.payment == b.payment);
+        let room = 100usize.saturating_sub(ops.len());
+        for o in owners.into_iter().take(room) {
             let owner = ChargeOwner {
-                customer: c.customer.clone(),
+                customer: o.customer.clone(),
             };
             ops.push(TxOp::Put(
-                Item::json(keys::charge_owner(ws, charge), &owner)?,
+                Item::json(keys::charge_owner(ws, o.payment.as_str()), &owner)?,
                 Condition::None,
             ));
         }
