@@ -51,14 +51,6 @@ pub struct StoredScore {
     pub reason: String,
 }
 
-impl StoredScore {
-    /// The score rounded down, the integer the at-risk index sorts on
-    /// (rounding down keeps 69.6 out of a "≥ 70" range query).
-    pub fn rank(&self) -> u8 {
-        self.score.score.floor().clamp(0.0, 100.0) as u8
-    }
-}
-
 /// One entry of a profile's score history.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HistoryEntry {
