@@ -1,5 +1,6 @@
 //! A CRM profile as the churn engine sees it, and the score stored for it.
 
+use crate::domain::contact::{Domain, Email};
 use crate::domain::engine::{ChurnScore, Family};
 use crate::domain::factors::Factor;
 use crate::domain::ids::{ProfileId, StripeCustomerId};
@@ -16,10 +17,10 @@ pub struct Profile {
     pub profile_id: ProfileId,
     /// Contact email (matching).
     #[serde(default)]
-    pub email: Option<String>,
+    pub email: Option<Email>,
     /// Company domain (matching).
     #[serde(default)]
-    pub domain: Option<String>,
+    pub domain: Option<Domain>,
     /// Display name.
     #[serde(default)]
     pub name: Option<String>,
