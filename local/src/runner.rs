@@ -9,6 +9,7 @@ use kustiq::adapters::clock::SystemClock;
 use kustiq::adapters::dynamo::DynamoStore;
 use kustiq::adapters::local::secrets::EnvSecrets;
 use kustiq::adapters::runtime::Secrets;
+use kustiq::adapters::stripe::{PlatformSources, StripeClient};
 use kustiq::domain::region::Region;
 use kustiq::domain::secret::Secret;
 use kustiq::http::{ApiRoutes, Router, Settings, WebhookRoutes};
@@ -89,6 +90,21 @@ fn secrets(cursor_key: &Secret) -> Secrets {
     )
 }
 
+/// The webhook's Stripe reads: `KUSTIQ_STRIPE_API_BASE` (default Stripe's; point it at
+/// `stripe-sim`) with the platform key `KUSTIQ_STRIPE_PLATFORM_KEY` (default `sk_test_sim`).
+fn catalog_sources(cursor_key: &Secret) -> Result<PlatformSources<Secrets>, RunnerError> {
+    let base = match std::env::var("KUSTIQ_STRIPE_API_BASE") {
+        Ok(b) if !b.is_empty() => Some(
+            url::Url::parse(&b)
+                .map_err(|e| RunnerError::Config(format!("KUSTIQ_STRIPE_API_BASE {b:?}: {e}")))?,
+        ),
+        _ => None,
+    };
+    let client = StripeClient::new(kustiq::wiring::webhook_stripe_config(base))
+        .map_err(|e| RunnerError::Config(e.to_string()))?;
+    Ok(PlatformSources::new(client, secrets(cursor_key)))
+}
+
 /// Opens the embedded engine on its file under `data_dir` and builds every route group.
 pub async fn start(data_dir: &Path, region: Region) -> Result<LocalStack, RunnerError> {
     files::private_dir(data_dir).map_err(data_dir_error(data_dir))?;
@@ -107,6 +123,7 @@ pub async fn start(data_dir: &Path, region: Region) -> Result<LocalStack, Runner
         .mount(WebhookRoutes::new(
             store.clone(),
             secrets(&cursor_key),
+            catalog_sources(&cursor_key)?,
             clock.clone(),
             settings.clone(),
         ))

@@ -7,12 +7,14 @@ use crate::adapters::clock::SystemClock;
 use crate::adapters::dynamo::DynamoStore;
 use crate::adapters::runtime::{ConfigError, FunctionConfig, Secrets};
 use crate::adapters::secrets::{CachedSecrets, SecretsManagerSource};
+use crate::adapters::stripe::{PlatformSources, RetryPolicy, StripeClient, StripeConfig};
 use crate::http::{ApiRoutes, Router, Settings, WebhookRoutes};
 use crate::ports::clock::Clock;
 use crate::scheduled::{Job, NightlySync, RetrySweep};
 use lambda_http::lambda_runtime::{self, LambdaEvent};
 use lambda_http::{Error, service_fn};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// What every deployed function reads from its environment, with the AWS SDK configuration.
 pub struct Aws {
@@ -54,6 +56,31 @@ impl Aws {
     pub fn settings(&self) -> Settings {
         Settings::new(self.cfg.region)
     }
+
+    /// The webhook's Stripe reads: one client over the platform key from Secrets Manager.
+    pub fn catalog_sources(&self) -> Result<PlatformSources<Secrets>, Error> {
+        let client = StripeClient::new(webhook_stripe_config(self.cfg.stripe_api_base.clone()))?;
+        Ok(PlatformSources::new(client, self.secrets()))
+    }
+}
+
+/// The Stripe client settings of the webhook path, at `api_base` (Stripe's when `None`).
+/// Stripe waits 10 s for an answer and redelivers after a 5xx, so the reads that fill a
+/// payload's gaps give up early — short timeouts, one retry — and let the redelivery
+/// try again, instead of sleeping through Stripe's patience.
+pub fn webhook_stripe_config(api_base: Option<url::Url>) -> StripeConfig {
+    let defaults = StripeConfig::default();
+    StripeConfig {
+        api_base: api_base.unwrap_or(defaults.api_base.clone()),
+        retry: RetryPolicy {
+            max_attempts: 2,
+            base_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(1),
+        },
+        request_timeout: Duration::from_secs(3),
+        connect_timeout: Duration::from_secs(1),
+        ..defaults
+    }
 }
 
 fn clock() -> Arc<dyn Clock> {
@@ -61,35 +88,36 @@ fn clock() -> Arc<dyn Clock> {
 }
 
 /// The webhook function: `POST /webhooks/stripe` and nothing else.
-pub fn webhook(aws: &Aws) -> Router {
-    Router::new().mount(WebhookRoutes::new(
+pub fn webhook(aws: &Aws) -> Result<Router, Error> {
+    Ok(Router::new().mount(WebhookRoutes::new(
         aws.store(),
         aws.secrets(),
+        aws.catalog_sources()?,
         clock(),
         aws.settings(),
-    ))
+    )))
 }
 
 /// The dashboard API function.
-pub fn api(aws: &Aws) -> Router {
-    Router::new().mount(ApiRoutes {
+pub fn api(aws: &Aws) -> Result<Router, Error> {
+    Ok(Router::new().mount(ApiRoutes {
         store: aws.store(),
         secrets: aws.secrets(),
         clock: clock(),
         settings: aws.settings(),
-    })
+    }))
 }
 
 /// The OAuth connect and callback function. Its routes land with the connect
 /// issue; until then it serves none (every request is a 404).
-pub fn connect(_aws: &Aws) -> Router {
-    Router::new()
+pub fn connect(_aws: &Aws) -> Result<Router, Error> {
+    Ok(Router::new())
 }
 
 /// The disconnect and erase function. Its routes land with the connect issue;
 /// until then it serves none (every request is a 404).
-pub fn disconnect(_aws: &Aws) -> Router {
-    Router::new()
+pub fn disconnect(_aws: &Aws) -> Result<Router, Error> {
+    Ok(Router::new())
 }
 
 /// The retry sweep (scoring function, every minute).
@@ -107,10 +135,10 @@ pub fn nightly_sync(_aws: &Aws) -> NightlySync {
 
 /// Runs an HTTP function: telemetry, configuration, its router built once,
 /// then the Lambda loop.
-pub async fn run_http(build: fn(&Aws) -> Router) -> Result<(), Error> {
+pub async fn run_http(build: fn(&Aws) -> Result<Router, Error>) -> Result<(), Error> {
     crate::telemetry::init();
     let aws = Aws::from_env().await?;
-    let router = build(&aws);
+    let router = build(&aws)?;
     let router = &router;
     lambda_http::run(service_fn(move |req| async move {
         Ok::<_, std::convert::Infallible>(router.handle(req).await)
@@ -131,4 +159,24 @@ pub async fn run_job<J: Job + 'static>(build: fn(&Aws) -> J) -> Result<(), Error
         move |_: LambdaEvent<serde_json::Value>| async move { job.run(clock.now()).await },
     ))
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_stripe_read_on_the_webhook_path_gives_up_inside_the_function_timeout() {
+        // infra/template.yaml gives the webhook function 9 s (Stripe waits 10 s).
+        let c = webhook_stripe_config(None);
+        let attempts = c.retry.max_attempts;
+        let worst = c.request_timeout * attempts + c.retry.max_delay * (attempts - 1);
+        assert!(worst < Duration::from_secs(9), "{worst:?}");
+        assert_eq!(c.api_base.as_str(), "https://api.stripe.com/");
+        let sim = url::Url::parse("http://127.0.0.1:12111").ok();
+        assert_eq!(
+            webhook_stripe_config(sim.clone()).api_base,
+            sim.unwrap_or(c.api_base)
+        );
+    }
 }

@@ -4,6 +4,7 @@
 use kustiq::adapters::clock::ManualClock;
 use kustiq::adapters::dynamo::DynamoStore;
 use kustiq::adapters::local::secrets::EnvSecrets;
+use kustiq::adapters::stripe::PlatformSources;
 use kustiq::domain::region::Region;
 use kustiq::domain::time::Timestamp;
 use kustiq::http::{Router, Routes, Settings, WebhookRoutes};
@@ -19,11 +20,17 @@ fn unreachable_store() -> DynamoStore {
     DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(conf), "unused")
 }
 
+/// No Stripe reads: these requests never reach one.
+fn no_stripe() -> Option<PlatformSources<EnvSecrets>> {
+    None
+}
+
 #[tokio::test]
 async fn the_webhook_function_serves_only_the_webhook_route() {
     let group = WebhookRoutes::new(
         unreachable_store(),
         EnvSecrets::from_vars([]),
+        no_stripe(),
         Arc::new(ManualClock::at(Timestamp::from_unix(0))),
         Settings::new(Region::Eu),
     );
@@ -53,6 +60,7 @@ async fn a_missing_endpoint_secret_is_a_configuration_error_not_a_bad_request() 
     let router = Router::new().mount(WebhookRoutes::new(
         unreachable_store(),
         EnvSecrets::from_vars([]),
+        no_stripe(),
         Arc::new(ManualClock::at(Timestamp::from_unix(0))),
         Settings::new(Region::Eu),
     ));

@@ -59,12 +59,16 @@ pub struct FunctionConfig {
     pub secrets_prefix: String,
     /// Secret cache lifetime.
     pub secrets_ttl_secs: i64,
+    /// Where the Stripe API is, when not Stripe's own (`KUSTIQ_STRIPE_API_BASE`: the
+    /// simulator in tests and local runs); `None` is `https://api.stripe.com`.
+    pub stripe_api_base: Option<url::Url>,
 }
 
 impl FunctionConfig {
     /// Parses `KUSTIQ_REGION` (eu|us; must match `AWS_REGION` — region pinning:
     /// an EU deployment refuses to start outside eu-central-1), `KUSTIQ_TABLE`,
-    /// `KUSTIQ_SECRETS_PREFIX` and optional `KUSTIQ_SECRETS_TTL_SECS` from `lookup`.
+    /// `KUSTIQ_SECRETS_PREFIX` and optional `KUSTIQ_SECRETS_TTL_SECS` and
+    /// `KUSTIQ_STRIPE_API_BASE` (an http(s) URL) from `lookup`.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         use crate::domain::region::Region;
         let var = |name: &'static str| {
@@ -96,12 +100,25 @@ impl FunctionConfig {
                 })?,
                 None => SECRET_CACHE_TTL_SECS,
             };
+        let stripe_api_base = match lookup("KUSTIQ_STRIPE_API_BASE").filter(|v| !v.is_empty()) {
+            Some(v) => Some(
+                url::Url::parse(&v)
+                    .ok()
+                    .filter(|u| matches!(u.scheme(), "http" | "https"))
+                    .ok_or_else(|| ConfigError::Invalid {
+                        name: "KUSTIQ_STRIPE_API_BASE",
+                        reason: format!("{v:?} is not an http(s) URL"),
+                    })?,
+            ),
+            None => None,
+        };
         Ok(Self {
             region,
             aws_region,
             table: var("KUSTIQ_TABLE")?,
             secrets_prefix: var("KUSTIQ_SECRETS_PREFIX")?,
             secrets_ttl_secs,
+            stripe_api_base,
         })
     }
 }
@@ -177,6 +194,39 @@ mod tests {
                 .ok(),
             Some(Region::Us)
         );
+    }
+
+    #[test]
+    fn the_stripe_api_base_is_stripe_s_unless_an_http_url_is_set() {
+        let with = |base: &str| {
+            FunctionConfig::from_lookup(lookup(&[
+                BASE[0],
+                BASE[1],
+                BASE[2],
+                ("AWS_REGION", "eu-central-1"),
+                ("KUSTIQ_STRIPE_API_BASE", base),
+            ]))
+        };
+        assert_eq!(with("").map(|c| c.stripe_api_base).ok(), Some(None));
+        assert_eq!(
+            with("http://127.0.0.1:12111")
+                .ok()
+                .and_then(|c| c.stripe_api_base)
+                .map(|u| u.to_string()),
+            Some("http://127.0.0.1:12111/".to_owned())
+        );
+        for bad in ["api.stripe.com", "ftp://api.stripe.com"] {
+            assert!(
+                matches!(
+                    with(bad),
+                    Err(ConfigError::Invalid {
+                        name: "KUSTIQ_STRIPE_API_BASE",
+                        ..
+                    })
+                ),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

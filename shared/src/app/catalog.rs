@@ -1,15 +1,14 @@
-//! Filling the catalog an event needs, and routing a dispute to its charge's owner:
-//! cache first, Stripe once for what is missing, then the cache again.
+//! Filling the catalog an event needs (cache first, Stripe once for what is missing,
+//! then the cache again), and learning a disputed charge's owner from Stripe.
 
-use crate::domain::ids::PaymentRef;
-use crate::domain::ids::{StripeAccountId, StripeCustomerId};
+use crate::domain::ids::StripeAccountId;
 use crate::domain::time::Timestamp;
 use crate::ports::catalog::{CatalogSource, CatalogStore};
 use crate::ports::store::StoreError;
 use crate::ports::stripe::StripeError;
 use crate::stripe::catalog::{Catalog, CatalogNeeds};
 use crate::stripe::models::{Dispute, EventObject};
-use crate::stripe::observe::{dispute_payments, observe_object_with};
+use crate::stripe::observe::{ChargeOwner, observe_object_with};
 
 /// Filling the catalog or finding an owner failed.
 #[derive(Debug, thiserror::Error)]
@@ -114,53 +113,38 @@ pub async fn resolve_catalog(
     Ok(catalog)
 }
 
-/// The customer a dispute belongs to: the stored owner of its charge or payment
-/// intent, else the charge retrieved from Stripe (its `customer`), whose owners are
-/// then stored. `None` when the charge has no customer.
+/// The owners a disputed charge's retrieval names (`GET /v1/charges/{id}`: its
+/// `customer` owns the charge and its payment intent), for the apply pipe to commit with
+/// the dispute — the one owner index is the workspace's, written in that transaction.
+/// Empty when the charge has no customer. Ingest calls this only when no stored owner is
+/// known ([`crate::ports::ingest::IngestStore::charge_owner`]): basil invoices no longer
+/// name their charge, so a dispute may be the first payload to mention it.
 pub async fn dispute_owner(
-    store: &impl CatalogStore,
     source: &impl CatalogSource,
-    account: &StripeAccountId,
     dispute: &Dispute,
     now: Timestamp,
-) -> Result<Option<StripeCustomerId>, CatalogError> {
-    for payment in dispute_payments(dispute) {
-        if let Some(owner) = store.charge_owner(account, &payment).await? {
-            return Ok(Some(owner));
-        }
-    }
+) -> Result<Vec<ChargeOwner>, StripeError> {
     let charge = source.charge_by_id(dispute.charge.id()).await?;
     let observed = observe_object_with(
         &EventObject::Charge(Box::new(charge)),
         now,
         &Catalog::default(),
     );
-    store
-        .remember_owners(account, &observed.charge_owners)
-        .await?;
-    let wanted = PaymentRef::Charge(dispute.charge.id().clone());
-    Ok(observed
-        .charge_owners
-        .into_iter()
-        .find(|o| o.payment == wanted)
-        .map(|o| o.customer))
+    Ok(observed.charge_owners)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::ids::{StripeChargeId, StripeObjectId};
+    use crate::domain::ids::{PaymentRef, StripeChargeId, StripeCustomerId, StripeObjectId};
     use crate::stripe::models::{Charge, Coupon, Price, Subscription};
-    use crate::stripe::observe::ChargeOwner;
     use serde_json::json;
-    use std::collections::BTreeMap;
     use std::sync::Mutex;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     #[derive(Default)]
     struct MemoryStore {
         catalog: Mutex<Catalog>,
-        owners: Mutex<BTreeMap<PaymentRef, StripeCustomerId>>,
     }
 
     impl CatalogStore for MemoryStore {
@@ -194,33 +178,6 @@ mod tests {
                 .lock()
                 .map_err(|_| StoreError::Unavailable("poisoned".into()))?;
             all.extend(entries.clone());
-            Ok(())
-        }
-        async fn charge_owner(
-            &self,
-            _: &StripeAccountId,
-            payment: &PaymentRef,
-        ) -> Result<Option<StripeCustomerId>, StoreError> {
-            let owners = self
-                .owners
-                .lock()
-                .map_err(|_| StoreError::Unavailable("poisoned".into()))?;
-            Ok(owners.get(payment).cloned())
-        }
-        async fn remember_owners(
-            &self,
-            _: &StripeAccountId,
-            owners: &[ChargeOwner],
-        ) -> Result<(), StoreError> {
-            let mut all = self
-                .owners
-                .lock()
-                .map_err(|_| StoreError::Unavailable("poisoned".into()))?;
-            all.extend(
-                owners
-                    .iter()
-                    .map(|o| (o.payment.clone(), o.customer.clone())),
-            );
             Ok(())
         }
     }
@@ -313,23 +270,31 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_dispute_on_a_charge_nobody_named_is_routed_by_retrieving_the_charge() {
-        let (store, stripe) = (MemoryStore::default(), FakeStripe::default());
+    async fn a_dispute_on_a_charge_nobody_named_learns_its_owners_from_the_charge() {
+        let stripe = FakeStripe::default();
         let dispute: Dispute = serde_json::from_value(json!({
             "id": "dp_1", "charge": "ch_7", "payment_intent": "pi_7", "amount": 100,
             "currency": "usd", "status": "needs_response", "reason": "fraudulent", "created": 2
         }))
         .unwrap();
-        let now = Timestamp::from_unix(3);
-        let owner = dispute_owner(&store, &stripe, &acct(), &dispute, now)
+        let owners = dispute_owner(&stripe, &dispute, Timestamp::from_unix(3))
             .await
             .unwrap();
-        assert_eq!(owner.map(|c| c.to_string()), Some("cus_7".into()));
-        // The owner is stored: the next dispute on it needs no Stripe call.
-        let again = dispute_owner(&store, &stripe, &acct(), &dispute, now)
-            .await
-            .unwrap();
-        assert_eq!(again.map(|c| c.to_string()), Some("cus_7".into()));
+        let customer = StripeCustomerId::parse("cus_7").unwrap();
+        // The charge and its payment intent, for the apply pipe to commit with the dispute.
+        assert_eq!(
+            owners,
+            vec![
+                ChargeOwner {
+                    payment: PaymentRef::parse("ch_7").unwrap(),
+                    customer: customer.clone()
+                },
+                ChargeOwner {
+                    payment: PaymentRef::parse("pi_7").unwrap(),
+                    customer
+                },
+            ]
+        );
         assert_eq!(stripe.calls.load(Ordering::SeqCst), 1);
     }
 }

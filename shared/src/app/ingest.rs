@@ -1,25 +1,30 @@
-//! Webhook ingest: a verified event → the connection it belongs to → one
-//! atomic commit of the event record, the customer's billing state and the
+//! Webhook ingest: a verified event → the connection it belongs to → what the
+//! payload lacks (tiers, coupons, a disputed charge's owner: cache, else Stripe) →
+//! one atomic commit of the event record, the customer's billing state and the
 //! matched profile's new score. Failures after acknowledgement are retried on
 //! a schedule and end in the failed-event list, from which they can be replayed.
 
 use crate::app::apply::{Applied, ApplyError, Input, apply};
+use crate::app::catalog::{CatalogError, dispute_owner, resolve_catalog};
 use crate::app::optimistic::{Round, until_committed};
 use crate::domain::connection::{Connection, ConnectionStatus, Mode};
 use crate::domain::engine::EngineConfig;
 use crate::domain::error_code::ErrorCode;
-use crate::domain::ids::{StripeCustomerId, StripeEventId, WorkspaceId};
+use crate::domain::ids::{PaymentRef, StripeCustomerId, StripeEventId, WorkspaceId};
 use crate::domain::time::Timestamp;
+use crate::ports::catalog::{CatalogSources, CatalogStore};
 use crate::ports::connections::ConnectionStore;
 use crate::ports::events::{
     EventLog, EventRecord, EventStatus, RECORDED_EVENT_VERSION, Recorded, RecordedEvent,
 };
 use crate::ports::ingest::IngestStore;
 use crate::ports::store::StoreError;
+use crate::ports::stripe::StripeError;
 use crate::stripe::VerifiedEvent;
-use crate::stripe::catalog::Catalog;
-use crate::stripe::models::event::{Event, EventType};
-use crate::stripe::observe::observe_event_with;
+use crate::stripe::catalog::{Catalog, event_needs};
+use crate::stripe::models::Dispute;
+use crate::stripe::models::event::{Event, EventObject, EventType};
+use crate::stripe::observe::{Observed, dispute_payments, observe_event_with};
 
 /// Delays after the first, second … failed attempt: 1 m, 5 m, 30 m, 2 h, 12 h.
 /// After the last one, or 24 h after receipt, the event is marked failed.
@@ -72,17 +77,24 @@ pub enum IngestError {
     /// The store failed.
     #[error("store: {0}")]
     Store(#[from] StoreError),
+    /// Stripe failed in a way that passes (rate limit, outage) while reading what the
+    /// payload lacks: nothing was stored, and Stripe's redelivery will find it.
+    #[error("Stripe: {0}")]
+    Stripe(StripeError),
 }
 
-/// Ingests one verified event. `Ok` means: acknowledge with 2xx.
-pub async fn ingest<S>(
+/// Ingests one verified event, reading what its payload lacks through `sources`.
+/// `Ok` means: acknowledge with 2xx.
+pub async fn ingest<S, C>(
     store: &S,
+    sources: &C,
     cfg: &EngineConfig,
     now: Timestamp,
     event: VerifiedEvent,
 ) -> Result<Ingested, IngestError>
 where
-    S: ConnectionStore + EventLog + IngestStore,
+    S: ConnectionStore + EventLog + IngestStore + CatalogStore,
+    C: CatalogSources,
 {
     let event = event.into_event();
     let is_deauth = event.kind == EventType::AccountApplicationDeauthorized;
@@ -126,9 +138,10 @@ where
         revoke(store, &connection.workspace_id, now).await?;
         return Ok(Ingested::Deauthorized);
     }
+    let observed = observe(store, sources, &connection, &event, now).await?;
     let record = EventRecord {
         workspace_id: connection.workspace_id.clone(),
-        event: recorded_event(&event),
+        event: recorded(&event, observed),
         received_at: now,
         status: EventStatus::Applied { at: now },
         attempts: 0,
@@ -140,9 +153,111 @@ where
     }
 }
 
-/// Our record of a verified event: its identity and its observations.
+/// What `event` tells, with what its payload lacks read from the catalog cache or
+/// Stripe: the tiers and coupons its amounts need, the owner of a disputed charge no
+/// stored payload named. A Stripe failure that may pass is an error (nothing is stored;
+/// Stripe redelivers); one that will not (gone, refused, no credentials) leaves the gap:
+/// the amount stays unknown, the dispute is deferred until an owner is known.
+async fn observe<S, C>(
+    store: &S,
+    sources: &C,
+    connection: &Connection,
+    event: &Event,
+    now: Timestamp,
+) -> Result<Observed, IngestError>
+where
+    S: IngestStore + CatalogStore,
+    C: CatalogSources,
+{
+    let account = &connection.account_id;
+    let needs = event_needs(event);
+    let mut catalog = Catalog::default();
+    if !needs.is_empty()
+        && let Some(source) = tolerated(sources.for_account(account).await, "credentials")?
+    {
+        let resolved = match resolve_catalog(store, &source, account, &needs).await {
+            Ok(c) => Ok(c),
+            Err(CatalogError::Store(e)) => return Err(e.into()),
+            Err(CatalogError::Stripe(e)) => Err(e),
+        };
+        catalog = tolerated(resolved, "catalog")?.unwrap_or_default();
+    }
+    let mut observed = observe_event_with(event, &catalog);
+    if let EventObject::Dispute(dispute) = &event.data.object
+        && observed.observations.iter().all(|o| o.customer.is_none())
+    {
+        route_dispute(store, sources, connection, dispute, now, &mut observed).await?;
+    }
+    Ok(observed)
+}
+
+/// Names the customer of a dispute whose payload does not: the stored owner of its
+/// charge or payment intent, else the charge retrieved from Stripe, whose owners are
+/// then committed with the dispute (the one owner index is the workspace's).
+async fn route_dispute<S, C>(
+    store: &S,
+    sources: &C,
+    connection: &Connection,
+    dispute: &Dispute,
+    now: Timestamp,
+    observed: &mut Observed,
+) -> Result<(), IngestError>
+where
+    S: IngestStore,
+    C: CatalogSources,
+{
+    let mut customer = None;
+    for payment in dispute_payments(dispute) {
+        customer = store
+            .charge_owner(&connection.workspace_id, payment.as_str())
+            .await?;
+        if customer.is_some() {
+            break;
+        }
+    }
+    if customer.is_none()
+        && let Some(source) = tolerated(
+            sources.for_account(&connection.account_id).await,
+            "credentials",
+        )?
+        && let Some(owners) = tolerated(dispute_owner(&source, dispute, now).await, "charge")?
+    {
+        let charge = PaymentRef::Charge(dispute.charge.id().clone());
+        customer = owners
+            .iter()
+            .find(|o| o.payment == charge)
+            .map(|o| o.customer.clone());
+        observed.charge_owners.extend(owners);
+    }
+    if let Some(customer) = customer {
+        for o in &mut observed.observations {
+            o.customer.get_or_insert_with(|| customer.clone());
+        }
+    }
+    Ok(())
+}
+
+/// A Stripe read's result while filling what a payload lacks: a failure that may pass
+/// fails the delivery (Stripe redelivers); any other leaves the gap.
+fn tolerated<T>(result: Result<T, StripeError>, what: &str) -> Result<Option<T>, IngestError> {
+    match result {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.retryable() => Err(IngestError::Stripe(e)),
+        Err(e) => {
+            tracing::warn!(error = %e, read = what, "Stripe read failed; going on without it");
+            Ok(None)
+        }
+    }
+}
+
+/// Our record of a verified event observed from its payload alone: amounts the
+/// payload lacks stay unknown (the webhook path fills them first, see [`ingest`]).
 pub fn recorded_event(event: &Event) -> RecordedEvent {
-    let observed = observe_event_with(event, &Catalog::default());
+    recorded(event, observe_event_with(event, &Catalog::default()))
+}
+
+/// Our record of a verified event: its identity and what it was observed to tell.
+fn recorded(event: &Event, observed: Observed) -> RecordedEvent {
     RecordedEvent {
         version: RECORDED_EVENT_VERSION,
         id: event.id.clone(),

@@ -143,6 +143,10 @@ impl From<IngestError> for ApiError {
                 tracing::error!(error = %s, retryable = s.retryable(), "event not recorded; asking Stripe to retry");
                 Self::unavailable()
             }
+            IngestError::Stripe(s) => {
+                tracing::warn!(error = %s, "Stripe unavailable while reading what the event lacks; asking Stripe to retry");
+                Self::unavailable()
+            }
         }
     }
 }

@@ -1,11 +1,12 @@
 //! `POST /webhooks/stripe`: verify on the raw body first, then ingest.
 //! Rejections store nothing and are counted by reason.
 
-use crate::app::ingest::{Ignored, Ingested, ingest};
+use crate::app::ingest::{Ignored, IngestError, Ingested, ingest};
 use crate::domain::error_code::ErrorCode;
 use crate::http::Settings;
 use crate::http::error::{ApiError, ok};
 use crate::http::router::{Reply, Routes, method_not_allowed};
+use crate::ports::catalog::{CatalogSources, CatalogStore};
 use crate::ports::clock::Clock;
 use crate::ports::connections::ConnectionStore;
 use crate::ports::events::EventLog;
@@ -21,12 +22,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use tracing::Instrument;
 
 /// The webhook function's routes and what they need: the store, the endpoint
-/// secrets, the clock. Nothing else is built in that function.
-pub struct WebhookRoutes<S, K> {
+/// secrets, the Stripe reads that fill what a payload lacks, the clock. Nothing else
+/// is built in that function.
+pub struct WebhookRoutes<S, K, C> {
     /// The table.
     pub store: S,
     /// Endpoint signing secrets.
     pub secrets: K,
+    /// Catalog reads per connected account (tiers, coupons, a disputed charge's owner).
+    pub sources: C,
     /// Now.
     pub clock: Arc<dyn Clock>,
     /// Settings.
@@ -34,12 +38,19 @@ pub struct WebhookRoutes<S, K> {
     missing_secret_logged: AtomicBool,
 }
 
-impl<S, K> WebhookRoutes<S, K> {
+impl<S, K, C> WebhookRoutes<S, K, C> {
     /// The group over its dependencies.
-    pub fn new(store: S, secrets: K, clock: Arc<dyn Clock>, settings: Settings) -> Self {
+    pub fn new(
+        store: S,
+        secrets: K,
+        sources: C,
+        clock: Arc<dyn Clock>,
+        settings: Settings,
+    ) -> Self {
         Self {
             store,
             secrets,
+            sources,
             clock,
             settings,
             missing_secret_logged: AtomicBool::new(false),
@@ -49,10 +60,11 @@ impl<S, K> WebhookRoutes<S, K> {
 
 const ROUTES: &[(&str, &str)] = &[("POST", "/webhooks/stripe")];
 
-impl<S, K> Routes for WebhookRoutes<S, K>
+impl<S, K, C> Routes for WebhookRoutes<S, K, C>
 where
-    S: ConnectionStore + EventLog + IngestStore + 'static,
+    S: ConnectionStore + EventLog + IngestStore + CatalogStore + 'static,
     K: SecretSource + Send + Sync + 'static,
+    C: CatalogSources + 'static,
 {
     fn serve<'a>(&'a self, req: &'a Request, path: &'a [&'a str]) -> Option<BoxFuture<'a, Reply>> {
         match (req.method().as_str(), path) {
@@ -72,13 +84,15 @@ fn reject(reason: &str, err: impl Into<ApiError>) -> ApiError {
     err.into()
 }
 
-impl<S, K> WebhookRoutes<S, K>
+impl<S, K, C> WebhookRoutes<S, K, C>
 where
-    S: ConnectionStore + EventLog + IngestStore,
+    S: ConnectionStore + EventLog + IngestStore + CatalogStore,
     K: SecretSource + Send + Sync,
+    C: CatalogSources,
 {
     /// Handles one delivery. 2xx only once the event is durably recorded (or
-    /// deliberately ignored); 5xx when recording failed, so Stripe retries.
+    /// deliberately ignored); 5xx when recording failed or Stripe could not be read
+    /// for what the payload lacks, so Stripe retries.
     async fn receive(&self, req: &Request) -> Reply {
         let body: &[u8] = req.body().as_ref();
         if body.len() > self.settings.max_webhook_bytes {
@@ -134,10 +148,19 @@ where
             stripe_account = event.account.as_ref().map(|a| a.as_str()).unwrap_or("-"),
             event_type = %event.kind,
         );
-        let outcome = ingest(&self.store, &self.settings.engine, now, event)
-            .instrument(span)
-            .await
-            .map_err(|e| reject("store", e))?;
+        let outcome = ingest(
+            &self.store,
+            &self.sources,
+            &self.settings.engine,
+            now,
+            event,
+        )
+        .instrument(span)
+        .await
+        .map_err(|e| match e {
+            IngestError::Store(_) => reject("store", e),
+            IngestError::Stripe(_) => reject("stripe", e),
+        })?;
         let label = outcome_label(&outcome);
         count("WebhooksAccepted", ("Outcome", label), 1);
         Ok(ok(&json!({"received": true, "outcome": label})))

@@ -1,6 +1,7 @@
 //! What observation needs beyond a payload, per connected Stripe account: the cached
-//! [`Catalog`] (tiers of tiered prices, discounts and their coupons), the index of
-//! charge owners (a dispute names only its charge), and the Stripe reads that fill both.
+//! [`Catalog`] (tiers of tiered prices, discounts and their coupons) and the Stripe reads
+//! that fill it, or that name the owner of a disputed charge. (Charge owners themselves
+//! are indexed per workspace by the apply pipe: [`crate::ports::ingest::IngestStore`].)
 //!
 //! Error contract:
 //! - [`CatalogStore`] returns [`StoreError`]: `Unavailable` is retryable; `Corrupt`
@@ -10,18 +11,18 @@
 //!   [`crate::ports::stripe`]: `NotFound` (the price, coupon or charge is gone),
 //!   `PermissionDenied` and `BadRequest` are not retryable, `RateLimited` and
 //!   `Unavailable` are. Every method is a `GET`: nothing here can change the account.
+//! - [`CatalogSources`] returns [`StripeError`] too: `Unavailable` when the credentials
+//!   cannot be read now (retryable), `Config` when no credentials are configured (not
+//!   retryable: observation goes on with what the payload tells).
 
-use crate::domain::ids::{
-    PaymentRef, StripeAccountId, StripeChargeId, StripeCustomerId, StripeObjectId,
-};
+use crate::domain::ids::{StripeAccountId, StripeChargeId, StripeObjectId};
 use crate::ports::store::StoreError;
 use crate::ports::stripe::StripeError;
 use crate::stripe::catalog::{Catalog, CatalogNeeds};
 use crate::stripe::models::{Charge, Coupon, Price, Subscription};
-use crate::stripe::observe::ChargeOwner;
 use std::future::Future;
 
-/// The catalog cache and the charge-owner index of each connected account.
+/// The catalog cache of each connected account.
 pub trait CatalogStore: Send + Sync {
     /// The cached entries among `wanted`; entries not cached are absent from the result.
     fn cached(
@@ -37,23 +38,9 @@ pub trait CatalogStore: Send + Sync {
         account: &StripeAccountId,
         entries: &Catalog,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    /// The customer that owns a charge or payment intent, when some payload named it.
-    fn charge_owner(
-        &self,
-        account: &StripeAccountId,
-        payment: &PaymentRef,
-    ) -> impl Future<Output = Result<Option<StripeCustomerId>, StoreError>> + Send;
-
-    /// Records charge owners (idempotent: an owner never changes).
-    fn remember_owners(
-        &self,
-        account: &StripeAccountId,
-        owners: &[ChargeOwner],
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
-/// The Stripe reads that fill the catalog and the owner index, on one account.
+/// The Stripe reads that fill the catalog and find a disputed charge's owner, on one account.
 pub trait CatalogSource: Send + Sync {
     /// One price with its tiers (`GET /v1/prices/{id}?expand[]=tiers`).
     fn price_with_tiers(
@@ -78,4 +65,32 @@ pub trait CatalogSource: Send + Sync {
         &self,
         id: &StripeChargeId,
     ) -> impl Future<Output = Result<Charge, StripeError>> + Send;
+}
+
+/// A [`CatalogSource`] for each connected account: the reads ingest makes when a payload
+/// lacks an amount or a disputed charge's owner.
+pub trait CatalogSources: Send + Sync {
+    /// The reads of one account.
+    type Source: CatalogSource;
+
+    /// The reads of `account`, with the credentials this deployment holds for it.
+    fn for_account(
+        &self,
+        account: &StripeAccountId,
+    ) -> impl Future<Output = Result<Self::Source, StripeError>> + Send;
+}
+
+/// No Stripe reads configured (`None`): every account answers [`StripeError::Config`],
+/// which is not retryable, so observation goes on with what payloads tell.
+impl<C: CatalogSources> CatalogSources for Option<C> {
+    type Source = C::Source;
+
+    async fn for_account(&self, account: &StripeAccountId) -> Result<C::Source, StripeError> {
+        match self {
+            Some(sources) => sources.for_account(account).await,
+            None => Err(StripeError::Config(
+                "no Stripe credentials are configured".into(),
+            )),
+        }
+    }
 }

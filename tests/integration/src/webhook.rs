@@ -7,6 +7,7 @@ use kustiq::adapters::clock::ManualClock;
 use kustiq::adapters::dynamo::DynamoStore;
 use kustiq::adapters::local::secrets::EnvSecrets;
 use kustiq::adapters::runtime::Secrets;
+use kustiq::adapters::stripe::{PlatformSources, StripeClient};
 use kustiq::domain::connection::{
     BackfillProgress, ConnectMethod, Connection, ConnectionStatus, Mode,
 };
@@ -49,20 +50,33 @@ pub struct Answer {
 /// The cursor key the bench's API routes seal cursors with.
 pub const CURSOR_KEY: &str = "bench-cursor-key";
 
-fn bench(store: DynamoStore, clock: &ManualClock, keep: Option<TestStore>) -> Bench {
-    let secrets = || {
-        Secrets::Env(EnvSecrets::from_vars([
-            ("KUSTIQ_STRIPE_WEBHOOK_SECRET".to_owned(), SECRETS.join(",")),
-            ("KUSTIQ_API_CURSOR_KEY".to_owned(), CURSOR_KEY.to_owned()),
-        ]))
-    };
-    let settings = Settings::new(Region::Eu);
+/// The secrets of the bench's app: endpoint secrets, cursor key, the simulator's platform key.
+fn secrets() -> Secrets {
+    Secrets::Env(EnvSecrets::from_vars([
+        ("KUSTIQ_STRIPE_WEBHOOK_SECRET".to_owned(), SECRETS.join(",")),
+        ("KUSTIQ_API_CURSOR_KEY".to_owned(), CURSOR_KEY.to_owned()),
+        (
+            "KUSTIQ_STRIPE_PLATFORM_KEY".to_owned(),
+            stripe_sim::PLATFORM_KEY.to_owned(),
+        ),
+    ]))
+}
+
+/// Every route group over `store`, as the local runner mounts them; Stripe is read
+/// through `stripe` (none: what payloads lack stays unknown).
+fn router(
+    store: &DynamoStore,
+    clock: &ManualClock,
+    settings: &Settings,
+    stripe: Option<PlatformSources<Secrets>>,
+) -> Router {
     let shared_clock: std::sync::Arc<dyn kustiq::ports::clock::Clock> =
         std::sync::Arc::new(clock.clone());
-    let router = Router::new()
+    Router::new()
         .mount(WebhookRoutes::new(
             store.clone(),
             secrets(),
+            stripe,
             shared_clock.clone(),
             settings.clone(),
         ))
@@ -71,11 +85,15 @@ fn bench(store: DynamoStore, clock: &ManualClock, keep: Option<TestStore>) -> Be
             secrets: secrets(),
             clock: shared_clock,
             settings: settings.clone(),
-        });
+        })
+}
+
+fn bench(store: DynamoStore, clock: &ManualClock, keep: Option<TestStore>) -> Bench {
+    let settings = Settings::new(Region::Eu);
     Bench {
+        router: router(&store, clock, &settings, None),
         store,
         settings,
-        router,
         clock: clock.clone(),
         _store: keep,
     }
@@ -107,6 +125,17 @@ impl Bench {
             .await
             .unwrap_or_else(|e| panic!("ensure_table: {e}"));
         bench(store, &clock, None)
+    }
+
+    /// The same bench reading Stripe (tiers, coupons, disputed charges) at `api_base` —
+    /// a running `stripe_sim` — with its platform key, as the webhook function does.
+    pub fn with_stripe(mut self, api_base: &str) -> Self {
+        let base = reqwest::Url::parse(api_base).unwrap_or_else(|e| panic!("{api_base}: {e}"));
+        let client = StripeClient::new(kustiq::wiring::webhook_stripe_config(Some(base)))
+            .unwrap_or_else(|e| panic!("Stripe client: {e}"));
+        let sources = PlatformSources::new(client, secrets());
+        self.router = router(&self.store, &self.clock, &self.settings, Some(sources));
+        self
     }
 
     /// Connects `workspace` to `account` in `mode`, as the connect flow would.

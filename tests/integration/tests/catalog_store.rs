@@ -1,12 +1,11 @@
-//! The catalog cache and the charge-owner index on the real store adapter, on DynamoDB
-//! Local and on dynoxide: what is remembered is served back per account, what is not
-//! is absent, and another account sees nothing of it.
+//! The catalog cache on the real store adapter, on DynamoDB Local and on dynoxide: what
+//! is remembered is served back per account, what is not is absent, and another account
+//! sees nothing of it.
 
-use kustiq::domain::ids::{PaymentRef, StripeAccountId, StripeCustomerId, StripeObjectId};
+use kustiq::domain::ids::{StripeAccountId, StripeObjectId};
 use kustiq::domain::mrr::{CouponDuration, DiscountValue, Pricing, Ratio, Tier};
 use kustiq::ports::catalog::CatalogStore;
 use kustiq::stripe::catalog::{Catalog, CatalogNeeds, CouponTerms, DiscountTerms, PriceTiers};
-use kustiq::stripe::observe::ChargeOwner;
 use kustiq_tests::{Engine, TestStore};
 use std::collections::BTreeMap;
 
@@ -21,10 +20,7 @@ macro_rules! on_both_engines {
     };
 }
 
-on_both_engines!(
-    remembered_entries_are_served_per_account,
-    charge_owners_are_found_by_charge_or_payment_intent,
-);
+on_both_engines!(remembered_entries_are_served_per_account);
 
 fn oid(s: &str) -> StripeObjectId {
     StripeObjectId::parse(s).unwrap_or_else(|e| panic!("{e}"))
@@ -95,35 +91,4 @@ async fn remembered_entries_are_served_per_account(engine: Engine) {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(other, Catalog::default());
-}
-
-async fn charge_owners_are_found_by_charge_or_payment_intent(engine: Engine) {
-    let t = TestStore::new(engine, "us-east-1").await;
-    let a = acct("acct_a");
-    let customer = StripeCustomerId::parse("cus_1").unwrap_or_else(|e| panic!("{e}"));
-    let charge = PaymentRef::parse("ch_1").unwrap_or_else(|e| panic!("{e}"));
-    let intent = PaymentRef::parse("pi_1").unwrap_or_else(|e| panic!("{e}"));
-    let owners = [charge.clone(), intent.clone()].map(|payment| ChargeOwner {
-        payment,
-        customer: customer.clone(),
-    });
-    t.store
-        .remember_owners(&a, &owners)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    for p in [&charge, &intent] {
-        let owner = t
-            .store
-            .charge_owner(&a, p)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(owner.as_ref(), Some(&customer), "{p}");
-    }
-    let unknown = PaymentRef::parse("ch_2").unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(
-        t.store.charge_owner(&a, &unknown).await.ok().flatten(),
-        None
-    );
-    let elsewhere = t.store.charge_owner(&acct("acct_b"), &charge).await;
-    assert_eq!(elsewhere.ok().flatten(), None);
 }

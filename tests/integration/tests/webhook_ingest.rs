@@ -146,8 +146,12 @@ fn now_of(events: &[Value]) -> Timestamp {
 
 #[tokio::test]
 async fn every_engine_event_type_is_applied_and_rescores_the_matched_profile() {
-    let (_sim, account, events) = simulated(30, 7).await;
-    let bench = Bench::new(Engine::DynamoDbLocal, now_of(&events)).await;
+    let (sim, account, events) = simulated(30, 7).await;
+    // Basil disputes name only their charge: its owner is read from the simulator.
+    let sim = sim.bind(0).await.unwrap_or_else(|e| panic!("{e}"));
+    let bench = Bench::new(Engine::DynamoDbLocal, now_of(&events))
+        .await
+        .with_stripe(&sim.base_url);
     let ws = bench.connect("ws_types", &account, Mode::Test).await;
     let customers: BTreeSet<String> = events.iter().filter_map(customer_of).collect();
     match_all(&bench, &ws, &customers).await;

@@ -1,22 +1,15 @@
-//! [`CatalogStore`] on the table: one item per cached price, discount, coupon and
-//! charge owner, each in its own partition under the account (see `keys.rs`).
+//! [`CatalogStore`] on the table: one item per cached price, discount and coupon, each
+//! in its own partition under the account (see `keys.rs`).
 
 use super::{Condition, DynamoStore, Item, Key, keys};
-use crate::domain::ids::{PaymentRef, StripeAccountId, StripeCustomerId};
+use crate::domain::ids::StripeAccountId;
 use crate::ports::catalog::CatalogStore;
 use crate::ports::store::StoreError;
 use crate::stripe::catalog::{Catalog, CatalogNeeds, CouponTerms, DiscountTerms, PriceTiers};
-use crate::stripe::observe::ChargeOwner;
-use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
 /// DynamoDB reads at most this many keys per batch.
 const BATCH: usize = 100;
-
-#[derive(Serialize, Deserialize)]
-struct Owner {
-    customer: StripeCustomerId,
-}
 
 /// Which catalog entry a key stands for.
 enum Entry {
@@ -83,32 +76,6 @@ impl CatalogStore for DynamoStore {
         }
         for item in &items {
             self.put(item, Condition::None).await?;
-        }
-        Ok(())
-    }
-
-    async fn charge_owner(
-        &self,
-        account: &StripeAccountId,
-        payment: &PaymentRef,
-    ) -> Result<Option<StripeCustomerId>, StoreError> {
-        match self.get(&keys::payment_owner(account, payment)).await? {
-            Some(item) => Ok(Some(item.parse::<Owner>()?.customer)),
-            None => Ok(None),
-        }
-    }
-
-    async fn remember_owners(
-        &self,
-        account: &StripeAccountId,
-        owners: &[ChargeOwner],
-    ) -> Result<(), StoreError> {
-        for o in owners {
-            let owner = Owner {
-                customer: o.customer.clone(),
-            };
-            let item = Item::json(keys::payment_owner(account, &o.payment), &owner)?;
-            self.put(&item, Condition::None).await?;
         }
         Ok(())
     }

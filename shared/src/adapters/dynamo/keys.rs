@@ -1,8 +1,7 @@
 //! Every key format of the table, in one place (see `docs/tables.md`).
 
 use crate::domain::ids::{
-    PaymentRef, ProfileId, StripeAccountId, StripeCustomerId, StripeEventId, StripeObjectId,
-    WorkspaceId,
+    ProfileId, StripeAccountId, StripeCustomerId, StripeEventId, StripeObjectId, WorkspaceId,
 };
 use crate::domain::segment::SegmentRank;
 use crate::domain::time::Timestamp;
@@ -48,11 +47,6 @@ pub fn catalog_discount(account: &StripeAccountId, discount: &StripeObjectId) ->
 /// collide because the kind is in the sort key too.
 pub fn catalog_coupon(account: &StripeAccountId, coupon: &str) -> Key {
     Key::new(format!("ACCT#{account}#COUPON#{coupon}"), "COUPON")
-}
-
-/// The customer owning a charge or payment intent, per account.
-pub fn payment_owner(account: &StripeAccountId, payment: &PaymentRef) -> Key {
-    Key::new(format!("ACCT#{account}#PAY#{payment}"), "OWNER")
 }
 
 /// A recorded event. Keyed by workspace and event id: the idempotency key.

@@ -1,12 +1,65 @@
 //! [`CatalogSource`] on a connected account: the retrieves that fill the price and
-//! discount cache and the charge-owner index. Each is a `GET` to a fixed read path.
+//! discount cache and name a disputed charge's owner. Each is a `GET` to a fixed read
+//! path. [`PlatformSources`] hands out one per account.
 
+use super::client::StripeClient;
+use super::credentials::StripeCredentials;
 use super::path::ReadPath;
 use super::reader::AccountReader;
-use crate::domain::ids::{StripeChargeId, StripeObjectId};
-use crate::ports::catalog::CatalogSource;
+use crate::domain::ids::{StripeAccountId, StripeChargeId, StripeObjectId};
+use crate::ports::catalog::{CatalogSource, CatalogSources};
+use crate::ports::secrets::{SecretError, SecretName, SecretSource};
 use crate::ports::stripe::StripeError;
 use crate::stripe::models::{Charge, Coupon, Price, Subscription};
+
+/// Catalog reads on every connected account through the platform's secret key and the
+/// `Stripe-Account` header ([`StripeCredentials::Connect`]), over one shared client.
+///
+/// Connections made with a restricted key or through Stripe Apps have no stored
+/// credentials yet (issue 11): until they do, their reads go through the platform key
+/// too. Stripe accepts it only for accounts connected to the platform; for any other it
+/// refuses (401/403), which is not retried: observation goes on with what the payload
+/// tells (amounts unknown, a dispute on an unknown charge deferred).
+#[derive(Clone)]
+pub struct PlatformSources<K> {
+    client: StripeClient,
+    secrets: K,
+}
+
+impl<K> PlatformSources<K> {
+    /// Reads through `client` with the platform key from `secrets`
+    /// ([`SecretName::STRIPE_PLATFORM_KEY`], read on each use so a rotation is picked up
+    /// through the secret cache).
+    pub fn new(client: StripeClient, secrets: K) -> Self {
+        Self { client, secrets }
+    }
+
+    /// The shared client (its request counters, for metrics and tests).
+    pub fn client(&self) -> &StripeClient {
+        &self.client
+    }
+}
+
+impl<K: SecretSource + Send + Sync> CatalogSources for PlatformSources<K> {
+    type Source = AccountReader;
+
+    async fn for_account(&self, account: &StripeAccountId) -> Result<AccountReader, StripeError> {
+        let platform_key = self
+            .secrets
+            .get(&SecretName::STRIPE_PLATFORM_KEY)
+            .await
+            .map_err(|e| match e {
+                SecretError::Unavailable(m) => {
+                    StripeError::Unavailable(format!("platform key: {m}"))
+                }
+                other => StripeError::Config(other.to_string()),
+            })?;
+        Ok(self.client.reader(StripeCredentials::Connect {
+            platform_key,
+            account: account.clone(),
+        }))
+    }
+}
 
 /// An id our path rules refuse (a coupon id may be any merchant string): not fetched.
 fn unreadable(kind: &str, e: impl std::fmt::Display) -> StripeError {

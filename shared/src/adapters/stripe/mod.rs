@@ -21,6 +21,7 @@ mod response;
 mod retry;
 
 pub use crate::ports::stripe::StripeError;
+pub use catalog::PlatformSources;
 pub use client::{ClientStats, StripeClient, http_builder};
 pub use config::StripeConfig;
 pub use credentials::{StripeCredentials, StripeMode};
