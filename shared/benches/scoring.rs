@@ -5,7 +5,7 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use kustiq::domain::engine::{EngineConfig, Family, ScoreInput, score, score_value};
-use kustiq::domain::factors::Factor;
+use kustiq::domain::factors::{Factor, FactorSignal};
 use kustiq::domain::ids::StripeObjectId;
 use kustiq::domain::money::Currency;
 use kustiq::domain::mrr::SubscriptionStatus;
@@ -78,6 +78,7 @@ fn profile(r: &mut Lcg) -> Profile {
                 .collect(),
         },
         days_since_charge: DaysSinceChargeSignal {
+            first_unpaid: None,
             last_success: None,
             since: Some(NOW.plus_days(-(r.next(90) as i64))),
         },
@@ -100,7 +101,7 @@ fn profile(r: &mut Lcg) -> Profile {
     for family in Family::EXTERNAL.iter().take(r.next(4) as usize) {
         let factors = (0..1 + r.next(3))
             .map(|i| Factor {
-                signal: format!("signal_{i}"),
+                signal: FactorSignal::external(format!("signal_{i}")).expect("a valid name"),
                 impact: r.next(41) as f64 - 20.0,
                 explanation: String::new(),
                 evidence: vec![],

@@ -7,6 +7,7 @@ use crate::app::score::score_profile;
 use crate::domain::billing_state::{Fact, Observation};
 use crate::domain::engine::EngineConfig;
 use crate::domain::ids::{StripeCustomerId, WorkspaceId};
+use crate::domain::payments::ChargeOwner;
 use crate::domain::time::Timestamp;
 use crate::ports::events::EventRecord;
 use crate::ports::ingest::{Commit, Committed, IngestStore};
@@ -19,8 +20,8 @@ pub struct Input {
     pub workspace: WorkspaceId,
     /// What was observed.
     pub observations: Vec<Observation>,
-    /// Charges shown to belong to the observations' customer.
-    pub charges: Vec<String>,
+    /// Charge and payment-intent owners the input named.
+    pub charge_owners: Vec<ChargeOwner>,
     /// The event record to commit (status Applied) and its stored version
     /// (0: not recorded yet); `None` for backfilled or synced objects.
     pub record: Option<(EventRecord, u64)>,
@@ -129,7 +130,7 @@ pub async fn apply<S: IngestStore>(
             customer: customer.clone(),
             billing,
             billing_version,
-            charges: input.charges.clone(),
+            charge_owners: input.charge_owners.clone(),
             score,
         };
         let committed = store.commit(&commit).await?;

@@ -17,8 +17,9 @@ use crate::ports::events::{
 use crate::ports::ingest::IngestStore;
 use crate::ports::store::StoreError;
 use crate::stripe::VerifiedEvent;
+use crate::stripe::catalog::Catalog;
 use crate::stripe::models::event::{Event, EventType};
-use crate::stripe::observe::observe_event;
+use crate::stripe::observe::observe_event_with;
 
 /// Delays after the first, second … failed attempt: 1 m, 5 m, 30 m, 2 h, 12 h.
 /// After the last one, or 24 h after receipt, the event is marked failed.
@@ -141,7 +142,7 @@ where
 
 /// Our record of a verified event: its identity and its observations.
 pub fn recorded_event(event: &Event) -> RecordedEvent {
-    let observed = observe_event(event);
+    let observed = observe_event_with(event, &Catalog::default());
     RecordedEvent {
         version: RECORDED_EVENT_VERSION,
         id: event.id.clone(),
@@ -150,7 +151,7 @@ pub fn recorded_event(event: &Event) -> RecordedEvent {
         livemode: event.livemode,
         created: event.created,
         observations: observed.observations,
-        charges: observed.charges,
+        charge_owners: observed.charge_owners,
     }
 }
 
@@ -160,7 +161,7 @@ fn input(connection: &Connection, mut record: EventRecord, version: u64, now: Ti
     Input {
         workspace: connection.workspace_id.clone(),
         observations: record.event.observations.clone(),
-        charges: record.event.charges.clone(),
+        charge_owners: record.event.charge_owners.clone(),
         reason: record.event.id.as_str().to_owned(),
         feeds_scores: connection.feeds_scores(),
         record: Some((record, version)),

@@ -1,6 +1,7 @@
 //! Use cases: domain + ports, nothing else.
 
 pub mod apply;
+pub mod catalog;
 pub mod cursor;
 pub mod dashboard;
 pub mod ingest;

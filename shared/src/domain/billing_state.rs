@@ -13,11 +13,17 @@
 //!   (newest observation − retention), so pruning early or late gives the same result.
 //!   See `docs/scoring.md` ("Billing state") for the argument.
 
-use crate::domain::ids::{StripeCustomerId, StripeEventId, StripeObjectId};
+pub use crate::domain::ids::PaymentId;
+use crate::domain::ids::{
+    PaymentRef, StripeChargeId, StripeCustomerId, StripeEventId, StripeObjectId,
+    StripePaymentIntentId,
+};
 use crate::domain::money::Currency;
 use crate::domain::mrr::{
-    Discount, MrrSettings, MrrSubscription, PriceItem, SubscriptionStatus, plan_amount_exact,
+    Discount, MrrSettings, MrrSubscription, PriceItem, SubscriptionStatus,
+    item_is_recurring_licensed, item_period_amount, plan_amount_exact,
 };
+pub use crate::domain::plan_sample::{PlanLine, PlanSample};
 use crate::domain::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -44,6 +50,10 @@ pub struct CustomerSnapshot {
     /// A default payment method is set (`invoice_settings.default_payment_method` or
     /// `default_source`).
     pub has_payment_method: bool,
+    /// The customer's billing currency (Stripe's `customer.currency`), when set: the
+    /// main currency of its MRR.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<Currency>,
     /// The customer was deleted in Stripe.
     #[serde(default)]
     pub deleted: bool,
@@ -184,6 +194,10 @@ pub struct InvoiceSnapshot {
     /// When it was paid.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paid_at: Option<Timestamp>,
+    /// The charges and payment intents that paid or tried to pay it (`charge` and
+    /// `payment_intent` before API 2025-03-31, `payments` after), when sent.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub payments: Vec<PaymentRef>,
 }
 
 /// Outcome of a charge (or of one invoice payment attempt).
@@ -198,11 +212,11 @@ pub enum ChargeStatus {
     Succeeded,
 }
 
-/// A charge, or an invoice payment attempt when Stripe does not name the charge.
+/// A charge, or a payment outcome known only from its invoice.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct ChargeSnapshot {
-    /// `ch_…`/`py_…`, or `in_…#attempt-N` for an attempt known only from its invoice.
-    pub id: String,
+    /// The charge, or the invoice record standing for it.
+    pub id: PaymentId,
     /// When the charge (attempt) happened.
     pub created: Timestamp,
     /// Outcome.
@@ -214,6 +228,10 @@ pub struct ChargeSnapshot {
     /// The invoice it paid, if known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invoice: Option<StripeObjectId>,
+    /// The payment intent it belongs to, if known (how a charge of API ≥ 2025-03-31 is
+    /// tied to its invoice, through the invoice's payments).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_intent: Option<StripePaymentIntentId>,
 }
 
 /// A dispute on a charge.
@@ -223,7 +241,7 @@ pub struct DisputeSnapshot {
     pub id: StripeObjectId,
     /// The disputed charge.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub charge: Option<StripeObjectId>,
+    pub charge: Option<StripeChargeId>,
     /// When the dispute was opened.
     pub created: Timestamp,
     /// Disputed amount, minor units.
@@ -368,34 +386,6 @@ fn merge_into<K: Ord, T: Rank + Ord>(map: &mut BTreeMap<K, Versioned<T>>, key: K
     }
 }
 
-/// The monthly plan amount of one subscription at one instant, and whether it counted.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct PlanSample {
-    /// The subscription.
-    pub subscription: StripeObjectId,
-    /// When this was the plan.
-    pub at: Timestamp,
-    /// 0 = the plan just before an update event (`previous_attributes`), 1 = observed.
-    pub phase: u8,
-    /// Status at that time.
-    pub status: SubscriptionStatus,
-    /// Collection paused at that time.
-    pub collection_paused: bool,
-    /// Monthly plan amount (forever discounts applied, status ignored), rounded half to
-    /// even; `None` when the subscription had no licensed recurring item.
-    pub plan: Option<(Currency, i64)>,
-    /// The event that told us.
-    pub event: Option<StripeEventId>,
-}
-
-impl PlanSample {
-    /// What the sample contributed to MRR: the plan amount when the status counted.
-    pub fn contribution(&self) -> Option<(Currency, i64)> {
-        let counts = self.status.counts_toward_mrr() && !self.collection_paused;
-        self.plan.map(|(c, a)| (c, if counts { a } else { 0 }))
-    }
-}
-
 /// Everything the engine knows about one Stripe customer's billing.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct BillingState {
@@ -411,9 +401,9 @@ pub struct BillingState {
     /// Invoices by id.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub invoices: BTreeMap<StripeObjectId, Versioned<InvoiceSnapshot>>,
-    /// Charges and payment attempts by id.
+    /// Charges and payment records by id.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub charges: BTreeMap<String, Versioned<ChargeSnapshot>>,
+    pub charges: BTreeMap<PaymentId, Versioned<ChargeSnapshot>>,
     /// Disputes by id.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub disputes: BTreeMap<StripeObjectId, Versioned<DisputeSnapshot>>,
@@ -428,10 +418,27 @@ fn sample(
     phase: u8,
     event: Option<&StripeEventId>,
 ) -> PlanSample {
-    let plan = plan_amount_exact(&s.items, &s.discounts, &MrrSettings::default(), at)
-        .into_iter()
-        .next()
+    let amounts = plan_amount_exact(&s.items, &s.discounts, &MrrSettings::default(), at);
+    let unknown = amounts.is_err();
+    let plan = amounts
+        .ok()
+        .and_then(|a| a.into_iter().next())
         .map(|(c, r)| (c, r.round_half_even()));
+    let lines = s
+        .items
+        .iter()
+        .map(|(item, _)| item)
+        .filter(|item| item_is_recurring_licensed(item))
+        .filter_map(|item| {
+            let period = item.period?;
+            Some(PlanLine {
+                product: item.product.clone(),
+                period,
+                quantity: item.quantity,
+                monthly: item_period_amount(item)? * period.monthly_factor(),
+            })
+        })
+        .collect();
     PlanSample {
         subscription: s.id.clone(),
         at,
@@ -440,6 +447,8 @@ fn sample(
         collection_paused: s.collection_paused,
         plan,
         event: event.cloned(),
+        lines,
+        unknown,
     }
 }
 
@@ -574,313 +583,7 @@ impl BillingState {
 
 /// Builders shared by the domain tests.
 #[cfg(test)]
-pub(crate) mod fixtures {
-    use super::*;
-    use crate::domain::mrr::{BillingPeriod, Interval, Pricing, Ratio, UsageType};
-    use crate::domain::time::DAY;
-
-    /// The tests' "now": 2026-09-21T00:00:00Z.
-    pub const NOW: Timestamp = Timestamp::from_unix(1_790_000_000 - 1_790_000_000 % DAY);
-
-    /// `NOW` plus `days` (negative: ago).
-    pub fn day(days: i64) -> Timestamp {
-        NOW.plus_days(days)
-    }
-
-    pub fn usd() -> Currency {
-        Currency::parse("usd").unwrap()
-    }
-
-    pub fn cus() -> StripeCustomerId {
-        StripeCustomerId::parse("cus_1").unwrap()
-    }
-
-    pub fn oid(id: &str) -> StripeObjectId {
-        StripeObjectId::parse(id).unwrap()
-    }
-
-    pub fn evt(n: u32) -> StripeEventId {
-        StripeEventId::parse(format!("evt_{n}")).unwrap()
-    }
-
-    pub fn monthly(amount: i64) -> Item {
-        (
-            PriceItem {
-                price_id: Some(format!("price_{amount}")),
-                currency: usd(),
-                pricing: Pricing::PerUnit {
-                    unit_amount: Ratio::int(amount),
-                },
-                period: Some(BillingPeriod {
-                    interval: Interval::Month,
-                    count: 1,
-                }),
-                usage_type: UsageType::Licensed,
-                quantity: 1,
-                current_period_end: None,
-            },
-            Vec::new(),
-        )
-    }
-
-    pub fn sub(
-        id: &str,
-        status: SubscriptionStatus,
-        amount: i64,
-        created: Timestamp,
-    ) -> SubscriptionSnapshot {
-        SubscriptionSnapshot {
-            id: oid(id),
-            customer: cus(),
-            status,
-            created,
-            items: vec![monthly(amount)],
-            discounts: vec![],
-            cancel_at_period_end: false,
-            cancel_at: None,
-            canceled_at: None,
-            ended_at: None,
-            cancellation_reason: None,
-            collection_paused: false,
-            trial_end: None,
-            current_period_end: None,
-            has_payment_method: true,
-        }
-    }
-
-    pub fn at(at: Timestamp, event: Option<u32>, fact: Fact) -> Observation {
-        Observation {
-            at,
-            event: event.map(evt),
-            customer: Some(cus()),
-            fact,
-        }
-    }
-
-    pub fn sub_obs(at_: Timestamp, event: Option<u32>, s: SubscriptionSnapshot) -> Observation {
-        at(
-            at_,
-            event,
-            Fact::Subscription {
-                snapshot: s,
-                previous: None,
-            },
-        )
-    }
-
-    pub fn charge(id: &str, created: Timestamp, status: ChargeStatus) -> Observation {
-        at(
-            created,
-            None,
-            Fact::Charge(ChargeSnapshot {
-                id: id.to_owned(),
-                created,
-                status,
-                amount: 5_000,
-                currency: usd(),
-                invoice: None,
-            }),
-        )
-    }
-
-    pub fn invoice(
-        id: &str,
-        sub: &str,
-        status: InvoiceStatus,
-        created: Timestamp,
-        paid_at: Option<Timestamp>,
-    ) -> Observation {
-        at(
-            paid_at.unwrap_or(created),
-            None,
-            Fact::Invoice(InvoiceSnapshot {
-                id: oid(id),
-                subscription: Some(oid(sub)),
-                status,
-                created,
-                due_date: None,
-                amount_remaining: if status == InvoiceStatus::Paid {
-                    0
-                } else {
-                    5_000
-                },
-                currency: usd(),
-                attempt_count: 1,
-                paid_at,
-            }),
-        )
-    }
-
-    pub fn dispute(id: &str, created: Timestamp) -> Observation {
-        at(
-            created,
-            None,
-            Fact::Dispute(DisputeSnapshot {
-                id: oid(id),
-                charge: Some(oid("ch_disputed")),
-                created,
-                amount: 5_000,
-                currency: usd(),
-                reason: Some("fraudulent".into()),
-            }),
-        )
-    }
-}
+pub(crate) mod fixtures;
 
 #[cfg(test)]
-mod tests {
-    use super::fixtures::*;
-    use super::*;
-    use SubscriptionStatus::*;
-    use proptest::prelude::*;
-
-    #[test]
-    fn an_older_event_never_regresses_a_subscription() {
-        let newer = sub_obs(day(-1), Some(2), sub("sub_1", Active, 5_000, day(-100)));
-        let older = sub_obs(day(-5), Some(1), sub("sub_1", PastDue, 5_000, day(-100)));
-        let a = BillingState::from_observations([&newer, &older]);
-        let b = BillingState::from_observations([&older, &newer]);
-        assert_eq!(a, b);
-        assert_eq!(a.subscriptions().next().map(|s| s.status), Some(Active));
-    }
-
-    #[test]
-    fn a_terminal_status_wins_over_a_later_observed_running_one() {
-        // A backfill fetch stamped by our clock may claim a later time than the event.
-        let canceled = sub_obs(day(-2), Some(1), sub("sub_1", Canceled, 5_000, day(-100)));
-        let stale_fetch = sub_obs(day(-1), None, sub("sub_1", Active, 5_000, day(-100)));
-        let s = BillingState::from_observations([&canceled, &stale_fetch]);
-        assert_eq!(s.subscriptions().next().map(|s| s.status), Some(Canceled));
-    }
-
-    #[test]
-    fn a_paid_invoice_is_not_reopened_by_an_older_open_version() {
-        let paid = invoice(
-            "in_1",
-            "sub_1",
-            InvoiceStatus::Paid,
-            day(-10),
-            Some(day(-9)),
-        );
-        let open = invoice("in_1", "sub_1", InvoiceStatus::Open, day(-10), None);
-        for order in [[&paid, &open], [&open, &paid]] {
-            let s = BillingState::from_observations(order);
-            assert_eq!(
-                s.invoices().next().map(|i| i.status),
-                Some(InvoiceStatus::Paid)
-            );
-        }
-    }
-
-    #[test]
-    fn charges_older_than_120_days_before_the_newest_observation_are_pruned() {
-        let old = charge("ch_old", day(-121), ChargeStatus::Failed);
-        let kept = charge("ch_kept", day(-120), ChargeStatus::Failed);
-        let newest = charge("ch_new", day(0), ChargeStatus::Succeeded);
-        let s = BillingState::from_observations([&old, &kept, &newest]);
-        let ids: Vec<_> = s.charges().map(|c| c.id.as_str()).collect();
-        assert_eq!(ids, ["ch_kept", "ch_new"]);
-        // Arriving after the horizon moved past it, the old charge is dropped the same way.
-        let late = BillingState::from_observations([&newest, &kept, &old]);
-        assert_eq!(s, late);
-    }
-
-    #[test]
-    fn the_newest_plan_sample_before_the_horizon_is_kept() {
-        let first = sub_obs(day(-300), Some(1), sub("sub_1", Active, 10_000, day(-300)));
-        let second = sub_obs(day(-200), Some(2), sub("sub_1", Active, 8_000, day(-300)));
-        let now = sub_obs(day(0), Some(3), sub("sub_1", Active, 8_000, day(-300)));
-        let s = BillingState::from_observations([&first, &second, &now]);
-        let kept: Vec<_> = s.plan_samples.iter().map(|p| p.at).collect();
-        assert_eq!(kept, [day(-200), day(0)]);
-    }
-
-    #[test]
-    fn state_round_trips_through_json() {
-        let obs = [
-            sub_obs(day(-3), Some(1), sub("sub_1", PastDue, 5_000, day(-60))),
-            charge("ch_1", day(-3), ChargeStatus::Failed),
-            dispute("dp_1", day(-1)),
-            invoice("in_1", "sub_1", InvoiceStatus::Open, day(-3), None),
-        ];
-        let s = BillingState::from_observations(&obs);
-        let json = serde_json::to_string(&s).unwrap();
-        assert_eq!(serde_json::from_str::<BillingState>(&json).unwrap(), s);
-    }
-
-    fn arb_observation() -> impl Strategy<Value = Observation> {
-        let status =
-            prop::sample::select(vec![Active, PastDue, Canceled, Trialing, Paused, Unpaid]);
-        let day_ = (-300i64..5).prop_map(day);
-        let ev = prop::option::of(1u32..6);
-        prop_oneof![
-            (
-                day_.clone(),
-                ev.clone(),
-                1u8..3,
-                status,
-                prop::sample::select(vec![3_000i64, 5_000, 8_000])
-            )
-                .prop_map(|(t, e, n, st, amt)| sub_obs(
-                    t,
-                    e,
-                    sub(&format!("sub_{n}"), st, amt, day(-400))
-                )),
-            (
-                day_.clone(),
-                1u8..6,
-                prop::sample::select(vec![
-                    ChargeStatus::Failed,
-                    ChargeStatus::Succeeded,
-                    ChargeStatus::Pending
-                ])
-            )
-                .prop_map(|(t, n, st)| charge(&format!("ch_{n}"), t, st)),
-            (day_.clone(), 1u8..3, any::<bool>()).prop_map(|(t, n, paid)| {
-                let status = if paid {
-                    InvoiceStatus::Paid
-                } else {
-                    InvoiceStatus::Open
-                };
-                invoice(
-                    &format!("in_{n}"),
-                    "sub_1",
-                    status,
-                    day(-40),
-                    paid.then_some(t),
-                )
-            }),
-            (day_, 1u8..3).prop_map(|(t, n)| dispute(&format!("dp_{n}"), t)),
-        ]
-    }
-
-    proptest! {
-        #[test]
-        fn any_permutation_with_duplicates_yields_the_same_state(
-            (original, shuffled) in prop::collection::vec(arb_observation(), 1..30)
-                .prop_flat_map(|v| {
-                    let n = v.len();
-                    (Just(v), prop::collection::vec(0..n, 0..10))
-                })
-                .prop_flat_map(|(v, dups)| {
-                    let mut with_dups = v.clone();
-                    with_dups.extend(dups.iter().map(|&i| v[i].clone()));
-                    (Just(v), Just(with_dups).prop_shuffle())
-                })
-        ) {
-            let a = BillingState::from_observations(&original);
-            let b = BillingState::from_observations(&shuffled);
-            prop_assert_eq!(&a, &b);
-            // Applying everything again changes nothing.
-            let mut c = b.clone();
-            for o in &original { c.apply(o); }
-            prop_assert_eq!(&a, &c);
-            // And so do the signals computed from it.
-            let rules = crate::domain::factors::BillingRules::default();
-            prop_assert_eq!(
-                crate::domain::signals::usage_signals(&a, NOW, &rules),
-                crate::domain::signals::usage_signals(&b, NOW, &rules)
-            );
-        }
-    }
-}
+mod tests;

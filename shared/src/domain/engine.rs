@@ -1,7 +1,7 @@
 //! The churn engine: seven signal families plus the classifier's churn_risk factor.
 //!
 //! score = clamp(baseline + Σ family impacts (each clamped to its own ±max) +
-//! classifier weight × churn_risk, 0, 100); at risk when score ≥ 70. Every number is in
+//! classifier weight × churn_risk, 0, 100); at risk when score ≥ 65. Every number is in
 //! [`EngineConfig`]; the rules are written down in `docs/scoring.md`.
 
 use crate::domain::factors::{BillingRules, Factor, billing_factors, billing_impact};
@@ -125,7 +125,9 @@ impl FamilyLimits {
 pub struct EngineConfig {
     /// Score with no factors at all: 50.
     pub baseline: f64,
-    /// At risk from this score up (inclusive): 70.
+    /// At risk from this score up (inclusive): 65. A subscription in dunning with a
+    /// second failed charge (50 + 10 + 6 = 66) is at risk; one failure alone (60, or 56
+    /// without dunning) is not.
     pub at_risk_threshold: f64,
     /// Per-family impact limits.
     pub limits: FamilyLimits,
@@ -142,7 +144,7 @@ impl Default for EngineConfig {
     fn default() -> Self {
         Self {
             baseline: 50.0,
-            at_risk_threshold: 70.0,
+            at_risk_threshold: 65.0,
             limits: FamilyLimits::default(),
             classifier_weights: [1.0, 0.7, 0.4, 0.25],
             classifier_max_abs: 50.0,
@@ -388,7 +390,7 @@ mod tests {
 
     fn ext(signal: &str, impact: f64) -> Factor {
         Factor {
-            signal: signal.into(),
+            signal: crate::domain::factors::FactorSignal::parse(signal).unwrap(),
             impact,
             explanation: format!("{signal} says so"),
             evidence: vec![],
@@ -507,15 +509,15 @@ mod tests {
     }
 
     #[test]
-    fn at_risk_from_70_inclusive() {
+    fn at_risk_from_65_inclusive() {
         let cfg = EngineConfig::default();
         let at = |impact: f64| {
             let fam = BTreeMap::from([(Family::Crm, vec![ext("x", impact)])]);
             score(&input(None, &fam, None), &cfg)
         };
-        assert!(at(20.0).at_risk);
-        assert_eq!(at(20.0).score, 70.0);
-        assert!(!at(19.9).at_risk);
+        assert!(at(15.0).at_risk);
+        assert_eq!(at(15.0).score, 65.0);
+        assert!(!at(14.9).at_risk);
     }
 
     #[test]
@@ -544,7 +546,7 @@ mod tests {
         );
         let d = |n: i64| day(n).to_date();
         let want = format!(
-            "Score 91.0 (at risk, threshold 70) = baseline 50 +36.0 families +5.0 classifier\n\
+            "Score 91.0 (at risk, threshold 65) = baseline 50 +36.0 families +5.0 classifier\n\
              billing +30.0 (limit ±30, clamped from +30.6)\n  \
              +10.0 stripe_subscription_status: Subscription past due (dunning) since {} (sub_1)\n  \
              +12.0 stripe_payment_failure: 3 failed charges in the last 30 days (ch_1, ch_2, ch_3)\n  \

@@ -28,6 +28,10 @@ pub const MAX_EXPLANATION: usize = 500;
 pub const MAX_EVIDENCE: usize = 10;
 /// Largest evidence id, in bytes.
 pub const MAX_EVIDENCE_ID: usize = 255;
+/// Largest page of the at-risk segment (`limit`).
+pub const AT_RISK_PAGE_MAX: u16 = 200;
+/// The at-risk segment's page when `limit` is absent.
+pub const AT_RISK_PAGE_DEFAULT: u16 = 50;
 /// A factor's impact lies in `[-MAX_IMPACT, MAX_IMPACT]` score points.
 pub const MAX_IMPACT: f64 = 100.0;
 /// The classifier's churn_risk lies in `[0, MAX_CLASSIFIER]`.

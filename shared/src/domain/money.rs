@@ -8,6 +8,15 @@ use std::fmt;
 #[serde(try_from = "String", into = "String")]
 pub struct Currency([u8; 3]);
 
+/// Stripe's zero-decimal currencies: amounts are whole units.
+const ZERO_DECIMAL: [&str; 16] = [
+    "bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd", "vuv",
+    "xaf", "xof", "xpf",
+];
+
+/// Stripe's three-decimal currencies: amounts are thousandths.
+const THREE_DECIMAL: [&str; 5] = ["bhd", "jod", "kwd", "omr", "tnd"];
+
 /// A currency code that is not three ASCII letters.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid currency code {0:?}: expected three letters")]
@@ -25,6 +34,19 @@ impl Currency {
             b[1].to_ascii_lowercase(),
             b[2].to_ascii_lowercase(),
         ]))
+    }
+
+    /// Decimal places of the currency's minor unit as Stripe counts them: 0 for Stripe's
+    /// zero-decimal currencies (`jpy`, `krw`, …), 3 for its three-decimal ones (`bhd`,
+    /// `jod`, `kwd`, `omr`, `tnd`), else 2.
+    pub fn exponent(&self) -> u32 {
+        if ZERO_DECIMAL.contains(&self.as_str()) {
+            0
+        } else if THREE_DECIMAL.contains(&self.as_str()) {
+            3
+        } else {
+            2
+        }
     }
 
     /// The lowercase code.
@@ -70,6 +92,28 @@ impl Money {
     }
 }
 
+/// For humans, in major units with the currency's exponent: `1234.50 usd`, `1200 jpy`,
+/// `12.345 kwd`.
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let exp = self.currency.exponent();
+        let sign = if self.minor < 0 { "-" } else { "" };
+        let abs = self.minor.unsigned_abs();
+        if exp == 0 {
+            return write!(f, "{sign}{abs} {}", self.currency);
+        }
+        let unit = 10u64.pow(exp);
+        write!(
+            f,
+            "{sign}{}.{:0width$} {}",
+            abs / unit,
+            abs % unit,
+            self.currency,
+            width = exp as usize
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,6 +126,16 @@ mod tests {
         );
         assert!(Currency::parse("eu").is_err());
         assert!(Currency::parse("e1r").is_err());
+    }
+
+    #[test]
+    fn money_prints_with_the_currency_exponent() {
+        let m = |minor, c: &str| Money::new(minor, Currency::parse(c).unwrap()).to_string();
+        assert_eq!(m(123_456, "usd"), "1234.56 usd");
+        assert_eq!(m(-5, "usd"), "-0.05 usd");
+        assert_eq!(m(1_200, "jpy"), "1200 jpy");
+        assert_eq!(m(12_345, "kwd"), "12.345 kwd");
+        assert_eq!(m(5, "bhd"), "0.005 bhd");
     }
 
     #[test]

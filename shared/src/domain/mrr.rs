@@ -4,191 +4,11 @@
 //! rounded once, at the very end, half to even, to whole minor units of the currency.
 
 use crate::domain::money::{Currency, Money};
+pub use crate::domain::ratio::{Ratio, RatioError};
 use crate::domain::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::fmt;
 use std::ops::{Add, Mul, Sub};
-
-/// An exact non-integral amount of minor units (or a plain fraction), always reduced,
-/// denominator positive. Serialized as `"n"` or `"n/d"` so JSON keeps it exact.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct Ratio {
-    num: i128,
-    den: i128,
-}
-
-/// A string that is not `n`, `n/d` or a decimal number.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid exact amount {0:?}")]
-pub struct RatioError(pub String);
-
-fn gcd(mut a: i128, mut b: i128) -> i128 {
-    a = a.abs();
-    b = b.abs();
-    while b != 0 {
-        (a, b) = (b, a % b);
-    }
-    a
-}
-
-impl Ratio {
-    /// Zero.
-    pub const ZERO: Ratio = Ratio { num: 0, den: 1 };
-
-    /// `num / den`, reduced. A zero denominator yields zero (never constructed by us).
-    pub fn new(num: i128, den: i128) -> Self {
-        if den == 0 {
-            return Self::ZERO;
-        }
-        let sign = if den < 0 { -1 } else { 1 };
-        let g = gcd(num, den).max(1);
-        Self {
-            num: sign * num / g,
-            den: sign * den / g,
-        }
-    }
-
-    /// A whole number.
-    pub const fn int(n: i64) -> Self {
-        Self {
-            num: n as i128,
-            den: 1,
-        }
-    }
-
-    /// Parses `n`, `n/d` or a decimal such as `12.5` or `-0.125` exactly.
-    pub fn parse(raw: &str) -> Result<Self, RatioError> {
-        let err = || RatioError(raw.to_owned());
-        let s = raw.trim();
-        if let Some((n, d)) = s.split_once('/') {
-            let n: i128 = n.parse().map_err(|_| err())?;
-            let d: i128 = d.parse().map_err(|_| err())?;
-            if d == 0 {
-                return Err(err());
-            }
-            return Ok(Self::new(n, d));
-        }
-        let (neg, body) = match s.strip_prefix('-') {
-            Some(rest) => (true, rest),
-            None => (false, s),
-        };
-        let (int_part, frac_part) = body.split_once('.').unwrap_or((body, ""));
-        if int_part.is_empty() && frac_part.is_empty()
-            || !int_part.bytes().all(|b| b.is_ascii_digit())
-            || !frac_part.bytes().all(|b| b.is_ascii_digit())
-            || frac_part.len() > 18
-        {
-            return Err(err());
-        }
-        let digits = format!("{int_part}{frac_part}");
-        let n: i128 = digits.parse().map_err(|_| err())?;
-        let d = 10i128.pow(frac_part.len() as u32);
-        Ok(Self::new(if neg { -n } else { n }, d))
-    }
-
-    /// From a float such as Stripe's `percent_off`, via its shortest decimal form (exact
-    /// for every value Stripe accepts, which has at most a few decimals).
-    pub fn from_f64(x: f64) -> Option<Self> {
-        if !x.is_finite() {
-            return None;
-        }
-        Self::parse(&format!("{x}")).ok()
-    }
-
-    /// Multiplies by `n / d`.
-    pub fn scale(self, n: i128, d: i128) -> Ratio {
-        self.mul(Ratio::new(n, d))
-    }
-
-    /// True when strictly below zero.
-    pub fn is_negative(self) -> bool {
-        self.num < 0
-    }
-
-    /// The larger of `self` and zero.
-    pub fn at_least_zero(self) -> Ratio {
-        if self.is_negative() {
-            Ratio::ZERO
-        } else {
-            self
-        }
-    }
-
-    /// Rounds to the nearest integer, ties to the even neighbour (banker's rounding),
-    /// clamped into `i64`. This is the only rounding step in MRR.
-    pub fn round_half_even(self) -> i64 {
-        let q = self.num.div_euclid(self.den);
-        let r = self.num.rem_euclid(self.den);
-        let twice = r.saturating_mul(2);
-        let rounded = match twice.cmp(&self.den) {
-            std::cmp::Ordering::Less => q,
-            std::cmp::Ordering::Greater => q + 1,
-            std::cmp::Ordering::Equal => q + (q & 1),
-        };
-        rounded.clamp(i64::MIN as i128, i64::MAX as i128) as i64
-    }
-}
-
-impl Add for Ratio {
-    type Output = Ratio;
-    /// Sum (saturating on absurd overflow rather than panicking).
-    fn add(self, o: Ratio) -> Ratio {
-        let g = gcd(self.den, o.den).max(1);
-        let den = (self.den / g).saturating_mul(o.den);
-        let num = self
-            .num
-            .saturating_mul(o.den / g)
-            .saturating_add(o.num.saturating_mul(self.den / g));
-        Ratio::new(num, den)
-    }
-}
-
-impl Sub for Ratio {
-    type Output = Ratio;
-    fn sub(self, o: Ratio) -> Ratio {
-        self.add(Ratio {
-            num: -o.num,
-            den: o.den,
-        })
-    }
-}
-
-impl Mul for Ratio {
-    type Output = Ratio;
-    fn mul(self, o: Ratio) -> Ratio {
-        let g1 = gcd(self.num, o.den).max(1);
-        let g2 = gcd(o.num, self.den).max(1);
-        Ratio::new(
-            (self.num / g1).saturating_mul(o.num / g2),
-            (self.den / g2).saturating_mul(o.den / g1),
-        )
-    }
-}
-
-impl fmt::Display for Ratio {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.den == 1 {
-            write!(f, "{}", self.num)
-        } else {
-            write!(f, "{}/{}", self.num, self.den)
-        }
-    }
-}
-
-impl TryFrom<String> for Ratio {
-    type Error = RatioError;
-    fn try_from(raw: String) -> Result<Self, RatioError> {
-        Self::parse(&raw)
-    }
-}
-
-impl From<Ratio> for String {
-    fn from(r: Ratio) -> String {
-        r.to_string()
-    }
-}
 
 /// A price's billing interval.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -268,6 +88,22 @@ pub enum Pricing {
         /// Tiers in ascending `up_to` order.
         tiers: Vec<Tier>,
     },
+    /// The amount is not known yet: MRR is unknown (never 0) until it is.
+    Unknown {
+        /// What is missing.
+        missing: MissingAmount,
+    },
+}
+
+/// Why an item's amount is not known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MissingAmount {
+    /// A tiered price whose tiers Stripe did not send (they come only when expanded)
+    /// and that the price cache does not hold yet.
+    Tiers,
+    /// A tax-inclusive price under automatic tax: the tax inside it is not on record.
+    InclusiveTax,
 }
 
 /// Licensed (quantity-based) or metered (usage-based) recurring price.
@@ -285,6 +121,10 @@ pub enum UsageType {
 pub struct PriceItem {
     /// The price id (`price_…`), kept as evidence.
     pub price_id: Option<String>,
+    /// The product (`prod_…`) the price belongs to, when known: a change of billing
+    /// interval is judged per product.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product: Option<String>,
     /// The price's currency.
     pub currency: Currency,
     /// Amount scheme.
@@ -310,6 +150,8 @@ pub enum CouponDuration {
     Once,
     /// A number of months: subtracted only with [`MrrSettings::include_limited_coupons`].
     Repeating,
+    /// Not known yet (the discount's coupon is not resolved).
+    Unknown,
 }
 
 /// What a coupon takes off.
@@ -325,12 +167,15 @@ pub enum DiscountValue {
         /// Its currency; ignored when it differs from the subscription's.
         currency: Currency,
     },
+    /// A discount Stripe sent only as an id (API ≥ 2025-03-31) whose coupon is not known
+    /// yet: MRR is unknown until it is.
+    Unresolved,
 }
 
 /// A discount applied to a subscription (or one item).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Discount {
-    /// The coupon id, kept as evidence.
+    /// The coupon id, kept as evidence (the discount id `di_…` while unresolved).
     pub coupon_id: String,
     /// Percent or amount off.
     pub value: DiscountValue,
@@ -346,11 +191,16 @@ impl Discount {
     pub fn counts(&self, settings: &MrrSettings, now: Timestamp) -> bool {
         let active = self.end.is_none_or(|end| end > now);
         match self.duration {
-            CouponDuration::Forever => active,
+            CouponDuration::Forever | CouponDuration::Unknown => active,
             CouponDuration::Once | CouponDuration::Repeating => {
                 settings.include_limited_coupons && active
             }
         }
+    }
+
+    /// Whether its terms are known.
+    pub fn is_resolved(&self) -> bool {
+        self.value != DiscountValue::Unresolved
     }
 }
 
@@ -409,14 +259,16 @@ impl SubscriptionStatus {
     }
 }
 
-/// The amount one period of `item` bills before discounts, exactly.
-pub fn item_period_amount(item: &PriceItem) -> Ratio {
+/// The amount one period of `item` bills before discounts, exactly; `None` when the
+/// price's amount is not known ([`Pricing::Unknown`]).
+pub fn item_period_amount(item: &PriceItem) -> Option<Ratio> {
     let q = item.quantity;
-    match &item.pricing {
+    Some(match &item.pricing {
+        Pricing::Unknown { .. } => return None,
         Pricing::PerUnit { unit_amount } => unit_amount.scale(i128::from(q), 1),
         Pricing::Graduated { tiers } => {
             if q == 0 {
-                return Ratio::ZERO;
+                return Some(Ratio::ZERO);
             }
             let mut total = Ratio::ZERO;
             let mut lower = 0u64;
@@ -437,7 +289,7 @@ pub fn item_period_amount(item: &PriceItem) -> Ratio {
         }
         Pricing::Volume { tiers } => {
             if q == 0 {
-                return Ratio::ZERO;
+                return Some(Ratio::ZERO);
             }
             tiers
                 .iter()
@@ -445,6 +297,58 @@ pub fn item_period_amount(item: &PriceItem) -> Ratio {
                 .map(|t| t.unit_amount.scale(i128::from(q), 1).add(t.flat_amount))
                 .unwrap_or(Ratio::ZERO)
         }
+    })
+}
+
+/// Amounts MRR needs that are not known yet: the prices and discounts (ids) to resolve.
+/// Until they are, the MRR is unknown — never 0 — and no MRR-based factor fires.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct UnknownAmounts {
+    /// Price ids (tiers not expanded, or inclusive tax not on record).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub prices: Vec<String>,
+    /// Discount ids whose coupon is not resolved.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub discounts: Vec<String>,
+}
+
+impl UnknownAmounts {
+    /// Nothing missing.
+    pub fn is_empty(&self) -> bool {
+        self.prices.is_empty() && self.discounts.is_empty()
+    }
+
+    fn merge(&mut self, other: UnknownAmounts) {
+        for p in other.prices {
+            if !self.prices.contains(&p) {
+                self.prices.push(p);
+            }
+        }
+        for d in other.discounts {
+            if !self.discounts.contains(&d) {
+                self.discounts.push(d);
+            }
+        }
+    }
+
+    fn check_discounts<'a>(&mut self, discounts: impl IntoIterator<Item = &'a Discount>) {
+        for d in discounts {
+            if !d.is_resolved() && !self.discounts.contains(&d.coupon_id) {
+                self.discounts.push(d.coupon_id.clone());
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for UnknownAmounts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ids: Vec<&str> = self
+            .prices
+            .iter()
+            .chain(&self.discounts)
+            .map(String::as_str)
+            .collect();
+        write!(f, "amounts not known yet: {}", ids.join(", "))
     }
 }
 
@@ -479,7 +383,7 @@ fn apply_discounts(
                     .unwrap_or(Ratio::int(1));
                 monthly.sub(Ratio::int(*amount).mul(per_month))
             }
-            DiscountValue::AmountOff { .. } => monthly,
+            DiscountValue::AmountOff { .. } | DiscountValue::Unresolved => monthly,
         }
         .at_least_zero();
     }
@@ -488,18 +392,35 @@ fn apply_discounts(
 
 /// The exact monthly plan amount of one subscription's items with its discounts, per
 /// currency, ignoring its status. Item-level discounts apply first, then the
-/// subscription's, in the order given.
+/// subscription's, in the order given. `Err` names what is not known yet (a price's
+/// tiers, a discount's coupon) among the items that count.
 pub fn plan_amount_exact(
     items: &[(PriceItem, Vec<Discount>)],
     discounts: &[Discount],
     settings: &MrrSettings,
     now: Timestamp,
-) -> BTreeMap<Currency, Ratio> {
+) -> Result<BTreeMap<Currency, Ratio>, UnknownAmounts> {
     let mut by_currency: BTreeMap<Currency, Ratio> = BTreeMap::new();
     let mut period_of: BTreeMap<Currency, BillingPeriod> = BTreeMap::new();
-    for (item, item_discounts) in items.iter().filter(|(i, _)| item_is_recurring_licensed(i)) {
-        let Some(period) = item.period else { continue };
-        let monthly = item_period_amount(item).mul(period.monthly_factor());
+    let mut unknown = UnknownAmounts::default();
+    let counted = || items.iter().filter(|(i, _)| item_is_recurring_licensed(i));
+    for (item, item_discounts) in counted() {
+        unknown.check_discounts(item_discounts.iter().filter(|d| d.counts(settings, now)));
+        if item_period_amount(item).is_none() {
+            unknown.prices.extend(item.price_id.clone());
+        }
+    }
+    if counted().next().is_some() {
+        unknown.check_discounts(discounts.iter().filter(|d| d.counts(settings, now)));
+    }
+    if !unknown.is_empty() {
+        return Err(unknown);
+    }
+    for (item, item_discounts) in counted() {
+        let (Some(period), Some(amount)) = (item.period, item_period_amount(item)) else {
+            continue;
+        };
+        let monthly = amount.mul(period.monthly_factor());
         let monthly = apply_discounts(
             monthly,
             item.currency,
@@ -522,7 +443,7 @@ pub fn plan_amount_exact(
             now,
         );
     }
-    by_currency
+    Ok(by_currency)
 }
 
 /// What MRR needs to know about one subscription.
@@ -551,12 +472,18 @@ impl MrrSubscription<'_> {
 pub struct Mrr(pub BTreeMap<Currency, i64>);
 
 impl Mrr {
-    /// The amount in the currency with the largest MRR (ties: alphabetical), if any.
+    /// The main currency's amount: `preferred` (the Stripe customer's own `currency`)
+    /// when the MRR has it, else the currency with the largest amount in major units
+    /// (minor units scaled by each currency's exponent, so 10 000 jpy does not outweigh
+    /// 100.00 usd ten-thousand-fold), ties alphabetical.
+    pub fn primary_for(&self, preferred: Option<Currency>) -> Option<Money> {
+        main_currency(self.0.iter().map(|(c, m)| (*c, *m)), preferred)
+            .map(|c| Money::new(self.in_currency(c), c))
+    }
+
+    /// [`Mrr::primary_for`] without a preferred currency.
     pub fn primary(&self) -> Option<Money> {
-        self.0
-            .iter()
-            .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
-            .map(|(c, m)| Money::new(*m, *c))
+        self.primary_for(None)
     }
 
     /// The amount in `currency` (zero when absent).
@@ -565,322 +492,53 @@ impl Mrr {
     }
 }
 
+/// The main currency among `amounts` (minor units): `preferred` when present, else the
+/// largest in major units (exponent-aware), ties alphabetical.
+pub fn main_currency(
+    amounts: impl IntoIterator<Item = (Currency, i64)>,
+    preferred: Option<Currency>,
+) -> Option<Currency> {
+    let amounts: Vec<(Currency, i64)> = amounts.into_iter().collect();
+    if let Some(p) = preferred.filter(|p| amounts.iter().any(|(c, _)| c == p)) {
+        return Some(p);
+    }
+    let major = |(c, m): &(Currency, i64)| Ratio::new(i128::from(*m), 10i128.pow(c.exponent()));
+    amounts
+        .iter()
+        .max_by(|a, b| major(a).cmp_value(major(b)).then(b.0.cmp(&a.0)))
+        .map(|(c, _)| *c)
+}
+
 /// The customer's MRR across `subscriptions`: exact sum per currency, then one
 /// round-half-even to minor units. Currencies whose exact sum is zero are still listed
-/// when a counted subscription bills in them.
+/// when a counted subscription bills in them. `Err` when an amount of a counted
+/// subscription is not known yet: the MRR is unknown, not 0.
 pub fn customer_mrr<'a>(
     subscriptions: impl IntoIterator<Item = MrrSubscription<'a>>,
     settings: &MrrSettings,
     now: Timestamp,
-) -> Mrr {
+) -> Result<Mrr, UnknownAmounts> {
     let mut exact: BTreeMap<Currency, Ratio> = BTreeMap::new();
+    let mut unknown = UnknownAmounts::default();
     for sub in subscriptions.into_iter().filter(MrrSubscription::counts) {
-        for (currency, amount) in plan_amount_exact(sub.items, sub.discounts, settings, now) {
-            let slot = exact.entry(currency).or_insert(Ratio::ZERO);
-            *slot = slot.add(amount);
+        match plan_amount_exact(sub.items, sub.discounts, settings, now) {
+            Ok(amounts) => {
+                for (currency, amount) in amounts {
+                    let slot = exact.entry(currency).or_insert(Ratio::ZERO);
+                    *slot = slot.add(amount);
+                }
+            }
+            Err(missing) => unknown.merge(missing),
         }
     }
-    Mrr(exact
+    if !unknown.is_empty() {
+        return Err(unknown);
+    }
+    Ok(Mrr(exact
         .into_iter()
         .map(|(c, r)| (c, r.round_half_even()))
-        .collect())
+        .collect()))
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn usd() -> Currency {
-        Currency::parse("usd").unwrap()
-    }
-
-    fn item(unit: i64, qty: u64, interval: Interval, count: u32) -> PriceItem {
-        PriceItem {
-            price_id: Some("price_1".into()),
-            currency: usd(),
-            pricing: Pricing::PerUnit {
-                unit_amount: Ratio::int(unit),
-            },
-            period: Some(BillingPeriod { interval, count }),
-            usage_type: UsageType::Licensed,
-            quantity: qty,
-            current_period_end: None,
-        }
-    }
-
-    fn mrr_of(items: Vec<PriceItem>, discounts: Vec<Discount>, status: SubscriptionStatus) -> i64 {
-        mrr_with(items, discounts, status, false, MrrSettings::default())
-    }
-
-    fn mrr_with(
-        items: Vec<PriceItem>,
-        discounts: Vec<Discount>,
-        status: SubscriptionStatus,
-        collection_paused: bool,
-        settings: MrrSettings,
-    ) -> i64 {
-        let items: Vec<_> = items.into_iter().map(|i| (i, vec![])).collect();
-        let sub = MrrSubscription {
-            status,
-            collection_paused,
-            items: &items,
-            discounts: &discounts,
-        };
-        customer_mrr([sub], &settings, Timestamp::from_unix(1_000)).in_currency(usd())
-    }
-
-    fn coupon(value: DiscountValue, duration: CouponDuration) -> Discount {
-        Discount {
-            coupon_id: "co_1".into(),
-            value,
-            duration,
-            end: None,
-        }
-    }
-
-    use SubscriptionStatus::*;
-
-    #[test]
-    fn monthly_price_times_quantity() {
-        assert_eq!(
-            mrr_of(vec![item(2_000, 3, Interval::Month, 1)], vec![], Active),
-            6_000
-        );
-    }
-
-    #[test]
-    fn yearly_price_is_divided_by_twelve_times_count() {
-        assert_eq!(
-            mrr_of(vec![item(120_000, 1, Interval::Year, 1)], vec![], Active),
-            10_000
-        );
-        assert_eq!(
-            mrr_of(vec![item(240_000, 1, Interval::Year, 2)], vec![], Active),
-            10_000
-        );
-    }
-
-    #[test]
-    fn multi_month_price_is_divided_by_count() {
-        assert_eq!(
-            mrr_of(vec![item(30_000, 1, Interval::Month, 3)], vec![], Active),
-            10_000
-        );
-    }
-
-    #[test]
-    fn weekly_price_is_times_52_over_12_divided_by_count() {
-        // 1200 × 52 / 12 = 5200 exactly; every two weeks halves it.
-        assert_eq!(
-            mrr_of(vec![item(1_200, 1, Interval::Week, 1)], vec![], Active),
-            5_200
-        );
-        assert_eq!(
-            mrr_of(vec![item(1_200, 1, Interval::Week, 2)], vec![], Active),
-            2_600
-        );
-    }
-
-    #[test]
-    fn daily_price_is_times_365_over_12_divided_by_count() {
-        // 100 × 365 / 12 = 3041.67 → 3042.
-        assert_eq!(
-            mrr_of(vec![item(100, 1, Interval::Day, 1)], vec![], Active),
-            3_042
-        );
-        assert_eq!(
-            mrr_of(vec![item(120, 1, Interval::Day, 1)], vec![], Active),
-            3_650
-        );
-    }
-
-    #[test]
-    fn rounding_is_one_final_half_even_step() {
-        // Two yearly 6-cent items are 0.5 each: rounded separately 0 + 0, exactly 1.
-        assert_eq!(
-            mrr_of(
-                vec![item(6, 1, Interval::Year, 1), item(6, 1, Interval::Year, 1)],
-                vec![],
-                Active
-            ),
-            1
-        );
-        // 30/12 = 2.5 → 2 (even); 42/12 = 3.5 → 4 (even).
-        assert_eq!(
-            mrr_of(vec![item(30, 1, Interval::Year, 1)], vec![], Active),
-            2
-        );
-        assert_eq!(
-            mrr_of(vec![item(42, 1, Interval::Year, 1)], vec![], Active),
-            4
-        );
-    }
-
-    #[test]
-    fn fractional_unit_amounts_stay_exact() {
-        let mut i = item(0, 1_000, Interval::Month, 1);
-        i.pricing = Pricing::PerUnit {
-            unit_amount: Ratio::parse("0.125").unwrap(),
-        };
-        assert_eq!(mrr_of(vec![i], vec![], Active), 125);
-    }
-
-    fn tiers() -> Vec<Tier> {
-        vec![
-            Tier {
-                up_to: Some(10),
-                unit_amount: Ratio::int(1_000),
-                flat_amount: Ratio::int(500),
-            },
-            Tier {
-                up_to: None,
-                unit_amount: Ratio::int(800),
-                flat_amount: Ratio::ZERO,
-            },
-        ]
-    }
-
-    #[test]
-    fn graduated_tiers_bill_each_band_at_its_rate_plus_flat_fees() {
-        let mut i = item(0, 15, Interval::Month, 1);
-        i.pricing = Pricing::Graduated { tiers: tiers() };
-        // 10 × 1000 + 500 + 5 × 800
-        assert_eq!(mrr_of(vec![i.clone()], vec![], Active), 14_500);
-        i.quantity = 10;
-        assert_eq!(mrr_of(vec![i], vec![], Active), 10_500);
-    }
-
-    #[test]
-    fn volume_tiers_bill_all_units_at_the_reached_tier() {
-        let mut i = item(0, 15, Interval::Month, 1);
-        i.pricing = Pricing::Volume { tiers: tiers() };
-        assert_eq!(mrr_of(vec![i.clone()], vec![], Active), 12_000);
-        i.quantity = 10;
-        assert_eq!(mrr_of(vec![i], vec![], Active), 10_500);
-    }
-
-    #[test]
-    fn forever_percent_coupon_is_subtracted() {
-        let d = coupon(
-            DiscountValue::PercentOff(Ratio::parse("12.5").unwrap()),
-            CouponDuration::Forever,
-        );
-        assert_eq!(
-            mrr_of(vec![item(10_000, 1, Interval::Month, 1)], vec![d], Active),
-            8_750
-        );
-    }
-
-    #[test]
-    fn forever_amount_coupon_is_subtracted_per_billing_period() {
-        let d = coupon(
-            DiscountValue::AmountOff {
-                amount: 12_000,
-                currency: usd(),
-            },
-            CouponDuration::Forever,
-        );
-        // 120 000/yr − 12 000/yr = 108 000/yr = 9 000/month.
-        assert_eq!(
-            mrr_of(
-                vec![item(120_000, 1, Interval::Year, 1)],
-                vec![d.clone()],
-                Active
-            ),
-            9_000
-        );
-        // Never below zero.
-        assert_eq!(
-            mrr_of(vec![item(5_000, 1, Interval::Year, 1)], vec![d], Active),
-            0
-        );
-    }
-
-    #[test]
-    fn once_and_repeating_coupons_only_count_with_the_setting() {
-        let once = coupon(
-            DiscountValue::PercentOff(Ratio::int(50)),
-            CouponDuration::Once,
-        );
-        let rep = coupon(
-            DiscountValue::PercentOff(Ratio::int(50)),
-            CouponDuration::Repeating,
-        );
-        let items = vec![item(10_000, 1, Interval::Month, 1)];
-        assert_eq!(mrr_of(items.clone(), vec![once.clone()], Active), 10_000);
-        assert_eq!(mrr_of(items.clone(), vec![rep.clone()], Active), 10_000);
-        let on = MrrSettings {
-            include_limited_coupons: true,
-        };
-        assert_eq!(mrr_with(items.clone(), vec![rep], Active, false, on), 5_000);
-        assert_eq!(mrr_with(items, vec![once], Active, false, on), 5_000);
-    }
-
-    #[test]
-    fn ended_discount_no_longer_counts() {
-        let mut d = coupon(
-            DiscountValue::PercentOff(Ratio::int(50)),
-            CouponDuration::Forever,
-        );
-        d.end = Some(Timestamp::from_unix(999));
-        assert_eq!(
-            mrr_of(vec![item(10_000, 1, Interval::Month, 1)], vec![d], Active),
-            10_000
-        );
-    }
-
-    #[test]
-    fn metered_and_one_off_items_are_excluded() {
-        let mut metered = item(10_000, 1, Interval::Month, 1);
-        metered.usage_type = UsageType::Metered;
-        let mut one_off = item(10_000, 1, Interval::Month, 1);
-        one_off.period = None;
-        assert_eq!(
-            mrr_of(
-                vec![metered, one_off, item(100, 1, Interval::Month, 1)],
-                vec![],
-                Active
-            ),
-            100
-        );
-    }
-
-    #[test]
-    fn only_active_and_past_due_count() {
-        let items = vec![item(10_000, 1, Interval::Month, 1)];
-        for (status, want) in [
-            (Active, 10_000),
-            (PastDue, 10_000),
-            (Trialing, 0),
-            (Incomplete, 0),
-            (IncompleteExpired, 0),
-            (Paused, 0),
-            (Unpaid, 0),
-            (Canceled, 0),
-        ] {
-            assert_eq!(mrr_of(items.clone(), vec![], status), want, "{status:?}");
-        }
-    }
-
-    #[test]
-    fn collection_paused_counts_zero() {
-        let items = vec![item(10_000, 1, Interval::Month, 1)];
-        assert_eq!(
-            mrr_with(items, vec![], Active, true, MrrSettings::default()),
-            0
-        );
-    }
-
-    #[test]
-    fn ratio_round_trips_through_json_and_parses_decimals() {
-        let r = Ratio::parse("-12.50").unwrap();
-        assert_eq!(r, Ratio::new(-25, 2));
-        let json = serde_json::to_string(&r).unwrap();
-        assert_eq!(json, "\"-25/2\"");
-        assert_eq!(serde_json::from_str::<Ratio>(&json).unwrap(), r);
-        assert!(Ratio::parse("1.2.3").is_err());
-        assert!(Ratio::parse("1/0").is_err());
-        assert_eq!(Ratio::new(-5, 2).round_half_even(), -2);
-        assert_eq!(Ratio::new(-7, 2).round_half_even(), -4);
-    }
-}
+mod tests;

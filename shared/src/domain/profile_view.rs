@@ -6,7 +6,8 @@ use crate::domain::ids::{StripeCustomerId, StripeObjectId};
 use crate::domain::lifecycle::{ChurnType, Lifecycle, churn_type, lifecycle};
 use crate::domain::money::Money;
 use crate::domain::mrr::{
-    CouponDuration, DiscountValue, Mrr, MrrSettings, SubscriptionStatus, customer_mrr,
+    CouponDuration, DiscountValue, Mrr, MrrSettings, SubscriptionStatus, UnknownAmounts,
+    customer_mrr,
 };
 use crate::domain::time::{DAY, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -58,10 +59,15 @@ pub struct ScheduledCancel {
 pub struct ProfileBillingView {
     /// The matched Stripe customer.
     pub stripe_customer_id: Option<StripeCustomerId>,
-    /// MRR in the main currency (0 when subscriptions exist but none counts).
+    /// MRR in the main currency (0 when subscriptions exist but none counts; `None`
+    /// when an amount is not known yet, see `mrr_unknown`).
     pub mrr: Option<Money>,
-    /// MRR in every currency.
+    /// MRR in every currency (empty while unknown).
     pub mrr_by_currency: Mrr,
+    /// What keeps the MRR unknown (prices whose tiers, discounts whose coupon are not
+    /// resolved yet); absent when the MRR is known. Unknown is never shown as 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mrr_unknown: Option<UnknownAmounts>,
     /// Trial / customer / churned.
     pub lifecycle: Lifecycle,
     /// Next current-period end of a running subscription.
@@ -108,11 +114,15 @@ fn bucket(days: i64) -> AgingBucket {
 
 /// The billing view of `state` at `now`.
 pub fn profile_billing_view(state: &BillingState, now: Timestamp) -> ProfileBillingView {
-    let mrr = customer_mrr(
+    let (mrr, mrr_unknown) = match customer_mrr(
         state.subscriptions().map(|s| s.as_mrr()),
         &MrrSettings::default(),
         now,
-    );
+    ) {
+        Ok(m) => (m, None),
+        Err(missing) => (Mrr::default(), Some(missing)),
+    };
+    let preferred = state.customer.as_ref().and_then(|c| c.value.currency);
     let running: Vec<_> = state
         .subscriptions()
         .filter(|s| !s.status.is_terminal())
@@ -165,7 +175,10 @@ pub fn profile_billing_view(state: &BillingState, now: Timestamp) -> ProfileBill
             .map(|c| c.value.id.clone())
             .or_else(|| state.subscriptions().next().map(|s| s.customer.clone())),
         // A customer whose subscriptions do not count (trial, canceled) shows 0, not nothing.
-        mrr: mrr.primary().or_else(|| {
+        mrr: mrr.primary_for(preferred).or_else(|| {
+            if mrr_unknown.is_some() {
+                return None;
+            }
             let currency = state
                 .subscriptions()
                 .flat_map(|s| s.items.iter())
@@ -175,6 +188,7 @@ pub fn profile_billing_view(state: &BillingState, now: Timestamp) -> ProfileBill
             Some(Money::new(0, currency))
         }),
         mrr_by_currency: mrr,
+        mrr_unknown,
         lifecycle: lifecycle(state),
         renewal_date: running.iter().filter_map(|s| s.renewal_date()).min(),
         churn_type: churn_type(state),
@@ -278,6 +292,7 @@ mod tests {
                     currency: usd(),
                     attempt_count: 2,
                     paid_at: None,
+                    payments: vec![],
                 }),
             )
         };

@@ -2,14 +2,52 @@
 //! with the dates and Stripe ids behind it. Stored as they are, so a later rescoring
 //! re-applies the time windows against its own `now` (see [`crate::domain::factors`]).
 
-use crate::domain::billing_state::{BillingState, ChargeStatus, InvoiceStatus, PlanSample};
-use crate::domain::factors::BillingRules;
+use crate::domain::billing_state::BillingState;
 use crate::domain::ids::StripeObjectId;
 use crate::domain::money::Currency;
-use crate::domain::mrr::{MrrSettings, SubscriptionStatus, plan_amount_exact};
+use crate::domain::mrr::{MrrSettings, SubscriptionStatus, main_currency, plan_amount_exact};
+use crate::domain::payments::{
+    dunning_recovered, first_unpaid, last_settled, unrecovered_failures,
+};
+use crate::domain::plan_history::{mrr_then_and_now, unrecovered_drops};
 use crate::domain::time::{DAY, Timestamp};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+
+/// The time windows the usage signals are computed over. Owned here; the factor rules
+/// ([`crate::domain::factors::BillingRules`]) carry them flattened, so one config holds
+/// every number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignalWindows {
+    /// Failed charges are counted over this many days: 30.
+    pub failure_window_days: i64,
+    /// Plan drops are looked for over this many days: 30.
+    pub downgrade_window_days: i64,
+    /// Subscriptions billed less often than every this many days are exempt from
+    /// days-since-charge: 31.
+    pub max_expected_billing_gap_days: i64,
+    /// MRR is compared with its value this many days earlier: 90.
+    pub mrr_delta_days: i64,
+    /// A dispute's impact decays to 0 over this many days: 7.
+    pub dispute_decay_days: i64,
+}
+
+impl Default for SignalWindows {
+    fn default() -> Self {
+        Self {
+            failure_window_days: 30,
+            downgrade_window_days: 30,
+            max_expected_billing_gap_days: 31,
+            mrr_delta_days: 90,
+            dispute_decay_days: 7,
+        }
+    }
+}
+
+impl AsRef<SignalWindows> for SignalWindows {
+    fn as_ref(&self) -> &SignalWindows {
+        self
+    }
+}
 
 /// A Stripe object or event id with the date it stands for.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -46,7 +84,8 @@ pub struct StatusSignal {
 /// `stripe_payment_failure`: unrecovered failed charges in the window, newest last.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct PaymentFailureSignal {
-    /// Failed charges (or invoice payment attempts) after the last successful charge.
+    /// Failed charges not recovered since (by charge id, or one per
+    /// `invoice.payment_failed` event when Stripe names no charge).
     pub failed: Vec<Evidence>,
 }
 
@@ -78,12 +117,17 @@ pub struct DowngradeSignal {
 /// `stripe_days_since_charge`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct DaysSinceChargeSignal {
-    /// The newest successful charge.
+    /// The newest settled payment: a successful charge, or a paid invoice of any amount
+    /// (`$0` and paid out of band included).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_success: Option<Evidence>,
-    /// Counting starts here: the last success, or when the first monthly-or-shorter
-    /// paying subscription started billing; `None` = rule does not apply (no such
-    /// subscription).
+    /// With no settled payment on record: the oldest unpaid invoice or failed charge,
+    /// the evidence that a payment was due.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_unpaid: Option<Evidence>,
+    /// Counting starts here: the later of that evidence and when the first
+    /// monthly-or-shorter paying subscription started billing; `None` = the rule does
+    /// not apply (no such subscription, or nothing on record).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub since: Option<Timestamp>,
 }
@@ -114,7 +158,8 @@ pub struct UsageSignals {
     pub downgrade: DowngradeSignal,
     /// `stripe_days_since_charge`.
     pub days_since_charge: DaysSinceChargeSignal,
-    /// `stripe_mrr_delta`; `None` when MRR 90 days ago was zero or unknown.
+    /// `stripe_mrr_delta`; `None` when MRR 90 days ago was zero, or an amount that
+    /// counts is not known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mrr_delta: Option<MrrDeltaSignal>,
     /// `stripe_subscription_paused`: paused subscriptions (at = observed).
@@ -125,8 +170,14 @@ pub struct UsageSignals {
     pub disputes: Vec<Evidence>,
 }
 
-/// Computes the usage signals of `state` at `now`, with the windows of `rules`.
-pub fn usage_signals(state: &BillingState, now: Timestamp, rules: &BillingRules) -> UsageSignals {
+/// Computes the usage signals of `state` at `now`, with the windows of `rules` (a
+/// [`SignalWindows`], or the billing rules that carry them).
+pub fn usage_signals(
+    state: &BillingState,
+    now: Timestamp,
+    rules: &impl AsRef<SignalWindows>,
+) -> UsageSignals {
+    let rules = rules.as_ref();
     UsageSignals {
         as_of: now,
         subscription_status: status_signal(state),
@@ -156,16 +207,6 @@ pub fn usage_signals(state: &BillingState, now: Timestamp, rules: &BillingRules)
             d
         },
     }
-}
-
-/// Whether a past-due subscription was since paid: a paid invoice of that subscription
-/// later than the past-due snapshot.
-fn recovered_since(state: &BillingState, sub: &StripeObjectId, since: Timestamp) -> bool {
-    state.invoices.values().any(|i| {
-        i.value.subscription.as_ref() == Some(sub)
-            && i.value.status == InvoiceStatus::Paid
-            && i.value.paid_at.unwrap_or(i.at) > since
-    })
 }
 
 fn status_signal(state: &BillingState) -> StatusSignal {
@@ -199,7 +240,7 @@ fn status_signal(state: &BillingState) -> StatusSignal {
                 SubscriptionStatus::PastDue | SubscriptionStatus::Unpaid
             )
         })
-        .filter(|v| !recovered_since(state, &v.value.id, v.at))
+        .filter(|v| !dunning_recovered(state, &v.value.id, v.at))
         .map(|v| Evidence {
             id: v.value.id.to_string(),
             at: v.at,
@@ -229,170 +270,98 @@ fn status_signal(state: &BillingState) -> StatusSignal {
     }
 }
 
-/// Failed payments: each real failed charge counts once; attempts known only from an
-/// invoice (`in_…#attempt-N`) count per invoice as the larger of their number and the
-/// number of real failed charges linked to that invoice, so a charge seen both ways
-/// is not counted twice.
+/// Failed charges in the window that nothing has recovered ([`unrecovered_failures`]).
 fn payment_failure_signal(
     state: &BillingState,
     now: Timestamp,
-    rules: &BillingRules,
+    rules: &SignalWindows,
 ) -> PaymentFailureSignal {
-    let last_success = state
-        .charges()
-        .filter(|c| c.status == ChargeStatus::Succeeded)
-        .map(|c| c.created)
-        .max();
     let window_start = now.plus_days(-rules.failure_window_days);
-    let mut real: BTreeMap<Option<String>, Vec<Evidence>> = BTreeMap::new();
-    let mut synthetic: BTreeMap<String, Vec<Evidence>> = BTreeMap::new();
-    for c in state.charges().filter(|c| {
-        c.status == ChargeStatus::Failed
-            && c.created >= window_start
-            && last_success.is_none_or(|s| c.created > s)
-    }) {
-        let ev = Evidence {
-            id: c.id.clone(),
-            at: c.created,
-        };
-        match c.id.split_once('#') {
-            Some((invoice, _)) => synthetic.entry(invoice.to_owned()).or_default().push(ev),
-            None => real
-                .entry(c.invoice.as_ref().map(ToString::to_string))
-                .or_default()
-                .push(ev),
-        }
+    PaymentFailureSignal {
+        failed: unrecovered_failures(state, window_start)
+            .into_iter()
+            .map(|c| Evidence {
+                id: c.id.to_string(),
+                at: c.created,
+            })
+            .collect(),
     }
-    for (invoice, attempts) in synthetic {
-        let slot = real.entry(Some(invoice)).or_default();
-        if attempts.len() > slot.len() {
-            *slot = attempts;
-        }
-    }
-    let mut failed: Vec<Evidence> = real.into_values().flatten().collect();
-    failed.sort_by(|a, b| a.at.cmp(&b.at).then(a.id.cmp(&b.id)));
-    PaymentFailureSignal { failed }
 }
 
-fn downgrade_signal(state: &BillingState, now: Timestamp, rules: &BillingRules) -> DowngradeSignal {
+fn downgrade_signal(
+    state: &BillingState,
+    now: Timestamp,
+    rules: &SignalWindows,
+) -> DowngradeSignal {
     let window_start = now.plus_days(-rules.downgrade_window_days);
-    let mut drops = Vec::new();
-    for sub in state.subscriptions.keys() {
-        let samples: Vec<&PlanSample> = state.samples_of(sub).filter(|s| s.at <= now).collect();
-        let Some(current) = samples.last().and_then(|s| s.plan) else {
-            continue;
-        };
-        let mut in_window: Vec<PlanDrop> = Vec::new();
-        let mut pre_drop: Option<i64> = None;
-        for pair in samples.windows(2) {
-            let (a, b) = (pair[0], pair[1]);
-            let (Some((ca, fa)), Some((cb, tb))) = (a.plan, b.plan) else {
-                continue;
-            };
-            if ca == cb && tb < fa && b.at >= window_start {
-                pre_drop.get_or_insert(fa);
-                in_window.push(PlanDrop {
-                    subscription: sub.clone(),
-                    event: b.event.as_ref().map(ToString::to_string),
-                    at: b.at,
-                    currency: cb,
-                    from: fa,
-                    to: tb,
-                });
-            }
-        }
-        // Recovery: an upgrade back to at least the pre-drop amount clears the drops.
-        if pre_drop.is_some_and(|pre| current.1 < pre) {
-            drops.extend(in_window);
-        }
-    }
+    let mut drops: Vec<PlanDrop> = state
+        .subscriptions
+        .keys()
+        .flat_map(|sub| unrecovered_drops(state, sub, window_start, now))
+        .map(|d| PlanDrop {
+            subscription: d.after.subscription.clone(),
+            event: d.after.event.as_ref().map(ToString::to_string),
+            at: d.after.at,
+            currency: d.currency,
+            from: d.from,
+            to: d.to,
+        })
+        .collect();
     drops.sort_by(|a, b| a.at.cmp(&b.at).then(a.subscription.cmp(&b.subscription)));
     DowngradeSignal { drops }
 }
 
-fn days_since_charge_signal(state: &BillingState, rules: &BillingRules) -> DaysSinceChargeSignal {
-    let last_success = state
-        .charges()
-        .filter(|c| c.status == ChargeStatus::Succeeded)
-        .max_by(|a, b| a.created.cmp(&b.created).then(a.id.cmp(&b.id)))
-        .map(|c| Evidence {
-            id: c.id.clone(),
-            at: c.created,
-        });
-    // Only paying subscriptions billed at least monthly are expected to charge often.
+/// Counting starts at the newest settled payment on record; with none, at the oldest
+/// unpaid invoice or failed charge on record. Without either there is no evidence, and
+/// the rule does not apply (absence of data is not evidence). Only paying subscriptions
+/// billed at least every 31 days are expected to pay that often.
+fn days_since_charge_signal(state: &BillingState, rules: &SignalWindows) -> DaysSinceChargeSignal {
     let billing_start = state
         .subscriptions()
         .filter(|s| {
-            let mrr = s.as_mrr();
-            mrr.counts()
+            s.as_mrr().counts()
                 && s.items
                     .iter()
                     .filter_map(|(i, _)| i.period)
                     .any(|p| p.approx_days() <= rules.max_expected_billing_gap_days)
                 && plan_amount_exact(&s.items, &s.discounts, &MrrSettings::default(), s.created)
-                    .values()
-                    .any(|r| r.round_half_even() > 0)
+                    // An amount not known yet is still a paying plan.
+                    .map_or(true, |a| a.values().any(|r| r.round_half_even() > 0))
         })
         .map(|s| s.created.max(s.trial_end.unwrap_or(s.created)))
         .min();
-    let since = billing_start.map(|start| last_success.as_ref().map_or(start, |l| l.at.max(start)));
+    let evidence = |(id, at): (String, Timestamp)| Evidence { id, at };
+    let last_success = last_settled(state).map(evidence);
+    let first_unpaid = match last_success {
+        Some(_) => None,
+        None => first_unpaid(state).map(evidence),
+    };
+    let since = billing_start.and_then(|start| {
+        last_success
+            .as_ref()
+            .or(first_unpaid.as_ref())
+            .map(|e| e.at.max(start))
+    });
     DaysSinceChargeSignal {
         last_success,
+        first_unpaid,
         since,
     }
-}
-
-/// One subscription's MRR contribution at `t`, from its plan samples; before its first
-/// sample, the first sample's plan amount is projected back while the subscription
-/// had started, was out of trial and had not ended.
-fn contribution_at(
-    state: &BillingState,
-    sub: &StripeObjectId,
-    t: Timestamp,
-) -> Option<(Currency, i64)> {
-    let mut samples = state.samples_of(sub).peekable();
-    let first = samples.peek().copied()?;
-    if let Some(s) = state.samples_of(sub).filter(|s| s.at <= t).last() {
-        return s.contribution();
-    }
-    let v = &state.subscription(sub)?.value;
-    let (currency, plan) = first.plan?;
-    let started = v.created <= t;
-    let in_trial = v.trial_end.is_some_and(|e| e > t);
-    let ended = v.ended_at.is_some_and(|e| e <= t);
-    let never_paid = matches!(
-        first.status,
-        SubscriptionStatus::Incomplete | SubscriptionStatus::IncompleteExpired
-    );
-    let counts = started && !in_trial && !ended && !never_paid;
-    Some((currency, if counts { plan } else { 0 }))
-}
-
-/// MRR at `t` per currency, summed from per-subscription contributions.
-pub fn mrr_at(state: &BillingState, t: Timestamp) -> BTreeMap<Currency, i64> {
-    let mut out = BTreeMap::new();
-    for sub in state.subscriptions.keys() {
-        if let Some((c, a)) = contribution_at(state, sub, t) {
-            *out.entry(c).or_insert(0) += a;
-        }
-    }
-    out
 }
 
 fn mrr_delta_signal(
     state: &BillingState,
     now: Timestamp,
-    rules: &BillingRules,
+    rules: &SignalWindows,
 ) -> Option<MrrDeltaSignal> {
     let then_at = now.plus_days(-rules.mrr_delta_days);
-    let current = mrr_at(state, now);
-    let then = mrr_at(state, then_at);
-    // Main currency: the largest amount then or now (ties alphabetical).
-    let currency = current
-        .iter()
-        .chain(then.iter())
-        .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
-        .map(|(c, _)| *c)?;
+    let (then, current) = mrr_then_and_now(state, then_at, now)?;
+    let preferred = state.customer.as_ref().and_then(|c| c.value.currency);
+    // Main currency: the customer's own, else the largest amount then or now.
+    let currency = main_currency(
+        current.iter().chain(then.iter()).map(|(c, a)| (*c, *a)),
+        preferred,
+    )?;
     let then_amount = then.get(&currency).copied().unwrap_or(0);
     if then_amount <= 0 {
         return None;

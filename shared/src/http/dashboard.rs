@@ -4,7 +4,7 @@
 use crate::app::cursor;
 use crate::app::dashboard::{self as uc, Explained};
 use crate::domain::engine::Family;
-use crate::domain::factors::Factor;
+use crate::domain::factors::{Factor, FactorSignal};
 use crate::domain::ids::{ProfileId, StripeCustomerId};
 use crate::domain::limits::MAX_PROFILE_BYTES;
 use crate::domain::profile::{Profile, StoredScore};
@@ -22,10 +22,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
-/// Largest page of the at-risk segment.
-const MAX_PAGE: u16 = 200;
-/// Default page of the at-risk segment.
-const DEFAULT_PAGE: u16 = 50;
+use crate::domain::limits::{AT_RISK_PAGE_DEFAULT as DEFAULT_PAGE, AT_RISK_PAGE_MAX as MAX_PAGE};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -84,16 +81,19 @@ fn parse_profile(id: ProfileId, body: &[u8]) -> Result<Profile, ApiError> {
         let family = Family::parse(&name)
             .filter(|f| *f != Family::Billing)
             .ok_or_else(|| ApiError::bad_request("unknown family: expected one of crm, product_usage, support, engagement, sentiment, contract"))?;
-        let out = factors
-            .into_iter()
-            .map(|f| Factor {
-                signal: f.signal,
+        let mut out = Vec::with_capacity(factors.len());
+        for (i, f) in factors.into_iter().enumerate() {
+            let signal = FactorSignal::external(f.signal).map_err(|e| {
+                ApiError::bad_request(format!("families.{}[{i}].signal: {e}", family.as_str()))
+            })?;
+            out.push(Factor {
+                signal,
                 impact: f.impact,
                 explanation: f.explanation,
                 evidence: f.evidence,
                 evidence_dates: Vec::new(),
-            })
-            .collect();
+            });
+        }
         families.insert(family, out);
     }
     let stripe_customer_id = b

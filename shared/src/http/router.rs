@@ -1,5 +1,5 @@
 //! Route groups and the dispatcher. Each HTTP function mounts only its own
-//! group (the webhook function answers 404 to `/api/v1/…`), the way its IAM
+//! group (the webhook function answers not-found to `/api/v1/…`), the way its IAM
 //! role allows only its own actions; the local runner mounts all of them.
 
 use crate::http::error::ApiError;
@@ -28,7 +28,7 @@ pub struct Router {
 }
 
 impl Router {
-    /// No routes: every request is a 404.
+    /// No routes: every request is not found.
     pub fn new() -> Self {
         Self::default()
     }
@@ -64,7 +64,7 @@ impl Router {
 
 /// A path's segments, or `None` for a path no route can have: empty segments
 /// (`//`, a trailing `/`), `.` or `..`, spaces, control or non-ASCII bytes.
-/// Anything else reaches the route, whose id parser answers 400 for a bad id.
+/// Anything else reaches the route, whose id parser refuses a bad id.
 pub fn segments(path: &str) -> Option<Vec<&str>> {
     let rest = path.strip_prefix('/')?;
     let parts: Vec<&str> = rest.split('/').collect();

@@ -144,7 +144,8 @@ where
     }
 
     /// A missing or unusable endpoint secret is our configuration's fault: a
-    /// 500-class error, logged once per process; an unreachable secret service is a 503.
+    /// server-side configuration error, logged once per process; an unreachable
+    /// secret service is "unavailable, retry".
     fn secrets_error(&self, e: &SecretError) -> ApiError {
         match e {
             SecretError::Unavailable(_) => {
@@ -175,5 +176,73 @@ fn outcome_label(outcome: &Ingested) -> &'static str {
         Ingested::ModeMismatch => "mode_mismatch",
         Ingested::Deauthorized => "deauthorized",
         Ingested::Deferred { .. } => "deferred",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::adapters::clock::ManualClock;
+    use crate::adapters::dynamo::DynamoStore;
+    use crate::adapters::local::secrets::EnvSecrets;
+    use crate::domain::region::Region;
+    use crate::domain::time::Timestamp;
+    use crate::http::Router;
+
+    /// A store whose client is never reached by these requests.
+    fn unreachable_store() -> DynamoStore {
+        let conf = aws_sdk_dynamodb::Config::builder()
+            .behavior_version_latest()
+            .region(aws_sdk_dynamodb::config::Region::new("eu-central-1"))
+            .endpoint_url("http://127.0.0.1:9")
+            .build();
+        DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(conf), "unused")
+    }
+
+    #[tokio::test]
+    async fn the_webhook_function_serves_only_the_webhook_route() {
+        let group = WebhookRoutes::new(
+            unreachable_store(),
+            EnvSecrets::from_vars([]),
+            Arc::new(ManualClock::at(Timestamp::from_unix(0))),
+            Settings::new(Region::Eu),
+        );
+        assert_eq!(group.routes(), &[("POST", "/webhooks/stripe")]);
+        let router = Router::new().mount(group);
+        for (method, path) in [
+            ("GET", "/api/v1/integrations/stripe"),
+            ("PUT", "/api/v1/profiles/p1"),
+            ("GET", "/api/v1/churn/at-risk"),
+            (
+                "POST",
+                "/api/v1/integrations/stripe/failed-events/evt_1/replay",
+            ),
+        ] {
+            let req = http::Request::builder()
+                .method(method)
+                .uri(path)
+                .body(lambda_http::Body::Empty)
+                .unwrap_or_else(|e| panic!("{e}"));
+            let resp = router.handle(req).await;
+            assert_eq!(resp.status().as_u16(), 404, "{method} {path}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_missing_endpoint_secret_is_a_configuration_error_not_a_bad_request() {
+        let router = Router::new().mount(WebhookRoutes::new(
+            unreachable_store(),
+            EnvSecrets::from_vars([]),
+            Arc::new(ManualClock::at(Timestamp::from_unix(0))),
+            Settings::new(Region::Eu),
+        ));
+        let req = http::Request::builder()
+            .method("POST")
+            .uri("/webhooks/stripe")
+            .header("stripe-signature", "t=1,v1=00")
+            .body(lambda_http::Body::Text("{}".into()))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let resp = router.handle(req).await;
+        assert_eq!(resp.status().as_u16(), 500);
     }
 }

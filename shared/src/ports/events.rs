@@ -3,6 +3,7 @@
 
 use crate::domain::billing_state::Observation;
 use crate::domain::ids::{StripeAccountId, StripeEventId, WorkspaceId};
+use crate::domain::payments::ChargeOwner;
 use crate::domain::time::Timestamp;
 use crate::ports::store::StoreError;
 use serde::{Deserialize, Serialize};
@@ -55,9 +56,9 @@ pub struct RecordedEvent {
     pub created: Timestamp,
     /// What the event told the billing state.
     pub observations: Vec<Observation>,
-    /// Charges it showed to belong to the observations' customer.
+    /// Charge and payment-intent owners it named.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub charges: Vec<String>,
+    pub charge_owners: Vec<ChargeOwner>,
 }
 
 /// One recorded event.

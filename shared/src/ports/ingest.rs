@@ -35,8 +35,8 @@ pub struct Commit {
     pub billing: BillingState,
     /// The billing state's stored version.
     pub billing_version: u64,
-    /// Charges now known to belong to the customer (disputes name only a charge).
-    pub charges: Vec<String>,
+    /// Charge and payment-intent owners learned (disputes name only a charge).
+    pub charge_owners: Vec<crate::domain::payments::ChargeOwner>,
     /// The matched profile's new score and its stored version.
     pub score: Option<(StoredScore, u64)>,
 }

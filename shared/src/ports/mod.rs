@@ -2,6 +2,7 @@
 //! Use cases depend on these, never on an adapter.
 
 pub mod billing;
+pub mod catalog;
 pub mod clock;
 pub mod connections;
 pub mod events;

@@ -1,5 +1,6 @@
 //! Stripe's wire formats: webhook signatures and the typed objects we read.
 
+pub mod catalog;
 pub mod models;
 pub mod observe;
 pub mod signature;

@@ -1,124 +1,168 @@
 //! The Stripe boundary: wire objects and events → billing-state observations. Webhook events and
 //! backfilled objects go through the same conversions, so both paths build the same
 //! state ([`crate::domain::billing_state`]).
+//!
+//! Payloads of every API version read the same: subscriptions of API ≥ 2025-03-31 send
+//! discounts as ids and tiered prices without tiers, so amounts come from the
+//! [`Catalog`] when the payload lacks them, and are marked unknown (never 0) when the
+//! catalog lacks them too.
 
 use crate::domain::billing_state::{
     CancellationReason, ChargeSnapshot, ChargeStatus, CustomerSnapshot, DisputeSnapshot, Fact,
-    InvoiceSnapshot, InvoiceStatus, Item, Observation, PreviousPlan, SubscriptionSnapshot,
+    InvoiceSnapshot, InvoiceStatus, Item, Observation, PaymentId, PreviousPlan,
+    SubscriptionSnapshot,
 };
-use crate::domain::ids::StripeCustomerId;
+use crate::domain::ids::{PaymentRef, StripeCustomerId};
 use crate::domain::money::Currency;
 use crate::domain::mrr::{
-    BillingPeriod, CouponDuration, Discount, DiscountValue, Interval, PriceItem, Pricing, Ratio,
-    SubscriptionStatus, Tier, UsageType,
+    BillingPeriod, CouponDuration, Discount, DiscountValue, Interval, MissingAmount, PriceItem,
+    Pricing, Ratio, SubscriptionStatus, Tier, UsageType,
 };
 use crate::domain::time::Timestamp;
+use crate::stripe::catalog::{Catalog, CouponTerms, PriceTiers};
 use crate::stripe::models as m;
 
-/// What one event or fetched object tells the apply pipe: the observations,
-/// and the charges it shows to belong to the observations' customer (a dispute
-/// names only its charge, so owners are learned wherever a charge is seen).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub use crate::domain::payments::ChargeOwner;
+
+/// Everything one payload tells: the observations for the billing state, and the
+/// charge owners for dispute routing.
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Observed {
-    /// The billing-state observations.
+    /// What to apply to the customer's billing state.
     pub observations: Vec<Observation>,
-    /// Charges owned by the customer of these observations.
-    pub charges: Vec<String>,
+    /// Charge and payment-intent owners named by the payload.
+    pub charge_owners: Vec<ChargeOwner>,
 }
 
-/// What one webhook event carries. Event types the engine does not read (and
-/// the Connect deauthorization, which concerns the connection, not a customer)
-/// yield nothing.
-pub fn observe_event(event: &m::Event) -> Observed {
+/// The observations one webhook event carries. Event types the engine does not read
+/// (and the Connect deauthorization, which concerns the connection, not a customer)
+/// yield none. Amounts the payload lacks are read from `catalog`
+/// ([`crate::stripe::catalog::event_needs`] lists what it should hold).
+pub fn observe_event_with(event: &m::Event, catalog: &Catalog) -> Observed {
     if !event.kind.is_engine_type() {
         return Observed::default();
     }
-    let mut out = observe(&event.data.object, event.created, Some(event));
+    let mut out = observe(&event.data.object, event.created, Some(event), catalog);
     if let (m::EventType::InvoicePaymentFailed, m::EventObject::Invoice(inv)) =
         (&event.kind, &event.data.object)
     {
-        out.push(failed_attempt(inv, event));
+        out.observations.push(failed_payment(inv, event));
     }
-    Observed {
-        charges: owned_charges(&out, &event.data.object),
-        observations: out,
-    }
+    out
 }
 
-/// What a backfilled or synced object carries, as of `fetched_at`.
-pub fn observe_object(object: &m::EventObject, fetched_at: Timestamp) -> Observed {
-    let out = observe(object, fetched_at, None);
-    Observed {
-        charges: owned_charges(&out, object),
-        observations: out,
-    }
+/// [`observe_event_with`] with an empty catalog: amounts a payload lacks stay unknown.
+pub fn observe_event(event: &m::Event) -> Vec<Observation> {
+    observe_event_with(event, &Catalog::default()).observations
 }
 
-/// Charges seen with their customer: charge observations, and the legacy
-/// `invoice.charge` of invoices.
-fn owned_charges(observations: &[Observation], object: &m::EventObject) -> Vec<String> {
-    let mut charges: Vec<String> = observations
-        .iter()
-        .filter_map(|o| match &o.fact {
-            Fact::Charge(c) => Some(c.id.clone()),
-            _ => None,
+/// The observations a backfilled or synced object carries, as of `fetched_at`.
+pub fn observe_object_with(
+    object: &m::EventObject,
+    fetched_at: Timestamp,
+    catalog: &Catalog,
+) -> Observed {
+    observe(object, fetched_at, None, catalog)
+}
+
+/// [`observe_object_with`] with an empty catalog.
+pub fn observe_object(object: &m::EventObject, fetched_at: Timestamp) -> Vec<Observation> {
+    observe_object_with(object, fetched_at, &Catalog::default()).observations
+}
+
+/// The payments a dispute names, in the order to look their owner up: the charge,
+/// then its payment intent.
+pub fn dispute_payments(d: &m::Dispute) -> Vec<PaymentRef> {
+    let mut out = vec![PaymentRef::Charge(d.charge.id().clone())];
+    out.extend(
+        d.payment_intent
+            .as_ref()
+            .map(|p| PaymentRef::PaymentIntent(p.id().clone())),
+    );
+    out
+}
+
+fn owners(customer: &StripeCustomerId, payments: Vec<PaymentRef>) -> Vec<ChargeOwner> {
+    payments
+        .into_iter()
+        .map(|payment| ChargeOwner {
+            payment,
+            customer: customer.clone(),
         })
-        .collect();
-    if let m::EventObject::Invoice(inv) = object {
-        charges.extend(inv.charge.as_ref().map(|c| c.id().as_str().to_owned()));
-    }
-    charges
+        .collect()
 }
 
-fn observe(object: &m::EventObject, at: Timestamp, event: Option<&m::Event>) -> Vec<Observation> {
+fn charge_payments(c: &m::Charge) -> Vec<PaymentRef> {
+    let mut out = vec![PaymentRef::Charge(c.id.clone())];
+    out.extend(
+        c.payment_intent
+            .as_ref()
+            .map(|p| PaymentRef::PaymentIntent(p.id().clone())),
+    );
+    out
+}
+
+fn observe(
+    object: &m::EventObject,
+    at: Timestamp,
+    event: Option<&m::Event>,
+    catalog: &Catalog,
+) -> Observed {
     let obs = |customer: Option<StripeCustomerId>, fact: Fact| Observation {
         at,
         event: event.map(|e| e.id.clone()),
         customer,
         fact,
     };
+    let mut out = Observed::default();
     match object {
         m::EventObject::Customer(c) => {
             let snap = customer_snapshot(c, at);
-            vec![obs(Some(snap.id.clone()), Fact::Customer(snap))]
+            out.observations
+                .push(obs(Some(snap.id.clone()), Fact::Customer(snap)));
         }
         m::EventObject::Subscription(s) => {
-            let Some(snapshot) = subscription_snapshot(s, at) else {
-                return Vec::new();
+            let Some(snapshot) = subscription_snapshot(s, at, catalog) else {
+                return out;
             };
-            let previous = event.and_then(previous_plan);
-            vec![obs(
+            let previous = event.and_then(|e| previous_plan(e, s, catalog));
+            out.observations.push(obs(
                 Some(snapshot.customer.clone()),
                 Fact::Subscription { snapshot, previous },
-            )]
+            ));
         }
         m::EventObject::Invoice(i) => {
             let customer = i.customer.as_ref().map(|c| c.id().clone());
+            if let Some(c) = &customer {
+                out.charge_owners = owners(c, i.payment_refs());
+            }
             let Some(snap) = invoice_snapshot(i, at) else {
-                return Vec::new();
+                return out;
             };
-            let mut out = Vec::new();
-            if snap.status == InvoiceStatus::Paid && i.amount_paid > 0 {
-                // A paid invoice is a successful payment even when its charge is not listed.
+            if snap.status == InvoiceStatus::Paid {
+                // A paid invoice is a settled payment whatever the amount: a $0
+                // promotional month and an invoice paid out of band are paid too.
                 let paid = ChargeSnapshot {
-                    id: format!("{}#paid", i.id),
+                    id: PaymentId::InvoicePaid(i.id.clone()),
                     created: snap.paid_at.unwrap_or(snap.created),
                     status: ChargeStatus::Succeeded,
                     amount: i.amount_paid,
                     currency: i.currency,
                     invoice: Some(i.id.clone()),
+                    payment_intent: None,
                 };
-                out.push(obs(customer.clone(), Fact::Charge(paid)));
+                out.observations
+                    .push(obs(customer.clone(), Fact::Charge(paid)));
             }
-            out.push(obs(customer, Fact::Invoice(snap)));
-            out
+            out.observations.push(obs(customer, Fact::Invoice(snap)));
         }
         m::EventObject::Charge(c) => {
             let customer = c.customer.as_ref().map(|c| c.id().clone());
-            charge_snapshot(c)
-                .map(|s| obs(customer, Fact::Charge(s)))
-                .into_iter()
-                .collect()
+            if let Some(owner) = &customer {
+                out.charge_owners = owners(owner, charge_payments(c));
+            }
+            out.observations
+                .extend(charge_snapshot(c).map(|s| obs(customer, Fact::Charge(s))));
         }
         m::EventObject::Dispute(d) => {
             let customer = d
@@ -126,28 +170,42 @@ fn observe(object: &m::EventObject, at: Timestamp, event: Option<&m::Event>) -> 
                 .object()
                 .and_then(|c| c.customer.as_ref())
                 .map(|c| c.id().clone());
-            vec![obs(customer, Fact::Dispute(dispute_snapshot(d)))]
+            if let Some(owner) = &customer {
+                out.charge_owners = owners(owner, dispute_payments(d));
+            }
+            out.observations
+                .push(obs(customer, Fact::Dispute(dispute_snapshot(d))));
         }
-        m::EventObject::Application(_) | m::EventObject::Other(_) => Vec::new(),
+        m::EventObject::Application(_) | m::EventObject::Other(_) => {}
     }
+    out
 }
 
-/// `invoice.payment_failed` is one failed payment attempt, keyed by invoice and attempt
-/// number so a redelivery counts once.
-fn failed_attempt(inv: &m::Invoice, event: &m::Event) -> Observation {
-    let attempt = ChargeSnapshot {
-        id: format!("{}#attempt-{}", inv.id, inv.attempt_count.max(1)),
+/// `invoice.payment_failed` is one failed charge. Before API 2025-03-31 the invoice
+/// names it (`invoice.charge`); after, the event itself stands for it, so a redelivery
+/// counts once and customer-initiated retries (which keep `attempt_count`) each count.
+fn failed_payment(inv: &m::Invoice, event: &m::Event) -> Observation {
+    let id = match &inv.charge {
+        Some(charge) => PaymentId::Charge(charge.id().clone()),
+        None => PaymentId::InvoiceFailure {
+            invoice: inv.id.clone(),
+            event: event.id.clone(),
+        },
+    };
+    let failure = ChargeSnapshot {
+        id,
         created: event.created,
         status: ChargeStatus::Failed,
         amount: inv.amount_remaining.max(inv.amount_due),
         currency: inv.currency,
         invoice: Some(inv.id.clone()),
+        payment_intent: inv.payment_intent.as_ref().map(|p| p.id().clone()),
     };
     Observation {
         at: event.created,
         event: Some(event.id.clone()),
         customer: inv.customer.as_ref().map(|c| c.id().clone()),
-        fact: Fact::Charge(attempt),
+        fact: Fact::Charge(failure),
     }
 }
 
@@ -157,8 +215,9 @@ pub fn customer_snapshot(c: &m::Customer, at: Timestamp) -> CustomerSnapshot {
         id: c.id.clone(),
         email: c.email.clone(),
         created: c.created.unwrap_or(at),
-        has_payment_method: c.invoice_settings.default_payment_method,
+        has_payment_method: c.invoice_settings.default_payment_method || c.default_source,
         deleted: c.deleted,
+        currency: c.currency,
     }
 }
 
@@ -177,45 +236,104 @@ fn status(s: &m::SubscriptionStatus) -> Option<SubscriptionStatus> {
     })
 }
 
-fn coupon_discount(d: &m::Discount, fallback: Option<Currency>) -> Option<Discount> {
-    let c = d.coupon()?;
-    let value = match (c.percent_off, c.amount_off) {
-        (Some(p), _) => DiscountValue::PercentOff(Ratio::from_f64(p)?),
-        (None, Some(a)) => DiscountValue::AmountOff {
-            amount: a,
-            currency: c.currency.or(fallback)?,
+/// A discount, expanded or an id, with its coupon from the payload or the catalog;
+/// unresolved (MRR unknown) when neither has it, `None` for a coupon we cannot read.
+fn discount(
+    d: &m::Expandable<m::Discount>,
+    catalog: &Catalog,
+    fallback: Option<Currency>,
+) -> Option<Discount> {
+    let (id, coupon_id, end) = match d {
+        m::Expandable::Object(obj) => {
+            if let Some(c) = obj.coupon() {
+                let terms = CouponTerms::from_coupon(c, fallback)?;
+                return Some(resolved(c.id.clone(), terms, obj.end));
+            }
+            let coupon_id = obj
+                .source
+                .as_ref()
+                .and_then(|s| s.coupon.as_ref())
+                .map(|c| c.id().clone());
+            (obj.id.clone(), coupon_id, obj.end)
+        }
+        m::Expandable::Id(id) => match catalog.discounts.get(id) {
+            Some(t) => (id.clone(), Some(t.coupon.clone()), t.end),
+            None => (id.clone(), None, None),
         },
-        (None, None) => return None,
     };
-    let duration = match c.duration {
-        m::CouponDuration::Forever => CouponDuration::Forever,
-        m::CouponDuration::Once => CouponDuration::Once,
-        m::CouponDuration::Repeating => CouponDuration::Repeating,
-        m::CouponDuration::Other(_) => return None,
-    };
-    Some(Discount {
-        coupon_id: c.id.clone(),
-        value,
-        duration,
-        end: d.end,
-    })
+    match coupon_id.and_then(|c| catalog.coupons.get(&c).map(|t| (c, t))) {
+        Some((c, terms)) => Some(resolved(c, terms.clone(), end)),
+        None => Some(Discount {
+            coupon_id: id.to_string(),
+            value: DiscountValue::Unresolved,
+            duration: CouponDuration::Unknown,
+            end,
+        }),
+    }
 }
 
-/// One subscription item as a price item (`None` for a price we cannot read).
-pub fn price_item(item: &m::SubscriptionItem) -> Option<PriceItem> {
+fn resolved(coupon_id: String, t: CouponTerms, end: Option<Timestamp>) -> Discount {
+    Discount {
+        coupon_id,
+        value: t.value,
+        duration: t.duration,
+        end,
+    }
+}
+
+/// Discounts in Stripe's order, each once (`discount` of older API versions may repeat
+/// one of `discounts`).
+fn discounts<'a>(
+    list: impl IntoIterator<Item = &'a m::Expandable<m::Discount>>,
+    single: Option<&'a m::Discount>,
+    catalog: &Catalog,
+    fallback: Option<Currency>,
+) -> Vec<Discount> {
+    let mut seen = Vec::new();
+    let mut out = Vec::new();
+    let single = single.map(|d| (d.id.clone(), discount_of(d, catalog, fallback)));
+    let listed = list
+        .into_iter()
+        .map(|d| (d.id().clone(), discount(d, catalog, fallback)));
+    for (id, d) in single.into_iter().chain(listed) {
+        if seen.contains(&id) {
+            continue;
+        }
+        seen.push(id);
+        out.extend(d);
+    }
+    out
+}
+
+fn discount_of(d: &m::Discount, catalog: &Catalog, fallback: Option<Currency>) -> Option<Discount> {
+    discount(
+        &m::Expandable::Object(Box::new(d.clone())),
+        catalog,
+        fallback,
+    )
+}
+
+/// The subscription-level context an item's amount depends on.
+struct ItemContext<'a> {
+    sub: &'a m::Subscription,
+    catalog: &'a Catalog,
+}
+
+/// One subscription item as a price item (`None` for a price we cannot read). A tiered
+/// price without tiers takes them from the catalog, else its amount is unknown; a
+/// tax-inclusive price has its inclusive tax rates taken out, or is unknown under
+/// automatic tax (the tax inside it is not on record).
+fn price_item(item: &m::SubscriptionItem, ctx: &ItemContext<'_>) -> Option<PriceItem> {
     let p = &item.price;
-    let tier = |t: &m::Tier| Tier {
-        up_to: t.up_to,
-        unit_amount: Ratio::int(t.unit_amount.unwrap_or(0)),
-        flat_amount: Ratio::int(t.flat_amount.unwrap_or(0)),
-    };
-    let pricing = match (&p.billing_scheme, &p.tiers_mode) {
-        (Some(m::BillingScheme::Tiered), Some(m::TiersMode::Volume)) => Pricing::Volume {
-            tiers: p.tiers.iter().map(tier).collect(),
-        },
-        (Some(m::BillingScheme::Tiered), _) => Pricing::Graduated {
-            tiers: p.tiers.iter().map(tier).collect(),
-        },
+    let mut pricing = match &p.billing_scheme {
+        Some(m::BillingScheme::Tiered) => {
+            match PriceTiers::from_price(p).or_else(|| ctx.catalog.prices.get(&p.id).cloned()) {
+                Some(t) => t.pricing,
+                None => Pricing::Unknown {
+                    missing: MissingAmount::Tiers,
+                },
+            }
+        }
         _ => {
             let decimal = p
                 .unit_amount_decimal
@@ -226,6 +344,27 @@ pub fn price_item(item: &m::SubscriptionItem) -> Option<PriceItem> {
             }
         }
     };
+    let rates = if item.tax_rates.is_empty() {
+        &ctx.sub.default_tax_rates
+    } else {
+        &item.tax_rates
+    };
+    let inclusive = rates
+        .iter()
+        .filter(|r| r.inclusive)
+        .filter_map(|r| r.percentage.and_then(Ratio::from_f64))
+        .fold(Ratio::ZERO, |acc, r| acc + r);
+    let automatic = ctx.sub.automatic_tax.as_ref().is_some_and(|a| a.enabled);
+    if inclusive != Ratio::ZERO {
+        pricing = without_tax(
+            pricing,
+            Ratio::int(100) * (Ratio::int(100) + inclusive).recip(),
+        );
+    } else if automatic && p.tax_behavior == Some(m::TaxBehavior::Inclusive) {
+        pricing = Pricing::Unknown {
+            missing: MissingAmount::InclusiveTax,
+        };
+    }
     let period = p.recurring.as_ref().and_then(|r| {
         let interval = match r.interval {
             m::Interval::Day => Interval::Day,
@@ -245,6 +384,7 @@ pub fn price_item(item: &m::SubscriptionItem) -> Option<PriceItem> {
     };
     Some(PriceItem {
         price_id: Some(p.id.to_string()),
+        product: p.product_id().map(str::to_owned),
         currency: p.currency,
         pricing,
         period,
@@ -254,33 +394,57 @@ pub fn price_item(item: &m::SubscriptionItem) -> Option<PriceItem> {
     })
 }
 
-fn items(list: &m::List<m::SubscriptionItem>) -> Vec<Item> {
+/// `pricing` with every amount multiplied by `keep` (the share that is not tax).
+fn without_tax(pricing: Pricing, keep: Ratio) -> Pricing {
+    let scale = |tiers: Vec<Tier>| {
+        tiers
+            .into_iter()
+            .map(|t| Tier {
+                up_to: t.up_to,
+                unit_amount: t.unit_amount * keep,
+                flat_amount: t.flat_amount * keep,
+            })
+            .collect()
+    };
+    match pricing {
+        Pricing::PerUnit { unit_amount } => Pricing::PerUnit {
+            unit_amount: unit_amount * keep,
+        },
+        Pricing::Graduated { tiers } => Pricing::Graduated {
+            tiers: scale(tiers),
+        },
+        Pricing::Volume { tiers } => Pricing::Volume {
+            tiers: scale(tiers),
+        },
+        unknown @ Pricing::Unknown { .. } => unknown,
+    }
+}
+
+fn items(list: &m::List<m::SubscriptionItem>, ctx: &ItemContext<'_>) -> Vec<Item> {
     list.data
         .iter()
-        .filter_map(price_item)
-        .map(|i| (i, Vec::new()))
+        .filter_map(|i| {
+            let item = price_item(i, ctx)?;
+            let item_discounts = discounts(&i.discounts, None, ctx.catalog, ctx.sub.currency);
+            Some((item, item_discounts))
+        })
         .collect()
 }
 
 /// A subscription snapshot (`None` for a status Stripe added after this code).
-pub fn subscription_snapshot(s: &m::Subscription, at: Timestamp) -> Option<SubscriptionSnapshot> {
-    let mut discounts: Vec<Discount> = Vec::new();
-    let mut seen = Vec::new();
-    let expanded = s.discounts.iter().filter_map(m::Expandable::object);
-    for d in s.discount.iter().chain(expanded) {
-        if seen.contains(&&d.id) {
-            continue;
-        }
-        seen.push(&d.id);
-        discounts.extend(coupon_discount(d, s.currency));
-    }
+pub fn subscription_snapshot(
+    s: &m::Subscription,
+    at: Timestamp,
+    catalog: &Catalog,
+) -> Option<SubscriptionSnapshot> {
+    let ctx = ItemContext { sub: s, catalog };
     Some(SubscriptionSnapshot {
         id: s.id.clone(),
         customer: s.customer.id().clone(),
         status: status(&s.status)?,
         created: s.start_date.or(s.created).unwrap_or(at),
-        items: items(&s.items),
-        discounts,
+        items: items(&s.items, &ctx),
+        discounts: discounts(&s.discounts, s.discount.as_ref(), catalog, s.currency),
         cancel_at_period_end: s.cancel_at_period_end,
         cancel_at: s.cancel_at,
         canceled_at: s.canceled_at,
@@ -303,12 +467,12 @@ pub fn subscription_snapshot(s: &m::Subscription, at: Timestamp) -> Option<Subsc
         collection_paused: s.pause_collection.is_some(),
         trial_end: s.trial_end,
         current_period_end: s.current_period_end,
-        has_payment_method: s.default_payment_method,
+        has_payment_method: s.default_payment_method || s.default_source,
     })
 }
 
 /// The plan before a `customer.subscription.updated`, when its items changed.
-fn previous_plan(event: &m::Event) -> Option<PreviousPlan> {
+fn previous_plan(event: &m::Event, s: &m::Subscription, catalog: &Catalog) -> Option<PreviousPlan> {
     if event.kind != m::EventType::CustomerSubscriptionUpdated {
         return None;
     }
@@ -318,7 +482,7 @@ fn previous_plan(event: &m::Event) -> Option<PreviousPlan> {
         .and_then(Result::ok)
         .and_then(|st| status(&st));
     Some(PreviousPlan {
-        items: items(&list),
+        items: items(&list, &ItemContext { sub: s, catalog }),
         status: prev_status,
     })
 }
@@ -343,6 +507,7 @@ pub fn invoice_snapshot(i: &m::Invoice, at: Timestamp) -> Option<InvoiceSnapshot
         currency: i.currency,
         attempt_count: i.attempt_count,
         paid_at: i.status_transitions.paid_at,
+        payments: i.payment_refs(),
     })
 }
 
@@ -355,12 +520,13 @@ pub fn charge_snapshot(c: &m::Charge) -> Option<ChargeSnapshot> {
         m::ChargeStatus::Other(_) => return None,
     };
     Some(ChargeSnapshot {
-        id: c.id.to_string(),
+        id: PaymentId::Charge(c.id.clone()),
         created: c.created,
         status,
         amount: c.amount,
         currency: c.currency,
         invoice: c.invoice.as_ref().map(|i| i.id().clone()),
+        payment_intent: c.payment_intent.as_ref().map(|p| p.id().clone()),
     })
 }
 
@@ -377,234 +543,4 @@ pub fn dispute_snapshot(d: &m::Dispute) -> DisputeSnapshot {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::domain::billing_state::BillingState;
-    use crate::domain::factors::{BillingRules, billing_factors};
-    use crate::domain::signals::usage_signals;
-    use serde_json::json;
-
-    const T: i64 = 1_790_000_000;
-
-    fn item(id: &str, price: &str, amount: i64, qty: u64) -> serde_json::Value {
-        json!({
-            "id": id, "object": "subscription_item", "created": T - 86_400 * 200,
-            "current_period_start": T - 86_400 * 10, "current_period_end": T + 86_400 * 20,
-            "quantity": qty,
-            "price": {
-                "id": price, "object": "price", "active": true, "billing_scheme": "per_unit",
-                "currency": "usd", "unit_amount": amount, "unit_amount_decimal": amount.to_string(),
-                "recurring": {"interval": "month", "interval_count": 1, "usage_type": "licensed"},
-                "type": "recurring"
-            }
-        })
-    }
-
-    fn subscription(status: &str, items: Vec<serde_json::Value>) -> serde_json::Value {
-        json!({
-            "id": "sub_1", "object": "subscription", "customer": "cus_1", "status": status,
-            "currency": "usd", "created": T - 86_400 * 200, "start_date": T - 86_400 * 200,
-            "cancel_at_period_end": false, "cancel_at": null, "canceled_at": null, "ended_at": null,
-            "collection_method": "charge_automatically", "default_payment_method": "pm_1",
-            "discount": null, "discounts": [], "pause_collection": null, "trial_end": null,
-            "items": {"object": "list", "data": items, "has_more": false, "url": "/v1/subscription_items?subscription=sub_1"},
-            "livemode": false
-        })
-    }
-
-    fn event(
-        id: &str,
-        kind: &str,
-        created: i64,
-        object: serde_json::Value,
-        previous: Option<serde_json::Value>,
-    ) -> m::Event {
-        let mut data = json!({"object": object});
-        if let Some(p) = previous {
-            data["previous_attributes"] = p;
-        }
-        let body = json!({
-            "id": id, "object": "event", "type": kind, "created": created, "livemode": false,
-            "api_version": "2025-03-31.basil", "pending_webhooks": 1,
-            "request": {"id": null, "idempotency_key": null}, "data": data
-        });
-        m::Event::parse(body.to_string().as_bytes()).unwrap()
-    }
-
-    fn downgrade_event() -> m::Event {
-        event(
-            "evt_down",
-            "customer.subscription.updated",
-            T - 86_400 * 3,
-            subscription("active", vec![item("si_1", "price_small", 4_900, 1)]),
-            Some(
-                json!({"items": {"object": "list", "data": [item("si_1", "price_big", 9_900, 1)], "has_more": false, "url": "/v1/subscription_items?subscription=sub_1"}}),
-            ),
-        )
-    }
-
-    #[test]
-    fn subscription_updated_with_cheaper_items_is_a_downgrade() {
-        let obs = observe_event(&downgrade_event()).observations;
-        assert_eq!(obs.len(), 1);
-        assert_eq!(obs[0].customer.as_ref().map(|c| c.as_str()), Some("cus_1"));
-        let rules = BillingRules::default();
-        let state = BillingState::from_observations(&obs);
-        let now = crate::domain::time::Timestamp::from_unix(T);
-        let f = billing_factors(&usage_signals(&state, now, &rules), now, &rules);
-        let down = f.iter().find(|f| f.signal == "stripe_downgrade").unwrap();
-        assert_eq!(down.impact, 10.0);
-        assert_eq!(down.evidence, ["sub_1", "evt_down"]);
-        assert!(
-            down.explanation
-                .starts_with("Plan dropped from 99.00 usd to 49.00 usd a month")
-        );
-    }
-
-    #[test]
-    fn subscription_updated_with_dearer_items_is_an_upgrade_not_a_downgrade() {
-        let e = event(
-            "evt_up",
-            "customer.subscription.updated",
-            T - 86_400 * 3,
-            subscription("active", vec![item("si_1", "price_big", 9_900, 2)]),
-            Some(
-                json!({"items": {"object": "list", "data": [item("si_1", "price_big", 9_900, 1)]}}),
-            ),
-        );
-        let state = BillingState::from_observations(&observe_event(&e).observations);
-        let rules = BillingRules::default();
-        let now = crate::domain::time::Timestamp::from_unix(T);
-        let s = usage_signals(&state, now, &rules);
-        assert!(s.downgrade.drops.is_empty());
-        assert_eq!(
-            state
-                .samples_of(&state.subscriptions().next().unwrap().id)
-                .count(),
-            2
-        );
-    }
-
-    #[test]
-    fn redelivered_events_and_backfill_build_the_same_state() {
-        let e = downgrade_event();
-        let once = BillingState::from_observations(&observe_event(&e).observations);
-        let twice: Vec<_> = observe_event(&e)
-            .observations
-            .into_iter()
-            .chain(observe_event(&e).observations)
-            .collect();
-        assert_eq!(once, BillingState::from_observations(&twice));
-        // The same subscription fetched by backfill a bit later agrees on everything current.
-        let later = crate::domain::time::Timestamp::from_unix(T);
-        let mut both = observe_event(&e).observations;
-        both.extend(observe_object(&e.data.object, later).observations);
-        let s = BillingState::from_observations(&both);
-        assert_eq!(s.subscriptions().next(), once.subscriptions().next());
-    }
-
-    #[test]
-    fn invoice_payment_failed_is_one_failed_attempt_per_attempt_number() {
-        let invoice = |attempts: u32| {
-            json!({
-                "id": "in_1", "object": "invoice", "customer": "cus_1", "status": "open",
-                "attempt_count": attempts, "attempted": true, "amount_due": 4_900, "amount_paid": 0,
-                "amount_remaining": 4_900, "currency": "usd", "created": T - 86_400 * 5,
-                "parent": {"type": "subscription_details", "subscription_details": {"subscription": "sub_1"}},
-                "status_transitions": {"finalized_at": T - 86_400 * 5, "paid_at": null},
-                "lines": {"object": "list", "data": [], "has_more": false}
-            })
-        };
-        let e1 = event(
-            "evt_f1",
-            "invoice.payment_failed",
-            T - 86_400 * 5,
-            invoice(1),
-            None,
-        );
-        let e2 = event(
-            "evt_f2",
-            "invoice.payment_failed",
-            T - 86_400 * 2,
-            invoice(2),
-            None,
-        );
-        let obs: Vec<_> = [&e1, &e2, &e1]
-            .iter()
-            .flat_map(|e| observe_event(e).observations)
-            .collect();
-        let state = BillingState::from_observations(&obs);
-        let ids: Vec<_> = state.charges().map(|c| c.id.as_str()).collect();
-        assert_eq!(ids, ["in_1#attempt-1", "in_1#attempt-2"]);
-        assert_eq!(
-            state.invoices().next().map(|i| i.subscription.clone()),
-            Some(Some(
-                crate::domain::ids::StripeObjectId::parse("sub_1").unwrap()
-            ))
-        );
-    }
-
-    #[test]
-    fn a_paid_invoice_counts_as_a_successful_charge() {
-        let paid = json!({
-            "id": "in_2", "object": "invoice", "customer": "cus_1", "status": "paid",
-            "attempt_count": 1, "amount_due": 4_900, "amount_paid": 4_900, "amount_remaining": 0,
-            "currency": "usd", "created": T - 86_400, "subscription": "sub_1",
-            "status_transitions": {"paid_at": T - 3_600}
-        });
-        let e = event("evt_p", "invoice.payment_succeeded", T - 3_600, paid, None);
-        let state = BillingState::from_observations(&observe_event(&e).observations);
-        let c = state.charges().next().unwrap();
-        assert_eq!((c.id.as_str(), c.created.unix()), ("in_2#paid", T - 3_600));
-    }
-
-    #[test]
-    fn tiered_prices_decimal_amounts_and_coupons_convert() {
-        let mut s = subscription("active", vec![]);
-        s["items"]["data"] = json!([{
-            "id": "si_t", "quantity": 15,
-            "price": {
-                "id": "price_t", "currency": "usd", "billing_scheme": "tiered", "tiers_mode": "graduated",
-                "unit_amount": null, "recurring": {"interval": "year", "interval_count": 1},
-                "tiers": [{"up_to": 10, "unit_amount": 1_200, "flat_amount": 0}, {"up_to": null, "unit_amount": 600, "flat_amount": null}]
-            }
-        }, {
-            "id": "si_d", "quantity": 1000,
-            "price": {"id": "price_d", "currency": "usd", "unit_amount": null, "unit_amount_decimal": "0.5",
-                      "recurring": {"interval": "month", "interval_count": 1, "usage_type": "licensed"}}
-        }, {
-            "id": "si_m",
-            "price": {"id": "price_m", "currency": "usd", "unit_amount": 10,
-                      "recurring": {"interval": "month", "interval_count": 1, "usage_type": "metered"}}
-        }]);
-        s["discount"] = json!({"id": "di_1", "coupon": {"id": "TENOFF", "percent_off": 10.0, "duration": "forever"}, "end": null});
-        let snap = subscription_snapshot(
-            &serde_json::from_value(s).unwrap(),
-            crate::domain::time::Timestamp::from_unix(T),
-        )
-        .unwrap();
-        let mrr = crate::domain::mrr::customer_mrr(
-            [snap.as_mrr()],
-            &Default::default(),
-            crate::domain::time::Timestamp::from_unix(T),
-        );
-        // (10×1200 + 5×600)/12 = 1250, + 1000×0.5 = 500 → 1750, −10 % = 1575.
-        assert_eq!(mrr.primary().map(|m| m.minor), Some(1_575));
-        assert_eq!(snap.discounts[0].coupon_id, "TENOFF");
-    }
-
-    #[test]
-    fn ignored_event_types_yield_nothing() {
-        let e = event(
-            "evt_x",
-            "charge.refunded",
-            T,
-            json!({
-                "id": "ch_1", "object": "charge", "customer": "cus_1", "status": "succeeded", "paid": true,
-                "created": T, "amount": 4_900, "amount_refunded": 4_900, "refunded": true, "currency": "usd"
-            }),
-            None,
-        );
-        assert!(observe_event(&e).observations.is_empty());
-    }
-}
+mod tests;

@@ -57,7 +57,7 @@ fn customer_of(event: &Value) -> Option<String> {
 /// The observations of one event, each attributed to `customer` as the
 /// ingest path does.
 fn observations(event: &Event, customer: &StripeCustomerId) -> Vec<Observation> {
-    let mut obs = observe_event(event).observations;
+    let mut obs = observe_event(event);
     for o in &mut obs {
         o.customer.get_or_insert_with(|| customer.clone());
     }

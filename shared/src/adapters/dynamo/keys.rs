@@ -1,7 +1,8 @@
 //! Every key format of the table, in one place (see `docs/tables.md`).
 
 use crate::domain::ids::{
-    ProfileId, StripeAccountId, StripeCustomerId, StripeEventId, WorkspaceId,
+    PaymentRef, ProfileId, StripeAccountId, StripeCustomerId, StripeEventId, StripeObjectId,
+    WorkspaceId,
 };
 use crate::domain::time::Timestamp;
 
@@ -30,6 +31,27 @@ pub fn billing(ws: &WorkspaceId, customer: &StripeCustomerId) -> Key {
 /// The customer a charge belongs to (disputes name only their charge).
 pub fn charge_owner(ws: &WorkspaceId, charge: &str) -> Key {
     Key::new(workspace(ws), format!("CHG#{charge}"))
+}
+
+/// A tiered price's cached tiers, per account (one partition per entry).
+pub fn catalog_price(account: &StripeAccountId, price: &StripeObjectId) -> Key {
+    Key::new(format!("ACCT#{account}#PRICE#{price}"), "PRICE")
+}
+
+/// A cached discount (its coupon and end), per account.
+pub fn catalog_discount(account: &StripeAccountId, discount: &StripeObjectId) -> Key {
+    Key::new(format!("ACCT#{account}#DISC#{discount}"), "DISC")
+}
+
+/// A cached coupon's terms, per account. Coupon ids are merchant strings: `#` cannot
+/// collide because the kind is in the sort key too.
+pub fn catalog_coupon(account: &StripeAccountId, coupon: &str) -> Key {
+    Key::new(format!("ACCT#{account}#COUPON#{coupon}"), "COUPON")
+}
+
+/// The customer owning a charge or payment intent, per account.
+pub fn payment_owner(account: &StripeAccountId, payment: &PaymentRef) -> Key {
+    Key::new(format!("ACCT#{account}#PAY#{payment}"), "OWNER")
 }
 
 /// A recorded event. Keyed by workspace and event id: the idempotency key.

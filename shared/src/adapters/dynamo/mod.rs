@@ -8,6 +8,7 @@
 //! [`DynamoStore`] in the modules next to this one.
 
 mod billing;
+mod catalog;
 mod connections;
 mod cursor;
 mod errors;

@@ -6,6 +6,7 @@ use crate::domain::profile::{HistoryEntry, Profile, StoredScore};
 use crate::ports::ingest::{Commit, Committed, IngestStore, Snapshot};
 use crate::ports::profiles::ProfileStore;
 use crate::ports::store::{Page, PageSize, StoreCursor, StoreError};
+use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
 
 /// History entries are kept this long.
@@ -68,6 +69,31 @@ fn profile_items(workspace: &WorkspaceId, profile: &Profile) -> Result<Vec<TxOp>
         ));
     }
     Ok(ops)
+}
+
+/// DynamoDB refuses a start key outside the query's partition or sort range
+/// (a cursor of another workspace, or from before a threshold change) with a
+/// validation error: that is a bad cursor, never an outage.
+fn check_score_cursor(
+    cursor: &StoreCursor,
+    workspace: &WorkspaceId,
+    partition: &str,
+    (from, to): (&str, &str),
+) -> Result<(), StoreError> {
+    let start = super::cursor::decode(cursor.as_str(), Index::Gsi1)?;
+    let attr = |name: &str| match start.get(name) {
+        Some(AttributeValue::S(v)) => Some(v.as_str()),
+        _ => None,
+    };
+    let fits = attr("pk") == Some(keys::workspace(workspace).as_str())
+        && attr("sk").is_some_and(|sk| sk.starts_with("SCORE#"))
+        && attr("gsi1pk") == Some(partition)
+        && attr("gsi1sk").is_some_and(|sk| (from..=to).contains(&sk));
+    if fits {
+        Ok(())
+    } else {
+        Err(StoreError::BadCursor)
+    }
 }
 
 impl ProfileStore for DynamoStore {
@@ -133,6 +159,9 @@ impl ProfileStore for DynamoStore {
     ) -> Result<Page<StoredScore>, StoreError> {
         let mut q = Query::partition(Index::Gsi1, keys::scores(workspace));
         let (from, to) = keys::score_range(min_score);
+        if let Some(c) = &cursor {
+            check_score_cursor(c, workspace, &q.partition, (&from, &to))?;
+        }
         q.sort = SortKey::Between(from, to);
         q.forward = false;
         q.limit = Some(i32::from(limit.get()));
@@ -242,14 +271,18 @@ impl IngestStore for DynamoStore {
         if let Some((score, expected)) = &c.score {
             ops.extend(score_items(ws, score, *expected)?);
         }
-        // Transactions hold at most 100 items; charge owners beyond that are
-        // written on the next event of the same customer.
-        for charge in c.charges.iter().take(100 - ops.len()) {
+        // One op per key (a transaction refuses two on the same item); at most
+        // 100 items, so owners beyond that are written by a later pass.
+        let mut owners: Vec<_> = c.charge_owners.iter().collect();
+        owners.sort_by(|a, b| a.payment.cmp(&b.payment));
+        owners.dedup_by(|a, b| a.payment == b.payment);
+        let room = 100usize.saturating_sub(ops.len());
+        for o in owners.into_iter().take(room) {
             let owner = ChargeOwner {
-                customer: c.customer.clone(),
+                customer: o.customer.clone(),
             };
             ops.push(TxOp::Put(
-                Item::json(keys::charge_owner(ws, charge), &owner)?,
+                Item::json(keys::charge_owner(ws, o.payment.as_str()), &owner)?,
                 Condition::None,
             ));
         }

@@ -9,6 +9,7 @@
 //! per-account rate limiters), then an [`AccountReader`] per connected account;
 //! `AccountReader` implements [`crate::ports::stripe::StripeReader`].
 
+mod catalog;
 mod client;
 mod config;
 mod credentials;

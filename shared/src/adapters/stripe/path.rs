@@ -34,6 +34,10 @@ pub(crate) enum ReadPath {
     Events,
     /// `/v1/events/{id}`.
     Event(StripeEventId),
+    /// `/v1/prices/{id}`.
+    Price(StripeObjectId),
+    /// `/v1/coupons/{id}`.
+    Coupon(StripeObjectId),
 }
 
 impl ReadPath {
@@ -55,6 +59,8 @@ impl ReadPath {
             Self::Dispute(id) => ("disputes", Some(id.as_str())),
             Self::Events => ("events", None),
             Self::Event(id) => ("events", Some(id.as_str())),
+            Self::Price(id) => ("prices", Some(id.as_str())),
+            Self::Coupon(id) => ("coupons", Some(id.as_str())),
         };
         match id {
             None => Ok(format!("/v1/{collection}")),

@@ -53,6 +53,11 @@ impl AccountReader {
         &self.credentials
     }
 
+    /// The client it reads through (its only request is a `GET` to a [`ReadPath`]).
+    pub(crate) fn client(&self) -> &StripeClient {
+        &self.client
+    }
+
     /// Every object of a list endpoint, paging with `limit=100` and
     /// `starting_after` = the last id of the previous page. Stripe defines
     /// `starting_after` relative to the list's own order, so this is right

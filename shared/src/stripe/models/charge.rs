@@ -4,7 +4,7 @@
 use super::common::{Expandable, StripeObject, string_enum};
 use super::customer::Customer;
 use super::invoice::Invoice;
-use crate::domain::ids::StripeObjectId;
+use crate::domain::ids::{StripeChargeId, StripeObjectId, StripePaymentIntentId};
 use crate::domain::money::Currency;
 use crate::domain::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -83,7 +83,7 @@ string_enum! {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Charge {
     /// `ch_…` (or `py_…`).
-    pub id: StripeObjectId,
+    pub id: StripeChargeId,
     /// The customer, if any.
     #[serde(default)]
     pub customer: Option<Expandable<Customer>>,
@@ -113,14 +113,32 @@ pub struct Charge {
     /// The invoice it pays (API versions before 2025-03-31).
     #[serde(default)]
     pub invoice: Option<Expandable<Invoice>>,
+    /// The payment intent it belongs to (how an invoice's payments name it from API
+    /// 2025-03-31 on).
+    #[serde(default)]
+    pub payment_intent: Option<Expandable<PaymentIntent>>,
     /// Live or test mode.
     #[serde(default)]
     pub livemode: Option<bool>,
 }
 
 impl StripeObject for Charge {
-    type Id = StripeObjectId;
-    fn id(&self) -> &StripeObjectId {
+    type Id = StripeChargeId;
+    fn id(&self) -> &StripeChargeId {
+        &self.id
+    }
+}
+
+/// A payment intent, read only for its id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentIntent {
+    /// `pi_…`.
+    pub id: StripePaymentIntentId,
+}
+
+impl StripeObject for PaymentIntent {
+    type Id = StripePaymentIntentId;
+    fn id(&self) -> &StripePaymentIntentId {
         &self.id
     }
 }
@@ -132,6 +150,9 @@ pub struct Dispute {
     pub id: StripeObjectId,
     /// The disputed charge.
     pub charge: Expandable<Charge>,
+    /// The payment intent of the disputed charge, when it has one.
+    #[serde(default)]
+    pub payment_intent: Option<Expandable<PaymentIntent>>,
     /// Disputed amount, minor units.
     pub amount: i64,
     /// Currency.

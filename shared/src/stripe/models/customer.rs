@@ -26,6 +26,12 @@ pub struct Customer {
     /// Invoice settings: only whether a default payment method exists.
     #[serde(default, deserialize_with = "null_as_default")]
     pub invoice_settings: InvoiceSettings,
+    /// Whether a default source (the older kind of payment method) is set; never which.
+    #[serde(default, deserialize_with = "presence")]
+    pub default_source: bool,
+    /// The currency the customer is billed in for recurring billing, once set.
+    #[serde(default)]
+    pub currency: Option<crate::domain::money::Currency>,
     /// True on the stub Stripe returns for a deleted customer.
     #[serde(default)]
     pub deleted: bool,

@@ -241,7 +241,7 @@ pub fn sanitize_previous(raw: serde_json::Value) -> serde_json::Value {
             "discount" => through::<Option<Discount>>(value),
             "discounts" => through::<Vec<super::common::Expandable<Discount>>>(value),
             "status_transitions" => through::<StatusTransitions>(value),
-            "default_payment_method" => Some(Value::Bool(match value {
+            "default_payment_method" | "default_source" => Some(Value::Bool(match value {
                 Value::Null => false,
                 Value::Bool(b) => b,
                 Value::String(id) => !id.is_empty(),

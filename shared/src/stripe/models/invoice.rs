@@ -77,6 +77,13 @@ pub struct Invoice {
     /// its charge.
     #[serde(default)]
     pub charge: Option<Expandable<super::charge::Charge>>,
+    /// The payment intent collecting it (API versions before 2025-03-31).
+    #[serde(default)]
+    pub payment_intent: Option<Expandable<super::charge::PaymentIntent>>,
+    /// The payments made or tried against it (API 2025-03-31 and later; sent only when
+    /// included, e.g. on a retrieve with `expand[]=payments`).
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub payments: List<InvoicePayment>,
     /// Status (`null` only for upcoming-invoice previews).
     #[serde(default)]
     pub status: Option<InvoiceStatus>,
@@ -134,6 +141,30 @@ impl StripeObject for Invoice {
 }
 
 impl Invoice {
+    /// Every charge and payment intent the invoice names as paying or trying to pay
+    /// it: `charge` and `payment_intent` before API 2025-03-31, `payments` after.
+    pub fn payment_refs(&self) -> Vec<crate::domain::ids::PaymentRef> {
+        use crate::domain::ids::PaymentRef;
+        let mut out: Vec<PaymentRef> = Vec::new();
+        let targets = self.payments.data.iter().filter_map(|p| p.payment.as_ref());
+        let charges = self
+            .charge
+            .iter()
+            .chain(targets.clone().filter_map(|t| t.charge.as_ref()))
+            .map(|c| PaymentRef::Charge(c.id().clone()));
+        let intents = self
+            .payment_intent
+            .iter()
+            .chain(targets.filter_map(|t| t.payment_intent.as_ref()))
+            .map(|p| PaymentRef::PaymentIntent(p.id().clone()));
+        for r in charges.chain(intents) {
+            if !out.contains(&r) {
+                out.push(r);
+            }
+        }
+        out
+    }
+
     /// The subscription id, wherever this API version puts it.
     pub fn subscription_id(&self) -> Option<&StripeObjectId> {
         self.subscription.as_ref().map(Expandable::id).or_else(|| {
@@ -144,6 +175,30 @@ impl Invoice {
                 .map(Expandable::id)
         })
     }
+}
+
+/// One payment of an invoice (`invoice.payments.data[]`, API 2025-03-31 and later).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InvoicePayment {
+    /// `inpay_…`.
+    pub id: String,
+    /// What paid: a payment intent or a charge.
+    #[serde(default)]
+    pub payment: Option<InvoicePaymentTarget>,
+    /// `open`, `paid` or `canceled`.
+    #[serde(default)]
+    pub status: Option<String>,
+}
+
+/// `invoice_payment.payment`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InvoicePaymentTarget {
+    /// Set when `type` is `charge`.
+    #[serde(default)]
+    pub charge: Option<Expandable<super::charge::Charge>>,
+    /// Set when `type` is `payment_intent`.
+    #[serde(default)]
+    pub payment_intent: Option<Expandable<super::charge::PaymentIntent>>,
 }
 
 /// `invoice.status_transitions`.

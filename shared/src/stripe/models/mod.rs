@@ -10,16 +10,18 @@ pub mod event;
 pub mod invoice;
 pub mod subscription;
 
-pub use charge::{Charge, ChargeStatus, Dispute, DisputeReason, DisputeStatus};
+pub use charge::{Charge, ChargeStatus, Dispute, DisputeReason, DisputeStatus, PaymentIntent};
 pub use common::{Expandable, List, StripeObject};
 pub use customer::{Customer, CustomerMetadata, InvoiceSettings};
 pub use event::{Application, Event, EventData, EventObject, EventParseError, EventType};
 pub use invoice::{
-    BillingReason, Invoice, InvoiceLine, InvoiceParent, InvoiceStatus, LineParent, LinePricing,
-    LineType, ParentDetails, Period, PriceDetails, StatusTransitions, SubscriptionDetails,
+    BillingReason, Invoice, InvoiceLine, InvoiceParent, InvoicePayment, InvoicePaymentTarget,
+    InvoiceStatus, LineParent, LinePricing, LineType, ParentDetails, Period, PriceDetails,
+    StatusTransitions, SubscriptionDetails,
 };
 pub use subscription::{
-    BillingScheme, CancellationDetails, CancellationReason, CollectionMethod, Coupon,
+    AutomaticTax, BillingScheme, CancellationDetails, CancellationReason, CollectionMethod, Coupon,
     CouponDuration, Discount, DiscountSource, Interval, PauseBehavior, PauseCollection, Price,
-    Recurring, Subscription, SubscriptionItem, SubscriptionStatus, Tier, TiersMode, UsageType,
+    Product, Recurring, Subscription, SubscriptionItem, SubscriptionStatus, TaxBehavior, TaxRate,
+    Tier, TiersMode, UsageType,
 };

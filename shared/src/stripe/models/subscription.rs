@@ -89,6 +89,18 @@ string_enum! {
 }
 
 string_enum! {
+    /// `price.tax_behavior`.
+    pub enum TaxBehavior {
+        /// The amount includes tax.
+        Inclusive = "inclusive",
+        /// Tax is added on top.
+        Exclusive = "exclusive",
+        /// Not set (treated as exclusive by Stripe Tax).
+        Unspecified = "unspecified",
+    }
+}
+
+string_enum! {
     /// `subscription.cancellation_details.reason`.
     pub enum CancellationReason {
         /// The customer or merchant canceled.
@@ -143,6 +155,12 @@ pub struct Subscription {
     /// The discounts (ids unless expanded).
     #[serde(default, deserialize_with = "null_as_default")]
     pub discounts: Vec<Expandable<Discount>>,
+    /// Tax rates applied to items that set none of their own.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub default_tax_rates: Vec<TaxRate>,
+    /// Stripe Tax settings.
+    #[serde(default)]
+    pub automatic_tax: Option<AutomaticTax>,
     /// Trial start.
     #[serde(default)]
     pub trial_start: Option<Timestamp>,
@@ -185,9 +203,33 @@ pub struct Subscription {
     /// Whether a default payment method is set (we never keep which one).
     #[serde(default, deserialize_with = "presence")]
     pub default_payment_method: bool,
+    /// Whether a default source is set (the older kind of payment method; never which).
+    #[serde(default, deserialize_with = "presence")]
+    pub default_source: bool,
     /// Live or test mode.
     #[serde(default)]
     pub livemode: Option<bool>,
+}
+
+/// `subscription.automatic_tax`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AutomaticTax {
+    /// Stripe Tax computes the tax.
+    #[serde(default)]
+    pub enabled: bool,
+}
+
+/// A tax rate (`txr_…`) as subscriptions and their items carry it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaxRate {
+    /// `txr_…`.
+    pub id: String,
+    /// The rate in percent, e.g. `19.0`.
+    #[serde(default)]
+    pub percentage: Option<f64>,
+    /// Whether prices already include it.
+    #[serde(default)]
+    pub inclusive: bool,
 }
 
 impl StripeObject for Subscription {
@@ -244,6 +286,10 @@ pub struct SubscriptionItem {
     pub current_period_end: Option<Timestamp>,
     /// When the item was added.
     pub created: Option<Timestamp>,
+    /// Item-level discounts (ids unless expanded).
+    pub discounts: Vec<Expandable<Discount>>,
+    /// Item-level tax rates (override the subscription's default ones).
+    pub tax_rates: Vec<TaxRate>,
 }
 
 /// A subscription item as sent: Stripe sends both `price` and the legacy
@@ -263,6 +309,10 @@ struct SubscriptionItemWire {
     current_period_end: Option<Timestamp>,
     #[serde(default)]
     created: Option<Timestamp>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    discounts: Vec<Expandable<Discount>>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    tax_rates: Vec<TaxRate>,
 }
 
 impl TryFrom<SubscriptionItemWire> for SubscriptionItem {
@@ -279,6 +329,8 @@ impl TryFrom<SubscriptionItemWire> for SubscriptionItem {
             current_period_start: w.current_period_start,
             current_period_end: w.current_period_end,
             created: w.created,
+            discounts: w.discounts,
+            tax_rates: w.tax_rates,
         })
     }
 }
@@ -288,6 +340,9 @@ impl TryFrom<SubscriptionItemWire> for SubscriptionItem {
 pub struct Plan {
     /// The plan id.
     pub id: StripeObjectId,
+    /// The product, as an id or expanded.
+    #[serde(default)]
+    pub product: Option<Expandable<Product>>,
     /// Amount per unit in minor units; `null` for tiered plans.
     #[serde(default, deserialize_with = "lenient_int")]
     pub amount: Option<i64>,
@@ -316,6 +371,8 @@ impl From<Plan> for Price {
     fn from(p: Plan) -> Self {
         Price {
             id: p.id,
+            product: p.product,
+            tax_behavior: None,
             unit_amount: p.amount,
             unit_amount_decimal: None,
             currency: p.currency,
@@ -336,6 +393,12 @@ impl From<Plan> for Price {
 pub struct Price {
     /// `price_…` (or `plan_…` ids of legacy plans).
     pub id: StripeObjectId,
+    /// The product, as an id or expanded.
+    #[serde(default)]
+    pub product: Option<Expandable<Product>>,
+    /// Whether the amounts include tax.
+    #[serde(default)]
+    pub tax_behavior: Option<TaxBehavior>,
     /// Amount per unit in minor units; `null` for tiered prices.
     #[serde(default)]
     pub unit_amount: Option<i64>,
@@ -356,6 +419,34 @@ pub struct Price {
     /// How tiers apply.
     #[serde(default)]
     pub tiers_mode: Option<TiersMode>,
+}
+
+/// A product, read only for its id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Product {
+    /// `prod_…`.
+    pub id: String,
+}
+
+impl StripeObject for Product {
+    type Id = String;
+    fn id(&self) -> &String {
+        &self.id
+    }
+}
+
+impl Price {
+    /// The product id, whichever form was sent.
+    pub fn product_id(&self) -> Option<&str> {
+        self.product.as_ref().map(|p| p.id().as_str())
+    }
+}
+
+impl StripeObject for Price {
+    type Id = StripeObjectId;
+    fn id(&self) -> &StripeObjectId {
+        &self.id
+    }
 }
 
 /// `price.recurring`.
@@ -387,6 +478,12 @@ pub struct Tier {
     /// Flat amount for this tier.
     #[serde(default, deserialize_with = "lenient_int")]
     pub flat_amount: Option<i64>,
+    /// Per-unit amount with sub-minor-unit precision, as a decimal string.
+    #[serde(default)]
+    pub unit_amount_decimal: Option<String>,
+    /// Flat amount with sub-minor-unit precision, as a decimal string.
+    #[serde(default)]
+    pub flat_amount_decimal: Option<String>,
 }
 
 /// A discount applied to a subscription.

@@ -23,3 +23,60 @@ fn openapi_documents_every_served_route() {
         );
     }
 }
+
+fn errors_md() -> String {
+    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/errors.md"))
+        .unwrap_or_else(|e| panic!("docs/errors.md: {e}"))
+}
+
+/// The cells of the table row whose first cell is `` `key` ``.
+fn row(doc: &str, key: &str) -> Option<Vec<String>> {
+    doc.lines().find_map(|l| {
+        let cells: Vec<String> = l.split('|').map(|c| c.trim().to_owned()).collect();
+        (cells.len() > 3 && cells[1] == format!("`{key}`")).then_some(cells)
+    })
+}
+
+#[test]
+fn errors_md_gives_every_code_the_status_it_answers_with() {
+    let doc = errors_md();
+    for code in kustiq::domain::error_code::ErrorCode::ALL {
+        let cells = row(&doc, code.as_str())
+            .unwrap_or_else(|| panic!("docs/errors.md has no row for {}", code.as_str()));
+        assert_eq!(
+            cells[2],
+            kustiq::http::error::status(code).to_string(),
+            "docs/errors.md: the HTTP status of {}",
+            code.as_str()
+        );
+    }
+}
+
+#[test]
+fn errors_md_lists_every_limit_with_its_value() {
+    use kustiq::domain::limits as l;
+    let doc = errors_md();
+    let limits: [(&str, String); 13] = [
+        ("MAX_PROFILE_BYTES", l::MAX_PROFILE_BYTES.to_string()),
+        ("MAX_BATCH_BYTES", l::MAX_BATCH_BYTES.to_string()),
+        ("MAX_EMAIL", l::MAX_EMAIL.to_string()),
+        ("MAX_DOMAIN", l::MAX_DOMAIN.to_string()),
+        ("MAX_NAME", l::MAX_NAME.to_string()),
+        (
+            "MAX_FACTORS_PER_FAMILY",
+            l::MAX_FACTORS_PER_FAMILY.to_string(),
+        ),
+        ("MAX_FACTORS", l::MAX_FACTORS.to_string()),
+        ("MAX_SIGNAL", l::MAX_SIGNAL.to_string()),
+        ("MAX_EXPLANATION", l::MAX_EXPLANATION.to_string()),
+        ("MAX_EVIDENCE", l::MAX_EVIDENCE.to_string()),
+        ("MAX_EVIDENCE_ID", l::MAX_EVIDENCE_ID.to_string()),
+        ("MAX_IMPACT", l::MAX_IMPACT.to_string()),
+        ("MAX_CLASSIFIER", l::MAX_CLASSIFIER.to_string()),
+    ];
+    for (name, value) in limits {
+        let cells =
+            row(&doc, name).unwrap_or_else(|| panic!("docs/errors.md has no row for {name}"));
+        assert_eq!(cells[2], value, "docs/errors.md: the value of {name}");
+    }
+}
