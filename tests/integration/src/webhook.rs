@@ -1,9 +1,10 @@
 //! A webhook test bench: the real handler on a real table, a controllable
 //! clock, and helpers to sign and post Stripe events.
 
+pub use crate::Answer;
 use crate::simulated::Simulated;
 use crate::snapshot::{TableSnapshot, assert_nothing_stored};
-use crate::{Answer, Engine, TestStore, require_env, unique};
+use crate::{Engine, TestStore, require_env, unique};
 use kustiq::adapters::aws::AwsTarget;
 use kustiq::adapters::clock::ManualClock;
 use kustiq::adapters::dynamo::DynamoStore;

@@ -7,17 +7,6 @@ use kustiq_tests::snapshot::{TableSnapshot, assert_nothing_stored};
 use kustiq_tests::{Engine, TestStore};
 use serde_json::json;
 
-macro_rules! on_both_engines {
-    ($($case:ident),* $(,)?) => {
-        mod dynamodb_local {
-            $(#[tokio::test] async fn $case() { super::$case(super::Engine::DynamoDbLocal).await; })*
-        }
-        mod dynoxide {
-            $(#[tokio::test] async fn $case() { super::$case(super::Engine::Dynoxide).await; })*
-        }
-    };
-}
-
 on_both_engines!(
     conditional_put_conflict_changes_nothing,
     version_condition_detects_lost_updates,
