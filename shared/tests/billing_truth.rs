@@ -930,4 +930,17 @@ fn two_payment_failures_inside_14_days_put_a_customer_at_the_top_of_the_at_risk_
         segment[0],
         segment_rank("p_twice", &twice.score, Some(twice.view.lifecycle))
     );
+    // The at-risk index stores this order: its sort keys, read descending, list the same.
+    fn keyed(id: &'static str, c: &Chain) -> (String, &'static str) {
+        let pid = kustiq::domain::ids::ProfileId::parse(id).unwrap_or_else(|e| panic!("{e}"));
+        let rank = segment_rank(id, &c.score, Some(c.view.lifecycle));
+        (kustiq::adapters::dynamo::keys::score_sort(&rank, &pid), id)
+    }
+    let mut index = [
+        keyed("p_churned", &churned),
+        keyed("p_older", &older),
+        keyed("p_twice", &twice),
+    ];
+    index.sort_by(|a, b| b.0.cmp(&a.0));
+    assert_eq!(index.map(|(_, id)| id), ["p_twice", "p_older", "p_churned"]);
 }

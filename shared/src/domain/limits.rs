@@ -110,12 +110,6 @@ pub fn check_domain(domain: &str) -> Result<(), LimitError> {
 
 /// Checks every documented limit of a profile.
 pub fn check_profile(p: &Profile) -> Result<(), LimitError> {
-    if let Some(e) = &p.email {
-        check_email(e)?;
-    }
-    if let Some(d) = &p.domain {
-        check_domain(d)?;
-    }
     if let Some(n) = &p.name
         && (n.chars().count() > MAX_NAME || !plain_text(n))
     {

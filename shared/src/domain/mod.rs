@@ -2,6 +2,7 @@
 
 pub mod billing_state;
 pub mod connection;
+pub mod contact;
 pub mod engine;
 pub mod error_code;
 pub mod factors;

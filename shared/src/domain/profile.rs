@@ -1,5 +1,6 @@
 //! A CRM profile as the churn engine sees it, and the score stored for it.
 
+use crate::domain::contact::{Domain, Email};
 use crate::domain::engine::{ChurnScore, Family};
 use crate::domain::factors::Factor;
 use crate::domain::ids::{ProfileId, StripeCustomerId};
@@ -16,10 +17,10 @@ pub struct Profile {
     pub profile_id: ProfileId,
     /// Contact email (matching).
     #[serde(default)]
-    pub email: Option<String>,
+    pub email: Option<Email>,
     /// Company domain (matching).
     #[serde(default)]
-    pub domain: Option<String>,
+    pub domain: Option<Domain>,
     /// Display name.
     #[serde(default)]
     pub name: Option<String>,
@@ -49,14 +50,6 @@ pub struct StoredScore {
     pub computed_at: Timestamp,
     /// What triggered it (an event id, `backfill`, `profile update` …).
     pub reason: String,
-}
-
-impl StoredScore {
-    /// The score rounded down, the integer the at-risk index sorts on
-    /// (rounding down keeps 69.6 out of a "≥ 70" range query).
-    pub fn rank(&self) -> u8 {
-        self.score.score.floor().clamp(0.0, 100.0) as u8
-    }
 }
 
 /// One entry of a profile's score history.

@@ -23,6 +23,23 @@ pub struct SegmentRank {
     profile: String,
 }
 
+impl SegmentRank {
+    /// Whether the customer has churned (listed after every live one).
+    pub fn churned(&self) -> bool {
+        self.churned
+    }
+
+    /// The score in tenths of a point, 0 to 1,000.
+    pub fn score_tenths(&self) -> u16 {
+        self.score_tenths.0.clamp(0, 1_000) as u16
+    }
+
+    /// The newest evidence's time, epoch seconds (0 when there is none).
+    pub fn newest_evidence_unix(&self) -> i64 {
+        self.newest_evidence.0.map(|t| t.unix().max(0)).unwrap_or(0)
+    }
+}
+
 /// Whether a score belongs in the at-risk segment.
 pub fn in_segment(score: &ChurnScore) -> bool {
     score.at_risk

@@ -3,6 +3,7 @@
 
 use crate::app::cursor;
 use crate::app::dashboard::{self as uc, Explained};
+use crate::domain::contact::{Domain, Email};
 use crate::domain::engine::Family;
 use crate::domain::factors::{Factor, FactorSignal};
 use crate::domain::ids::{ProfileId, StripeCustomerId};
@@ -104,8 +105,14 @@ fn parse_profile(id: ProfileId, body: &[u8]) -> Result<Profile, ApiError> {
     let clean = |s: Option<String>| s.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
     Ok(Profile {
         profile_id: id,
-        email: clean(b.email).map(|e| e.to_ascii_lowercase()),
-        domain: clean(b.domain).map(|d| d.to_ascii_lowercase()),
+        email: clean(b.email)
+            .map(Email::parse)
+            .transpose()
+            .map_err(|e| ApiError::bad_request(e.to_string()))?,
+        domain: clean(b.domain)
+            .map(Domain::parse)
+            .transpose()
+            .map_err(|e| ApiError::bad_request(e.to_string()))?,
         name: clean(b.name),
         stripe_customer_id,
         families,

@@ -4,6 +4,7 @@ use crate::domain::ids::{
     PaymentRef, ProfileId, StripeAccountId, StripeCustomerId, StripeEventId, StripeObjectId,
     WorkspaceId,
 };
+use crate::domain::segment::SegmentRank;
 use crate::domain::time::Timestamp;
 
 use super::Key;
@@ -97,14 +98,25 @@ pub fn scores(ws: &WorkspaceId) -> String {
     format!("WS#{ws}#SCORE")
 }
 
-/// GSI1 sort key: the score zero-padded so string order is score order.
-pub fn score_sort(score: u8, id: &ProfileId) -> String {
-    format!("{score:03}#{id}")
+/// GSI1 sort key of a score in the segment's order (`domain::segment`): live
+/// (`1`) before churned (`0`), then the score in tenths, then the newest
+/// evidence, zero-padded so a descending query lists the segment's top first.
+pub fn score_sort(rank: &SegmentRank, id: &ProfileId) -> String {
+    format!(
+        "{}{:04}#{:012}#{id}",
+        u8::from(!rank.churned()),
+        rank.score_tenths(),
+        rank.newest_evidence_unix()
+    )
 }
 
-/// The GSI1 sort-key range of scores from `min_score` up to the top.
-pub fn score_range(min_score: u8) -> (String, String) {
-    (format!("{min_score:03}"), "101".to_owned())
+/// The GSI1 sort-key range of live (or churned) scores from `min_score` up to the top.
+pub fn score_range(live: bool, min_score: u8) -> (String, String) {
+    let class = u8::from(live);
+    (
+        format!("{class}{:04}", u16::from(min_score) * 10),
+        format!("{class}1001"),
+    )
 }
 
 /// A profile's score history partition.

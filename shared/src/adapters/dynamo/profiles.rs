@@ -3,6 +3,7 @@
 use super::{Condition, DynamoStore, Index, Item, Query, SortKey, TxOp, keys};
 use crate::domain::ids::{ProfileId, StripeCustomerId, StripeEventId, WorkspaceId};
 use crate::domain::profile::{HistoryEntry, Profile, StoredScore};
+use crate::domain::segment::segment_rank;
 use crate::ports::ingest::{Commit, Committed, IngestStore, Snapshot};
 use crate::ports::profiles::ProfileStore;
 use crate::ports::store::{Page, PageSize, StoreCursor, StoreError};
@@ -30,7 +31,14 @@ fn score_items(
 ) -> Result<Vec<TxOp>, StoreError> {
     let item = Item::json(keys::score(ws, &score.profile_id), score)?.with_gsi1(
         keys::scores(ws),
-        keys::score_sort(score.rank(), &score.profile_id),
+        keys::score_sort(
+            &segment_rank(
+                score.profile_id.as_str(),
+                &score.score,
+                score.billing.as_ref().map(|b| b.lifecycle),
+            ),
+            &score.profile_id,
+        ),
     );
     let entry = HistoryEntry {
         at: score.computed_at,
@@ -74,12 +82,17 @@ fn profile_items(workspace: &WorkspaceId, profile: &Profile) -> Result<Vec<TxOp>
 /// DynamoDB refuses a start key outside the query's partition or sort range
 /// (a cursor of another workspace, or from before a threshold change) with a
 /// validation error: that is a bad cursor, never an outage.
+/// The at-risk cursor that starts the churned range.
+const CHURNED_START: &str = "churned";
+
+/// Checks an at-risk cursor points into this workspace's score index, within
+/// one of the two ranges; returns whether it is in the live range.
 fn check_score_cursor(
     cursor: &StoreCursor,
     workspace: &WorkspaceId,
     partition: &str,
-    (from, to): (&str, &str),
-) -> Result<(), StoreError> {
+    min_score: u8,
+) -> Result<bool, StoreError> {
     let start = super::cursor::decode(cursor.as_str(), Index::Gsi1)?;
     let attr = |name: &str| match start.get(name) {
         Some(AttributeValue::S(v)) => Some(v.as_str()),
@@ -87,12 +100,15 @@ fn check_score_cursor(
     };
     let fits = attr("pk") == Some(keys::workspace(workspace).as_str())
         && attr("sk").is_some_and(|sk| sk.starts_with("SCORE#"))
-        && attr("gsi1pk") == Some(partition)
-        && attr("gsi1sk").is_some_and(|sk| (from..=to).contains(&sk));
-    if fits {
-        Ok(())
-    } else {
-        Err(StoreError::BadCursor)
+        && attr("gsi1pk") == Some(partition);
+    let in_range = |live: bool| {
+        let (from, to) = keys::score_range(live, min_score);
+        attr("gsi1sk").is_some_and(|sk| (from.as_str()..=to.as_str()).contains(&sk))
+    };
+    match (fits, in_range(true), in_range(false)) {
+        (true, true, _) => Ok(true),
+        (true, false, true) => Ok(false),
+        _ => Err(StoreError::BadCursor),
     }
 }
 
@@ -157,25 +173,52 @@ impl ProfileStore for DynamoStore {
         limit: PageSize,
         cursor: Option<StoreCursor>,
     ) -> Result<Page<StoredScore>, StoreError> {
-        let mut q = Query::partition(Index::Gsi1, keys::scores(workspace));
-        let (from, to) = keys::score_range(min_score);
-        if let Some(c) = &cursor {
-            check_score_cursor(c, workspace, &q.partition, (&from, &to))?;
+        // Two ranges in the segment's order: live customers, then churned ones.
+        // A cursor names its range by its own sort key; `CHURNED_START` starts the second.
+        let partition = keys::scores(workspace);
+        let (mut live, mut start) = match cursor {
+            None => (true, None),
+            Some(c) if c.as_str() == CHURNED_START => (false, None),
+            Some(c) => {
+                let live = check_score_cursor(&c, workspace, &partition, min_score)?;
+                (live, Some(c))
+            }
+        };
+        let mut items = Vec::new();
+        loop {
+            let room = usize::from(limit.get()) - items.len();
+            let mut q = Query::partition(Index::Gsi1, partition.clone());
+            let (from, to) = keys::score_range(live, min_score);
+            q.sort = SortKey::Between(from, to);
+            q.forward = false;
+            q.limit = i32::try_from(room).ok();
+            q.cursor = start.take();
+            let page = self.query(&q).await?;
+            for item in &page.items {
+                items.push(item.parse()?);
+            }
+            match page.next_cursor {
+                Some(next) => {
+                    return Ok(Page {
+                        items,
+                        next_cursor: Some(next),
+                    });
+                }
+                None if live && items.len() < usize::from(limit.get()) => live = false,
+                None if live => {
+                    return Ok(Page {
+                        items,
+                        next_cursor: Some(StoreCursor::new(CHURNED_START.to_owned())),
+                    });
+                }
+                None => {
+                    return Ok(Page {
+                        items,
+                        next_cursor: None,
+                    });
+                }
+            }
         }
-        q.sort = SortKey::Between(from, to);
-        q.forward = false;
-        q.limit = Some(i32::from(limit.get()));
-        q.cursor = cursor;
-        let page = self.query(&q).await?;
-        let items = page
-            .items
-            .iter()
-            .map(Item::parse)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Page {
-            items,
-            next_cursor: page.next_cursor,
-        })
     }
 
     async fn history(
