@@ -23,11 +23,10 @@ use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::error::BoxError;
 use kustiq::adapters::dynamo::DynamoStore;
 use kustiq::domain::connection::Mode;
-use kustiq::domain::ids::{ProfileId, StripeCustomerId, WorkspaceId};
-use kustiq::domain::profile::Profile;
+use kustiq::domain::ids::WorkspaceId;
 use kustiq::domain::time::Timestamp;
-use kustiq::ports::profiles::ProfileStore;
 use kustiq_local::embedded::EmbeddedDynamo;
+use kustiq_tests::simulated::customer_of;
 use kustiq_tests::webhook::{Bench, NowTs};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -40,14 +39,6 @@ fn env_usize(name: &str, default: usize) -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-fn customer_of(event: &Value) -> Option<String> {
-    let o = &event["data"]["object"];
-    match o["object"].as_str() {
-        Some("customer") => o["id"].as_str().map(str::to_owned),
-        _ => o["customer"].as_str().map(str::to_owned),
-    }
 }
 
 fn created(event: &Value) -> i64 {
@@ -98,20 +89,7 @@ async fn prepare(
         profiles.entry(c).or_insert_with(|| format!("p{n}"));
     }
     for (c, p) in &profiles {
-        let profile = Profile {
-            profile_id: ProfileId::parse(p.as_str()).expect("profile id"),
-            email: None,
-            domain: None,
-            name: None,
-            stripe_customer_id: Some(StripeCustomerId::parse(c.as_str()).expect("customer id")),
-            families: BTreeMap::new(),
-            classifier_churn_risk: Some(10.0),
-        };
-        bench
-            .store
-            .put_profile(&ws, &profile)
-            .await
-            .expect("put_profile");
+        bench.match_profile(&ws, p, c).await;
     }
     (ws, profiles)
 }

@@ -1,9 +1,13 @@
 //! The shared stack helper for integration tests: stores on both engines,
-//! endpoints of the servers `scripts/stack` started, unique names per test.
+//! endpoints of the servers `scripts/stack` started, unique names per test;
+//! the webhook [`webhook::Bench`], the [`local::LocalServer`], simulated
+//! events ([`simulated::Simulated`]) and the "nothing was stored" check
+//! ([`snapshot::assert_nothing_stored`]).
 
 use kustiq::adapters::aws::AwsTarget;
 use kustiq::adapters::dynamo::DynamoStore;
 use kustiq_local::embedded::EmbeddedDynamo;
+use serde_json::Value;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 pub mod moto;
@@ -76,7 +80,53 @@ impl TestStore {
 }
 
 pub mod faults;
+pub mod local;
+pub mod simulated;
+pub mod snapshot;
 pub mod webhook;
+
+/// One answer from the handler or a server: status and JSON body.
+#[derive(Debug)]
+pub struct Answer {
+    /// HTTP status.
+    pub status: u16,
+    /// JSON body (Null if not JSON).
+    pub body: Value,
+}
+
+impl Answer {
+    /// The webhook outcome (`applied`, `duplicate` …), if the body names one.
+    pub fn outcome(&self) -> Option<&str> {
+        self.body["outcome"].as_str()
+    }
+
+    /// The API error code (`ERR_WEBHOOK_SIG` …), if the body is an error.
+    pub fn code(&self) -> Option<&str> {
+        self.body["error"]["code"].as_str()
+    }
+
+    /// Asserts a webhook acknowledged (200) with `outcome`.
+    #[track_caller]
+    pub fn assert_acknowledged(&self, outcome: &str) {
+        assert_eq!(
+            (self.status, self.outcome()),
+            (200, Some(outcome)),
+            "{:?}",
+            self.body
+        );
+    }
+
+    /// Asserts the API's JSON error: `status` with error code `code`.
+    #[track_caller]
+    pub fn assert_refused(&self, status: u16, code: &str) {
+        assert_eq!(
+            (self.status, self.code()),
+            (status, Some(code)),
+            "{:?}",
+            self.body
+        );
+    }
+}
 
 /// A reqwest client with the workspace's TLS setup (rustls on ring).
 pub fn http() -> reqwest::Client {

@@ -1,6 +1,9 @@
 //! A webhook test bench: the real handler on a real table, a controllable
 //! clock, and helpers to sign and post Stripe events.
 
+pub use crate::Answer;
+use crate::simulated::Simulated;
+use crate::snapshot::{TableSnapshot, assert_nothing_stored};
 use crate::{Engine, TestStore, require_env, unique};
 use kustiq::adapters::aws::AwsTarget;
 use kustiq::adapters::clock::ManualClock;
@@ -8,18 +11,26 @@ use kustiq::adapters::dynamo::DynamoStore;
 use kustiq::adapters::local::secrets::EnvSecrets;
 use kustiq::adapters::runtime::Secrets;
 use kustiq::adapters::stripe::{PlatformSources, StripeClient};
+use kustiq::domain::billing_state::BillingState;
 use kustiq::domain::connection::{
     BackfillProgress, ConnectMethod, Connection, ConnectionStatus, Mode,
 };
-use kustiq::domain::ids::{StripeAccountId, WorkspaceId};
+use kustiq::domain::ids::{
+    ProfileId, StripeAccountId, StripeCustomerId, StripeEventId, WorkspaceId,
+};
+use kustiq::domain::profile::Profile;
 use kustiq::domain::region::Region;
 use kustiq::domain::secret::Secret;
 use kustiq::domain::time::Timestamp;
 use kustiq::http::{ApiRoutes, Router, Settings, WebhookRoutes};
+use kustiq::ports::billing::BillingStore;
 use kustiq::ports::connections::ConnectionStore;
+use kustiq::ports::events::{EventLog, EventRecord};
+use kustiq::ports::profiles::ProfileStore;
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, RequestExt};
 use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The endpoint secrets the bench's app accepts (a rotation in progress).
 pub const SECRETS: [&str; 2] = ["whsec_bench_old", "whsec_bench_new"];
@@ -36,15 +47,6 @@ pub struct Bench {
     pub clock: ManualClock,
     /// Keeps the embedded engine alive.
     pub _store: Option<TestStore>,
-}
-
-/// One answer from the handler.
-#[derive(Debug)]
-pub struct Answer {
-    /// HTTP status.
-    pub status: u16,
-    /// JSON body (Null if not JSON).
-    pub body: Value,
 }
 
 /// The cursor key the bench's API routes seal cursors with.
@@ -219,6 +221,133 @@ impl Bench {
             .body(body)
             .unwrap_or_else(|e| panic!("{e}"))
             .with_request_context(RequestContext::ApiGatewayV2(ctx))
+    }
+
+    /// Sends a bodiless API request as `workspace`'s authorizer would pass it.
+    pub async fn api(&self, method: &str, path: &str, workspace: &WorkspaceId) -> Answer {
+        self.send(self.authed(method, path, workspace.as_str(), None))
+            .await
+    }
+
+    /// `GET /api/v1/integrations/stripe` for `workspace`.
+    pub async fn status(&self, workspace: &WorkspaceId) -> Answer {
+        self.api("GET", "/api/v1/integrations/stripe", workspace)
+            .await
+    }
+
+    /// Posts a Stripe event signed now by the newest secret.
+    pub async fn post_event(&self, event: &Value) -> Answer {
+        self.post_signed(&event.to_string()).await
+    }
+
+    /// A bench on DynamoDB Local at the simulation's time, with `workspace`
+    /// connected to its account in `mode` and every customer matched.
+    pub async fn matched(sim: &Simulated, workspace: &str, mode: Mode) -> (Self, WorkspaceId) {
+        let bench = Self::new(Engine::DynamoDbLocal, sim.now()).await;
+        let ws = bench.connect(workspace, &sim.account, mode).await;
+        bench.match_all(&ws, &sim.customers()).await;
+        (bench, ws)
+    }
+
+    /// Matches profile `profile` of `workspace` to Stripe customer `customer`.
+    pub async fn match_profile(&self, workspace: &WorkspaceId, profile: &str, customer: &str) {
+        let profile = Profile {
+            profile_id: ProfileId::parse(profile).unwrap_or_else(|e| panic!("{e}")),
+            email: None,
+            domain: None,
+            name: None,
+            stripe_customer_id: Some(
+                StripeCustomerId::parse(customer).unwrap_or_else(|e| panic!("{e}")),
+            ),
+            families: BTreeMap::new(),
+            classifier_churn_risk: Some(10.0),
+        };
+        self.store
+            .put_profile(workspace, &profile)
+            .await
+            .unwrap_or_else(|e| panic!("put_profile: {e}"));
+    }
+
+    /// Matches the i-th of `customers` to profile `p{i}`.
+    pub async fn match_all(&self, workspace: &WorkspaceId, customers: &BTreeSet<String>) {
+        for (i, c) in customers.iter().enumerate() {
+            self.match_profile(workspace, &format!("p{i}"), c).await;
+        }
+    }
+
+    /// The billing state of each of `customers`.
+    pub async fn states(
+        &self,
+        workspace: &WorkspaceId,
+        customers: &BTreeSet<String>,
+    ) -> BTreeMap<String, BillingState> {
+        let mut out = BTreeMap::new();
+        for c in customers {
+            let id = StripeCustomerId::parse(c.as_str()).unwrap_or_else(|e| panic!("{e}"));
+            out.insert(c.clone(), self.billing(workspace, &id).await.0);
+        }
+        out
+    }
+
+    /// The billing state of `customer` and its version (0: never written).
+    pub async fn billing(
+        &self,
+        workspace: &WorkspaceId,
+        customer: &StripeCustomerId,
+    ) -> (BillingState, u64) {
+        self.store
+            .load(workspace, customer)
+            .await
+            .unwrap_or_else(|e| panic!("load: {e}"))
+    }
+
+    /// The scores of profiles `p0` … `p{n-1}` (None: never scored).
+    pub async fn scores(&self, workspace: &WorkspaceId, n: usize) -> Vec<Option<f64>> {
+        let mut out = Vec::new();
+        for i in 0..n {
+            let id = ProfileId::parse(format!("p{i}")).unwrap_or_else(|e| panic!("{e}"));
+            let score = self
+                .store
+                .score(workspace, &id)
+                .await
+                .unwrap_or_else(|e| panic!("score: {e}"));
+            out.push(score.map(|(s, _)| s.score.score));
+        }
+        out
+    }
+
+    /// The recorded event `id` and its version, if recorded.
+    pub async fn event(
+        &self,
+        workspace: &WorkspaceId,
+        id: &StripeEventId,
+    ) -> Option<(EventRecord, u64)> {
+        self.store
+            .event(workspace, id)
+            .await
+            .unwrap_or_else(|e| panic!("event: {e}"))
+    }
+
+    /// Runs the retry sweep now, as the scheduled function does; how many it retried.
+    pub async fn retry_due(&self, limit: i32) -> usize {
+        kustiq::app::ingest::retry_due(
+            &self.store,
+            &self.settings.engine,
+            self.clock.now_ts(),
+            limit,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("retry_due: {e}"))
+    }
+
+    /// Every item of the bench's table, for [`Bench::assert_nothing_stored`].
+    pub async fn snapshot(&self) -> TableSnapshot {
+        TableSnapshot::take(&self.store).await
+    }
+
+    /// Asserts the table is as `before`: `what` stored nothing.
+    pub async fn assert_nothing_stored(&self, before: &TableSnapshot, what: &str) {
+        assert_nothing_stored(&self.store, before, what).await;
     }
 }
 

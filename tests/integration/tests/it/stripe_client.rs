@@ -75,6 +75,11 @@ fn ids_of(values: &[Value]) -> HashSet<String> {
         .collect()
 }
 
+/// Every item of a listing; panics on the first error.
+async fn all<T>(stream: impl futures::Stream<Item = Result<T, StripeError>>) -> Vec<T> {
+    stream.try_collect().await.unwrap()
+}
+
 async fn first_error<T>(
     stream: impl futures::Stream<Item = Result<T, StripeError>>,
 ) -> StripeError {
@@ -99,7 +104,7 @@ async fn every_list_yields_each_object_exactly_once() {
     let customers = reader
         .customers(ListFilter::all())
         .map_ok(|c| c.id.to_string());
-    let customers = unique_ids("customers", customers.try_collect().await.unwrap());
+    let customers = unique_ids("customers", all(customers).await);
     assert!(customers.len() > 100, "more than one page");
     assert_eq!(customers, ids_of(&sim.sim.customers(&acct)));
 
@@ -123,19 +128,19 @@ async fn every_list_yields_each_object_exactly_once() {
     let invoices = reader
         .invoices(ListFilter::all())
         .map_ok(|i| i.id.to_string());
-    let invoices = unique_ids("invoices", invoices.try_collect().await.unwrap());
+    let invoices = unique_ids("invoices", all(invoices).await);
     assert_eq!(invoices.len(), counts.invoices);
 
     let charges = reader
         .charges(ListFilter::all())
         .map_ok(|c| c.id.to_string());
-    let charges = unique_ids("charges", charges.try_collect().await.unwrap());
+    let charges = unique_ids("charges", all(charges).await);
     assert_eq!(charges.len(), counts.charges);
 
     let disputes = reader
         .disputes(ListFilter::all())
         .map_ok(|d| d.id.to_string());
-    let disputes = unique_ids("disputes", disputes.try_collect().await.unwrap());
+    let disputes = unique_ids("disputes", all(disputes).await);
     assert_eq!(disputes.len(), counts.disputes);
 
     let window_start = sim.sim.now().unix() - EVENT_WINDOW;
@@ -148,7 +153,7 @@ async fn every_list_yields_each_object_exactly_once() {
     let events = reader
         .events(EventQuery::default())
         .map_ok(|e| e.id.to_string());
-    let events = unique_ids("events", events.try_collect().await.unwrap());
+    let events = unique_ids("events", all(events).await);
     assert_eq!(events, ids_of(&recent));
 
     // Filters reach the server: only the asked types, only the asked window.
@@ -157,7 +162,7 @@ async fn every_list_yields_each_object_exactly_once() {
         created_gte: Some(since),
         types: vec![EventType::InvoicePaymentFailed],
     };
-    let failed: Vec<_> = reader.events(query).try_collect().await.unwrap();
+    let failed = all(reader.events(query)).await;
     let expected = recent
         .iter()
         .filter(|e| {
@@ -188,11 +193,7 @@ async fn retrieves_return_the_listed_objects() {
     let customer_id = StripeCustomerId::parse(sub.customer.id().to_string()).unwrap();
     let customer = reader.customer(&customer_id).await.unwrap();
     assert_eq!(customer.id, customer_id);
-    let theirs: Vec<_> = reader
-        .subscriptions(ListFilter::for_customer(customer_id.clone()))
-        .try_collect()
-        .await
-        .unwrap();
+    let theirs = all(reader.subscriptions(ListFilter::for_customer(customer_id.clone()))).await;
     assert!(theirs.iter().any(|s| s.id == sub.id));
     assert!(theirs.iter().all(|s| s.customer.id() == &customer_id));
 
@@ -212,11 +213,7 @@ async fn a_throttled_read_is_retried_until_it_succeeds() {
     let sim = sim(60, Some(5)).await;
     let client = client(&sim, 1000);
     let reader = connect(&client, &sim, 0);
-    let customers: Vec<_> = reader
-        .customers(ListFilter::all())
-        .try_collect()
-        .await
-        .unwrap();
+    let customers = all(reader.customers(ListFilter::all())).await;
     let reads = customers.iter().take(12).map(|c| reader.customer(&c.id));
     for result in future::join_all(reads).await {
         result.unwrap();
@@ -235,11 +232,7 @@ async fn a_client_paced_at_the_simulators_limit_is_never_throttled() {
     let sim = sim(60, Some(20)).await;
     let client = client(&sim, 20);
     let reader = connect(&client, &sim, 0);
-    let customers: Vec<_> = reader
-        .customers(ListFilter::all())
-        .try_collect()
-        .await
-        .unwrap();
+    let customers = all(reader.customers(ListFilter::all())).await;
     // Spend the simulator's initial burst allowance, then 50 paced reads.
     let reads = customers
         .iter()
@@ -320,36 +313,12 @@ async fn a_full_sync_sends_no_write() {
     });
     for reader in [connect(&client, &sim, 0), by_key] {
         reader.account().await.unwrap();
-        let customers: Vec<_> = reader
-            .customers(ListFilter::all())
-            .try_collect()
-            .await
-            .unwrap();
-        let _: Vec<_> = reader
-            .subscriptions(ListFilter::all())
-            .try_collect()
-            .await
-            .unwrap();
-        let invoices: Vec<_> = reader
-            .invoices(ListFilter::all())
-            .try_collect()
-            .await
-            .unwrap();
-        let _: Vec<_> = reader
-            .charges(ListFilter::all())
-            .try_collect()
-            .await
-            .unwrap();
-        let _: Vec<_> = reader
-            .disputes(ListFilter::all())
-            .try_collect()
-            .await
-            .unwrap();
-        let events: Vec<_> = reader
-            .events(EventQuery::default())
-            .try_collect()
-            .await
-            .unwrap();
+        let customers = all(reader.customers(ListFilter::all())).await;
+        let _ = all(reader.subscriptions(ListFilter::all())).await;
+        let invoices = all(reader.invoices(ListFilter::all())).await;
+        let _ = all(reader.charges(ListFilter::all())).await;
+        let _ = all(reader.disputes(ListFilter::all())).await;
+        let events = all(reader.events(EventQuery::default())).await;
         reader.customer(&customers[0].id).await.unwrap();
         reader.invoice(&invoices[0].id).await.unwrap();
         if let Some(event) = events.first() {

@@ -21,6 +21,11 @@ fn ctx(workspace: &str, purpose: SealPurpose) -> SealContext {
     SealContext::new(WorkspaceId::parse(workspace).unwrap(), purpose)
 }
 
+/// Asserts `sealer` cannot open `blob` in context `c`.
+async fn assert_cannot_open(sealer: &KmsSealer, c: &SealContext, blob: &SealedBlob) {
+    assert_eq!(sealer.open(c, blob).await.unwrap_err(), KeyError::Decrypt);
+}
+
 /// A copy of `blob` with one part replaced.
 fn with_parts(
     blob: &SealedBlob,
@@ -80,14 +85,8 @@ async fn wrong_workspace_or_purpose_fails_to_decrypt() {
 
     let other_workspace = ctx(&moto::unique_name("ws"), SealPurpose::RestrictedKey);
     let other_purpose = ctx(&ws, SealPurpose::AccessToken);
-    assert_eq!(
-        sealer.open(&other_workspace, &blob).await.unwrap_err(),
-        KeyError::Decrypt
-    );
-    assert_eq!(
-        sealer.open(&other_purpose, &blob).await.unwrap_err(),
-        KeyError::Decrypt
-    );
+    assert_cannot_open(&sealer, &other_workspace, &blob).await;
+    assert_cannot_open(&sealer, &other_purpose, &blob).await;
     // The right context still opens it afterwards.
     assert_eq!(
         sealer.open(&c, &blob).await.unwrap().expose(),
@@ -128,7 +127,7 @@ async fn another_key_in_the_same_region_cannot_open_it() {
     let b = sealer(EU).await;
     let c = ctx(&moto::unique_name("ws"), SealPurpose::AccessToken);
     let blob = a.seal(&c, &Secret::new("tok")).await.unwrap();
-    assert_eq!(b.open(&c, &blob).await.unwrap_err(), KeyError::Decrypt);
+    assert_cannot_open(&b, &c, &blob).await;
 }
 
 #[tokio::test]
@@ -145,19 +144,13 @@ async fn tampered_blobs_fail_to_decrypt() {
         blob.wrapped_key().to_vec(),
         ciphertext,
     );
-    assert_eq!(
-        sealer.open(&c, &bad_payload).await.unwrap_err(),
-        KeyError::Decrypt
-    );
+    assert_cannot_open(&sealer, &c, &bad_payload).await;
 
     let mut tag = blob.ciphertext().to_vec();
     let last = tag.len() - 1;
     tag[last] ^= 0x80;
     let bad_tag = with_parts(&blob, blob.key_version(), blob.wrapped_key().to_vec(), tag);
-    assert_eq!(
-        sealer.open(&c, &bad_tag).await.unwrap_err(),
-        KeyError::Decrypt
-    );
+    assert_cannot_open(&sealer, &c, &bad_tag).await;
 
     let mut wrapped = blob.wrapped_key().to_vec();
     let mid = wrapped.len() / 2;
@@ -168,10 +161,7 @@ async fn tampered_blobs_fail_to_decrypt() {
         wrapped,
         blob.ciphertext().to_vec(),
     );
-    assert_eq!(
-        sealer.open(&c, &bad_key).await.unwrap_err(),
-        KeyError::Decrypt
-    );
+    assert_cannot_open(&sealer, &c, &bad_key).await;
 
     // KMS never sees the key version; the AES-GCM associated data does.
     let bad_header = with_parts(
@@ -180,10 +170,7 @@ async fn tampered_blobs_fail_to_decrypt() {
         blob.wrapped_key().to_vec(),
         blob.ciphertext().to_vec(),
     );
-    assert_eq!(
-        sealer.open(&c, &bad_header).await.unwrap_err(),
-        KeyError::Decrypt
-    );
+    assert_cannot_open(&sealer, &c, &bad_header).await;
 }
 
 #[tokio::test]

@@ -9,17 +9,6 @@ use kustiq::stripe::catalog::{Catalog, CatalogNeeds, CouponTerms, DiscountTerms,
 use kustiq_tests::{Engine, TestStore};
 use std::collections::BTreeMap;
 
-macro_rules! on_both_engines {
-    ($($case:ident),* $(,)?) => {
-        mod dynamodb_local {
-            $(#[tokio::test] async fn $case() { super::$case(super::Engine::DynamoDbLocal).await; })*
-        }
-        mod dynoxide {
-            $(#[tokio::test] async fn $case() { super::$case(super::Engine::Dynoxide).await; })*
-        }
-    };
-}
-
 on_both_engines!(remembered_entries_are_served_per_account);
 
 fn oid(s: &str) -> StripeObjectId {

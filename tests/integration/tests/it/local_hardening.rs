@@ -4,10 +4,9 @@
 //! oversized requests are cut off early; the store is not reachable at all;
 //! only `Bearer <token>` with a valid token passes.
 
-use kustiq::domain::region::Region;
-use kustiq_local::runner::start;
-use kustiq_local::server::{Limits, Local, serve_with};
+use kustiq_local::server::Limits;
 use kustiq_local::token::{Claims, TokenKey};
+use kustiq_tests::local::{self, LocalServer, now};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
@@ -19,45 +18,12 @@ use tokio::net::TcpStream;
 /// A marker put into refused inputs; no answer may contain it.
 const MARKER: &str = "zq9echo";
 
-struct Runner {
-    addr: SocketAddr,
-    token: String,
-    dir: tempfile::TempDir,
-}
-
-async fn runner(limits: Limits) -> Runner {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let stack = start(dir.path(), Region::Eu)
-        .await
-        .unwrap_or_else(|e| panic!("start: {e}"));
-    let token = stack.tokens.issue(&claims(now(), now() + 3600));
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
-    let local = Local {
-        router: stack.router.clone(),
-        tokens: stack.tokens.clone(),
-    };
-    tokio::spawn(async move {
-        let _engine = stack.engine;
-        let _ = serve_with(listener, local, limits).await;
-    });
-    Runner { addr, token, dir }
-}
-
-fn now() -> i64 {
-    chrono::Utc::now().timestamp()
+async fn runner(limits: Limits) -> LocalServer {
+    LocalServer::start("ws_hard", limits).await
 }
 
 fn claims(iat: i64, exp: i64) -> Claims {
-    Claims {
-        workspace_id: "ws_hard".into(),
-        plan: "pro".into(),
-        region: "eu".into(),
-        iat,
-        exp,
-    }
+    local::claims("ws_hard", iat, exp)
 }
 
 /// One answer read off the socket until the server closes it.

@@ -3,19 +3,9 @@
 
 use kustiq::adapters::dynamo::{Condition, Index, Item, Key, Query, SortKey, TxOp};
 use kustiq::ports::store::{StoreCursor, StoreError};
+use kustiq_tests::snapshot::{TableSnapshot, assert_nothing_stored};
 use kustiq_tests::{Engine, TestStore};
 use serde_json::json;
-
-macro_rules! on_both_engines {
-    ($($case:ident),* $(,)?) => {
-        mod dynamodb_local {
-            $(#[tokio::test] async fn $case() { super::$case(super::Engine::DynamoDbLocal).await; })*
-        }
-        mod dynoxide {
-            $(#[tokio::test] async fn $case() { super::$case(super::Engine::Dynoxide).await; })*
-        }
-    };
-}
 
 on_both_engines!(
     conditional_put_conflict_changes_nothing,
@@ -31,39 +21,61 @@ fn item(pk: &str, sk: &str, v: serde_json::Value) -> Item {
     Item::json(Key::new(pk, sk), &v).unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// Puts `item` under `condition`, which must hold; the new version.
+async fn put(t: &TestStore, item: &Item, condition: Condition) -> u64 {
+    t.store
+        .put(item, condition)
+        .await
+        .unwrap_or_else(|e| panic!("put {:?}: {e}", item.key))
+}
+
+/// The item at `key`, if any.
+async fn get(t: &TestStore, key: &Key) -> Option<Item> {
+    t.store
+        .get(key)
+        .await
+        .unwrap_or_else(|e| panic!("get {key:?}: {e}"))
+}
+
+/// The sort keys `q` returns, every page.
+async fn sort_keys(t: &TestStore, q: &Query) -> Vec<String> {
+    let items = t.store.query_all(q).await.unwrap_or_else(|e| panic!("{e}"));
+    items.into_iter().map(|i| i.key.sk).collect()
+}
+
+/// The sort keys of each page, walking `q`'s cursor to the end.
+async fn pages(t: &TestStore, mut q: Query) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    loop {
+        let page = t.store.query(&q).await.unwrap_or_else(|e| panic!("{e}"));
+        out.push(page.items.into_iter().map(|i| i.key.sk).collect());
+        match page.next_cursor {
+            Some(c) => q.cursor = Some(c),
+            None => return out,
+        }
+    }
+}
+
 async fn conditional_put_conflict_changes_nothing(engine: Engine) {
     let t = TestStore::new(engine, "eu-central-1").await;
     let first = item("EVT#acct_1#evt_1", "EVT", json!({"n": 1}));
-    t.store
-        .put(&first, Condition::Absent)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    put(&t, &first, Condition::Absent).await;
+    let before = TableSnapshot::take(&t.store).await;
     let dup = item("EVT#acct_1#evt_1", "EVT", json!({"n": 2}));
     let err = t.store.put(&dup, Condition::Absent).await;
     assert!(matches!(err, Err(StoreError::Conflict)), "{err:?}");
-    let stored = t
-        .store
-        .get(&first.key)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    assert_nothing_stored(&t.store, &before, "a conflicting put").await;
+    let stored = get(&t, &first.key).await;
     assert_eq!(stored.map(|i| i.data), Some(first.data));
 }
 
 async fn version_condition_detects_lost_updates(engine: Engine) {
     let t = TestStore::new(engine, "eu-central-1").await;
     let a = item("WS#w", "BILL#cus_1", json!({"v": "a"}));
-    let v1 = t
-        .store
-        .put(&a, Condition::AbsentOrVersion(0))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let v1 = put(&t, &a, Condition::AbsentOrVersion(0)).await;
     assert_eq!(v1, 1);
     let b = item("WS#w", "BILL#cus_1", json!({"v": "b"}));
-    let v2 = t
-        .store
-        .put(&b, Condition::Version(v1))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let v2 = put(&t, &b, Condition::Version(v1)).await;
     assert_eq!(v2, 2);
     // A writer that read version 1 loses.
     let stale = item("WS#w", "BILL#cus_1", json!({"v": "stale"}));
@@ -71,7 +83,7 @@ async fn version_condition_detects_lost_updates(engine: Engine) {
         t.store.put(&stale, Condition::Version(v1)).await,
         Err(StoreError::Conflict)
     ));
-    let stored = t.store.get(&a.key).await.unwrap_or_else(|e| panic!("{e}"));
+    let stored = get(&t, &a.key).await;
     assert_eq!(stored.as_ref().map(|i| i.version), Some(2));
     assert_eq!(stored.map(|i| i.data), Some(b.data));
 }
@@ -79,10 +91,8 @@ async fn version_condition_detects_lost_updates(engine: Engine) {
 async fn transaction_is_cancelled_as_a_whole(engine: Engine) {
     let t = TestStore::new(engine, "eu-central-1").await;
     let existing = item("ACCT#acct_1", "CONN", json!({"workspace": "w1"}));
-    t.store
-        .put(&existing, Condition::Absent)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    put(&t, &existing, Condition::Absent).await;
+    let before = TableSnapshot::take(&t.store).await;
     let conn = item("WS#w2", "CONN#stripe", json!({"account": "acct_1"}));
     let route = item("ACCT#acct_1", "CONN", json!({"workspace": "w2"}));
     let res = t
@@ -96,18 +106,9 @@ async fn transaction_is_cancelled_as_a_whole(engine: Engine) {
         matches!(res, Err(StoreError::TransactionCancelled { .. })),
         "{res:?}"
     );
-    assert_eq!(
-        t.store
-            .get(&conn.key)
-            .await
-            .unwrap_or_else(|e| panic!("{e}")),
-        None
-    );
-    let kept = t
-        .store
-        .get(&existing.key)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    // Neither the new item nor a change to the existing one.
+    assert_nothing_stored(&t.store, &before, "a cancelled transaction").await;
+    let kept = get(&t, &existing.key).await;
     assert_eq!(kept.map(|i| i.data), Some(existing.data));
 
     // The same transaction without the conflict writes both.
@@ -119,20 +120,8 @@ async fn transaction_is_cancelled_as_a_whole(engine: Engine) {
         ])
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    assert!(
-        t.store
-            .get(&conn.key)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"))
-            .is_some()
-    );
-    assert!(
-        t.store
-            .get(&route_free.key)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"))
-            .is_some()
-    );
+    assert!(get(&t, &conn.key).await.is_some());
+    assert!(get(&t, &route_free.key).await.is_some());
 }
 
 async fn gsi_query_returns_sort_key_order_both_ways(engine: Engine) {
@@ -141,28 +130,15 @@ async fn gsi_query_returns_sort_key_order_both_ways(engine: Engine) {
     for (profile, score) in [("p3", 55), ("p1", 91), ("p4", 70), ("p2", 78), ("p5", 12)] {
         let it = item("WS#w", &format!("PROF#{profile}"), json!({"score": score}))
             .with_gsi1("WS#w#SCORE", format!("{score:03}#{profile}"));
-        t.store
-            .put(&it, Condition::None)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+        put(&t, &it, Condition::None).await;
     }
     // An item of another workspace never shows up.
     let other = item("WS#x", "PROF#p9", json!({"score": 99})).with_gsi1("WS#x#SCORE", "099#p9");
-    t.store
-        .put(&other, Condition::None)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    put(&t, &other, Condition::None).await;
 
     let mut q = Query::partition(Index::Gsi1, "WS#w#SCORE");
     q.forward = false;
-    let desc: Vec<String> = t
-        .store
-        .query_all(&q)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .into_iter()
-        .map(|i| i.key.sk)
-        .collect();
+    let desc: Vec<String> = sort_keys(&t, &q).await;
     assert_eq!(
         desc,
         ["PROF#p1", "PROF#p2", "PROF#p4", "PROF#p3", "PROF#p5"]
@@ -170,32 +146,17 @@ async fn gsi_query_returns_sort_key_order_both_ways(engine: Engine) {
 
     q.forward = true;
     q.sort = SortKey::Between("050".into(), "080".into());
-    let mid: Vec<String> = t
-        .store
-        .query_all(&q)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .into_iter()
-        .map(|i| i.key.sk)
-        .collect();
+    let mid: Vec<String> = sort_keys(&t, &q).await;
     assert_eq!(mid, ["PROF#p3", "PROF#p4", "PROF#p2"]);
 
     // Limit + cursor walk the same order page by page.
     let mut q = Query::partition(Index::Gsi1, "WS#w#SCORE");
     q.forward = false;
     q.limit = Some(2);
-    let mut seen = Vec::new();
-    loop {
-        let page = t.store.query(&q).await.unwrap_or_else(|e| panic!("{e}"));
-        assert!(page.items.len() <= 2);
-        seen.extend(page.items.into_iter().map(|i| i.key.sk));
-        match page.next_cursor {
-            Some(c) => q.cursor = Some(c),
-            None => break,
-        }
-    }
+    let walked = pages(&t, q).await;
+    assert!(walked.iter().all(|p| p.len() <= 2), "{walked:?}");
     assert_eq!(
-        seen,
+        walked.concat(),
         ["PROF#p1", "PROF#p2", "PROF#p4", "PROF#p3", "PROF#p5"]
     );
 }
@@ -210,27 +171,19 @@ async fn query_paginates_past_one_megabyte(engine: Engine) {
             &format!("HIST#{i:04}"),
             json!({"i": i, "filler": filler}),
         );
-        t.store
-            .put(&it, Condition::None)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+        put(&t, &it, Condition::None).await;
     }
     let mut q = Query::partition(Index::Table, "WS#big");
     q.sort = SortKey::Prefix("HIST#".into());
-    let mut pages = 0;
-    let mut seen = Vec::new();
-    loop {
-        let page = t.store.query(&q).await.unwrap_or_else(|e| panic!("{e}"));
-        pages += 1;
-        seen.extend(page.items.iter().map(|i| i.key.sk.clone()));
-        match page.next_cursor {
-            Some(c) => q.cursor = Some(c),
-            None => break,
-        }
-    }
+    let walked = pages(&t, q).await;
+    let pages = walked.len();
     assert!(pages >= 2, "1.4 MB came back in {pages} page(s)");
     let expected: Vec<String> = (0..48).map(|i| format!("HIST#{i:04}")).collect();
-    assert_eq!(seen, expected, "every item exactly once, in order");
+    assert_eq!(
+        walked.concat(),
+        expected,
+        "every item exactly once, in order"
+    );
 }
 
 async fn ttl_attribute_is_written_and_enabled(engine: Engine) {
@@ -244,10 +197,7 @@ async fn ttl_attribute_is_written_and_enabled(engine: Engine) {
         Some("ttl")
     );
     let it = item("EVT#acct_1#evt_9", "EVT", json!({})).with_ttl(1_900_000_000);
-    t.store
-        .put(&it, Condition::Absent)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    put(&t, &it, Condition::Absent).await;
     let raw = t
         .store
         .client()

@@ -1,0 +1,82 @@
+//! "Nothing was stored": every item of a test's table before a rejected
+//! request, compared with every item after it. Each test has a table of its
+//! own, so a Scan sees only what that test wrote.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use kustiq::adapters::dynamo::DynamoStore;
+use std::collections::{BTreeMap, HashMap};
+
+/// One item's attributes, as DynamoDB returns them.
+type Attributes = HashMap<String, AttributeValue>;
+
+/// Every item of a table, by `(pk, sk)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableSnapshot(BTreeMap<(String, String), Attributes>);
+
+impl TableSnapshot {
+    /// Scans the whole table behind `store` (strongly consistent, every page).
+    pub async fn take(store: &DynamoStore) -> Self {
+        let mut items = BTreeMap::new();
+        let mut start = None;
+        loop {
+            let page = store
+                .client()
+                .scan()
+                .table_name(store.table())
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .unwrap_or_else(|e| {
+                    panic!(
+                        "Scan {}: {}",
+                        store.table(),
+                        aws_sdk_dynamodb::error::DisplayErrorContext(e)
+                    )
+                });
+            for item in page.items.unwrap_or_default() {
+                items.insert((key_part(&item, "pk"), key_part(&item, "sk")), item);
+            }
+            match page.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => break,
+            }
+        }
+        Self(items)
+    }
+
+    /// The keys added, removed and changed from `self` to `later`, one per line.
+    fn changes(&self, later: &Self) -> Vec<String> {
+        let mut out = Vec::new();
+        for (key, item) in &later.0 {
+            match self.0.get(key) {
+                None => out.push(format!("added {key:?}")),
+                Some(old) if old != item => out.push(format!("changed {key:?}")),
+                Some(_) => {}
+            }
+        }
+        for key in self.0.keys().filter(|k| !later.0.contains_key(*k)) {
+            out.push(format!("removed {key:?}"));
+        }
+        out
+    }
+}
+
+fn key_part(item: &Attributes, name: &str) -> String {
+    match item.get(name) {
+        Some(AttributeValue::S(s)) => s.clone(),
+        other => panic!("item without a string {name}: {other:?}"),
+    }
+}
+
+/// Asserts that the table behind `store` holds exactly what `before` held:
+/// `what` (the rejected requests) wrote, changed and deleted nothing.
+pub async fn assert_nothing_stored(store: &DynamoStore, before: &TableSnapshot, what: &str) {
+    let after = TableSnapshot::take(store).await;
+    let changes = before.changes(&after);
+    assert!(
+        changes.is_empty(),
+        "{what} stored something:\n{}",
+        changes.join("\n")
+    );
+}
