@@ -18,7 +18,7 @@ use crate::ports::events::{
     EventLog, EventRecord, EventStatus, RECORDED_EVENT_VERSION, Recorded, RecordedEvent,
 };
 use crate::ports::ingest::IngestStore;
-use crate::ports::store::StoreError;
+use crate::ports::store::{PageSize, StoreError};
 use crate::ports::stripe::StripeError;
 use crate::stripe::VerifiedEvent;
 use crate::stripe::catalog::{Catalog, event_needs};
@@ -296,7 +296,7 @@ pub async fn retry_due<S>(
     store: &S,
     cfg: &EngineConfig,
     now: Timestamp,
-    limit: i32,
+    limit: PageSize,
 ) -> Result<usize, StoreError>
 where
     S: ConnectionStore + EventLog + IngestStore,

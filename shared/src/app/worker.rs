@@ -8,10 +8,14 @@ use crate::ports::clock::Clock;
 use crate::ports::connections::ConnectionStore;
 use crate::ports::events::EventLog;
 use crate::ports::ingest::IngestStore;
+use crate::ports::store::PageSize;
 use std::time::Duration;
 
 /// Events handled per pass.
-pub const BATCH: i32 = 100;
+pub const BATCH: PageSize = match PageSize::new(100) {
+    Some(p) => p,
+    None => PageSize::MIN,
+};
 
 /// Runs retry passes every 30 seconds, forever.
 pub async fn run_retries<S>(store: &S, cfg: &EngineConfig, clock: &dyn Clock)

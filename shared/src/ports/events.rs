@@ -5,7 +5,7 @@ use crate::domain::billing_state::Observation;
 use crate::domain::ids::{StripeAccountId, StripeEventId, WorkspaceId};
 use crate::domain::payments::ChargeOwner;
 use crate::domain::time::Timestamp;
-use crate::ports::store::StoreError;
+use crate::ports::store::{PageSize, StoreError};
 use serde::{Deserialize, Serialize};
 use std::future::Future;
 
@@ -123,6 +123,6 @@ pub trait EventLog: Send + Sync {
     fn due(
         &self,
         now: Timestamp,
-        limit: i32,
+        limit: PageSize,
     ) -> impl Future<Output = Result<Vec<(EventRecord, u64)>, StoreError>> + Send;
 }

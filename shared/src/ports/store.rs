@@ -59,6 +59,8 @@ pub struct PageSize(u16);
 impl PageSize {
     /// The largest page any query asks for.
     pub const MAX: u16 = 1_000;
+    /// One item.
+    pub const MIN: Self = Self(1);
 
     /// `n` if it is between 1 and [`PageSize::MAX`].
     pub const fn new(n: u16) -> Option<Self> {

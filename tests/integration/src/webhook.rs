@@ -329,7 +329,9 @@ impl Bench {
     }
 
     /// Runs the retry sweep now, as the scheduled function does; how many it retried.
-    pub async fn retry_due(&self, limit: i32) -> usize {
+    pub async fn retry_due(&self, limit: u16) -> usize {
+        let limit = kustiq::ports::store::PageSize::new(limit)
+            .unwrap_or_else(|| panic!("page size {limit}"));
         kustiq::app::ingest::retry_due(
             &self.store,
             &self.settings.engine,

@@ -5,7 +5,7 @@ use super::{Condition, DynamoStore, Index, Item, Query, SortKey, keys};
 use crate::domain::ids::{StripeEventId, WorkspaceId};
 use crate::domain::time::Timestamp;
 use crate::ports::events::{EventLog, EventRecord, EventStatus, Recorded};
-use crate::ports::store::StoreError;
+use crate::ports::store::{PageSize, StoreError};
 
 /// Recorded events are kept this long: past Stripe's 3-day retry window and
 /// its 30-day `/v1/events` window, so a replay can still find them.
@@ -61,11 +61,15 @@ impl EventLog for DynamoStore {
         self.query_all(&q).await?.iter().map(Item::parse).collect()
     }
 
-    async fn due(&self, now: Timestamp, limit: i32) -> Result<Vec<(EventRecord, u64)>, StoreError> {
+    async fn due(
+        &self,
+        now: Timestamp,
+        limit: PageSize,
+    ) -> Result<Vec<(EventRecord, u64)>, StoreError> {
         let mut q = Query::partition(Index::Gsi2, keys::RETRY_QUEUE);
         // Everything due up to and including `now`; '~' sorts after every id character.
         q.sort = SortKey::AtMost(keys::retry_due_until(now));
-        q.limit = Some(limit);
+        q.limit = Some(i32::from(limit.get()));
         let page = self.query(&q).await?;
         page.items
             .iter()
