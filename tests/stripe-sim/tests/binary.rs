@@ -4,6 +4,19 @@ use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
+/// The one JSON line the started simulator prints when it is ready.
+async fn ready_line(child: &mut std::process::Child) -> Value {
+    let stdout = child.stdout.take().expect("stdout");
+    let line = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).map(|_| line)
+    })
+    .await
+    .expect("join")
+    .expect("ready line");
+    serde_json::from_str(&line).expect("one JSON line")
+}
+
 #[tokio::test]
 async fn binary_prints_one_ready_line_and_serves_with_contract_flags() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_stripe-sim"))
@@ -33,15 +46,7 @@ async fn binary_prints_one_ready_line_and_serves_with_contract_flags() {
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn stripe-sim");
-    let stdout = child.stdout.take().expect("stdout");
-    let line = tokio::task::spawn_blocking(move || {
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).map(|_| line)
-    })
-    .await
-    .expect("join")
-    .expect("ready line");
-    let ready: Value = serde_json::from_str(&line).expect("one JSON line");
+    let ready = ready_line(&mut child).await;
     let base = ready["base_url"].as_str().expect("base_url").to_owned();
     assert!(base.starts_with("http://127.0.0.1:"), "{base}");
     let accounts = ready["accounts"].as_array().expect("accounts");
@@ -115,15 +120,7 @@ async fn api_version_flag_renders_the_legacy_shape() {
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn stripe-sim");
-    let stdout = child.stdout.take().expect("stdout");
-    let line = tokio::task::spawn_blocking(move || {
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).map(|_| line)
-    })
-    .await
-    .expect("join")
-    .expect("ready line");
-    let ready: Value = serde_json::from_str(&line).expect("one JSON line");
+    let ready = ready_line(&mut child).await;
     let base = ready["base_url"].as_str().expect("base_url").to_owned();
     let key = ready["accounts"][0]["restricted_key"]
         .as_str()
