@@ -36,6 +36,51 @@ impl Mode {
     }
 }
 
+/// How much history the backfill reads, chosen at connect (`backfill=30d|90d|all`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum BackfillWindow {
+    /// The last 30 days.
+    #[serde(rename = "30d")]
+    Days30,
+    /// The last 90 days.
+    #[default]
+    #[serde(rename = "90d")]
+    Days90,
+    /// Everything the account has.
+    #[serde(rename = "all")]
+    All,
+}
+
+impl BackfillWindow {
+    /// Parses the query/body value `30d`, `90d` or `all`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "30d" => Some(Self::Days30),
+            "90d" => Some(Self::Days90),
+            "all" => Some(Self::All),
+            _ => None,
+        }
+    }
+
+    /// The wire value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Days30 => "30d",
+            Self::Days90 => "90d",
+            Self::All => "all",
+        }
+    }
+
+    /// How many days back the backfill starts, `None` for all-time.
+    pub fn days(self) -> Option<i64> {
+        match self {
+            Self::Days30 => Some(30),
+            Self::Days90 => Some(90),
+            Self::All => None,
+        }
+    }
+}
+
 /// Whether the connection feeds new scores.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -105,6 +150,9 @@ pub struct Connection {
     /// Backfill progress.
     #[serde(default)]
     pub backfill: BackfillProgress,
+    /// The history window chosen at connect.
+    #[serde(default)]
+    pub window: BackfillWindow,
     /// When it was connected.
     pub connected_at: Timestamp,
     /// When the last sync (backfill, nightly, or webhook) completed.

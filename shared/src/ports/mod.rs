@@ -9,6 +9,7 @@ pub mod events;
 pub mod ingest;
 pub mod keys;
 pub mod profiles;
+pub mod readers;
 pub mod secrets;
 pub mod store;
 pub mod stripe;

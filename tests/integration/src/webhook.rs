@@ -152,6 +152,7 @@ impl Bench {
             status: ConnectionStatus::Connected,
             error: None,
             backfill: BackfillProgress::default(),
+            window: Default::default(),
             connected_at: self.clock.now_ts(),
             last_sync_at: None,
         };
