@@ -109,7 +109,7 @@ impl Simulator {
                 .unwrap_or_default();
             // Stripe signs with the wall clock at delivery; receivers reject stale timestamps.
             let signature =
-                kustiq::stripe::signature::sign(body.as_bytes(), &target.secret, wall_now());
+                kustiq::stripe::signature::sign(body.as_bytes(), &target.secret, self.signing_time());
             let result = self
                 .inner
                 .http

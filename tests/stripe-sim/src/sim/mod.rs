@@ -214,6 +214,8 @@ struct Inner {
     limited: AtomicU64,
     http: reqwest::Client,
     infos: Vec<AccountInfo>,
+    /// Sign webhooks with the simulated present instead of the wall clock.
+    sign_simulated: std::sync::atomic::AtomicBool,
 }
 
 /// A cheap, cloneable handle to one simulator.
@@ -295,6 +297,7 @@ impl Simulator {
                 limited: AtomicU64::new(0),
                 http,
                 infos,
+                sign_simulated: std::sync::atomic::AtomicBool::new(false),
             }),
         }
     }
@@ -453,6 +456,21 @@ impl Simulator {
             Flag::PermissionDenied => a.flags.permission_denied = on,
         }
         true
+    }
+
+    /// Signs webhooks with the simulated present rather than the wall clock, for a
+    /// receiver whose clock follows the simulator (the local demo). Stripe itself signs
+    /// with the wall clock, which stays the default.
+    pub fn sign_with_simulated_clock(&self) {
+        self.inner.sign_simulated.store(true, Ordering::Relaxed);
+    }
+
+    pub(crate) fn signing_time(&self) -> Timestamp {
+        if self.inner.sign_simulated.load(Ordering::Relaxed) {
+            self.now()
+        } else {
+            delivery::wall_now()
+        }
     }
 
     /// Makes every Apps OAuth access token expired, as an hour passing would.
