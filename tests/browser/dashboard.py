@@ -1,0 +1,124 @@
+"""Drives the dashboard page in Debian's headless Chromium with Playwright.
+
+Run by the integration test `page::the_dashboard_explains_a_profile_and_replays_a_failed_event`
+(tests/integration/tests/it/page.rs), which starts the server, seeds it, and passes:
+
+    dashboard.py URL PROFILE EVENT DISPUTE OUT_DIR
+
+URL carries the bearer token in its fragment (`#token=…`). The script opens the page,
+opens PROFILE from the at-risk list, checks its billing factors and its history chart,
+replays the failed event EVENT and checks the event left the list and the profile now
+shows the dispute DISPUTE (its id as evidence). Screenshots go to OUT_DIR. Exit status 0 only when every step held;
+any failure raises with what was on the page.
+"""
+
+import os
+import sys
+import tempfile
+
+from playwright.sync_api import expect, sync_playwright
+
+CHROMIUM = os.environ.get("KUSTIQ_CHROMIUM", "/usr/bin/chromium")
+# The machine's network is closed: Chromium must not try to reach Google's services.
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-quic",
+    "--disable-component-update",
+    "--disable-sync",
+]
+TIMEOUT_MS = 15_000
+
+
+def main(url: str, profile: str, event: str, dispute_id: str, out_dir: str) -> None:
+    os.makedirs(out_dir, exist_ok=True)
+    if not os.access(CHROMIUM, os.X_OK):
+        sys.exit(f"{CHROMIUM} is missing: run scripts/browser install")
+    errors = []
+    with tempfile.TemporaryDirectory(prefix="kustiq-chromium-") as profile_dir, sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(
+            profile_dir,
+            executable_path=CHROMIUM,
+            headless=True,
+            args=ARGS,
+            viewport={"width": 1400, "height": 1000},
+        )
+        context.set_default_timeout(TIMEOUT_MS)
+        page = context.new_page()
+        page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
+        page.on(
+            "console",
+            lambda m: errors.append(f"console {m.type}: {m.text}")
+            if m.type == "error" and "404" not in m.text
+            else None,
+        )
+        try:
+            steps(page, url, profile, event, dispute_id, out_dir)
+        except Exception:
+            page.screenshot(path=os.path.join(out_dir, "failure.png"), full_page=True)
+            print(page.locator("body").inner_text(), file=sys.stderr)
+            raise
+        finally:
+            context.close()
+    # A 404 console line is the match-review route this server may not serve yet
+    # (the page says so); anything else the page logged is a failure.
+    if errors:
+        sys.exit("the page logged errors:\n" + "\n".join(errors))
+
+
+def steps(page, url: str, profile: str, event: str, dispute_id: str, out_dir: str) -> None:
+    # Load: the token moves from the fragment into sessionStorage and out of the URL.
+    page.goto(url)
+    expect(page.locator("#who")).not_to_have_text("no token")
+    assert "token=" not in page.url, f"the token stayed in the address bar: {page.url}"
+    stored = page.evaluate("sessionStorage.getItem('kustiq.token')")
+    assert stored and stored in url, "the token was not kept in sessionStorage"
+
+    # The at-risk list names the profile; open it.
+    row = page.locator(f"#at-risk-table tr[data-profile='{profile}']")
+    expect(row).to_have_count(1)
+    row.get_by_role("button", name=profile).click()
+
+    # Its factors: the billing family explained, each factor with its explanation.
+    expect(page.locator("#profile-id")).to_have_text(profile)
+    billing = page.locator("#families [data-family='billing'] .factor")
+    expect(billing.first).to_be_visible()
+    signals = billing.evaluate_all("els => els.map(e => e.dataset.signal)")
+    assert all(s.startswith("stripe_") for s in signals), signals
+    assert "stripe_dispute" not in signals, f"the dispute counted before its replay: {signals}"
+    for text in billing.locator(".explanation").all_inner_texts():
+        assert text.strip(), f"a billing factor without explanation: {signals}"
+
+    # Its history: an SVG line with one point per change.
+    chart = page.locator("#history-chart svg.chart")
+    expect(chart).to_be_visible()
+    points = chart.locator("circle.point")
+    count = points.count()
+    assert count >= 2, f"the chart has {count} points"
+    assert chart.get_attribute("data-points") == str(count)
+    assert chart.locator("polyline.line").count() == 1
+    page.screenshot(path=os.path.join(out_dir, "profile.png"), full_page=True)
+
+    # The failed event is listed with its error; replay it.
+    failed = page.locator(f"#failed-events tr[data-event='{event}']")
+    expect(failed).to_have_count(1)
+    expect(failed).to_contain_text("charge.dispute.created")
+    failed.get_by_role("button", name="Replay").click()
+    expect(page.locator("#notice")).to_contain_text(f"Event {event} replayed and applied")
+    expect(failed).to_have_count(0)
+    expect(page.locator("#failed-events")).to_contain_text("No failed events.")
+
+    # The profile, reloaded, now counts the dispute, with the event as evidence.
+    dispute = page.locator("#families [data-family='billing'] .factor[data-signal='stripe_dispute']")
+    expect(dispute).to_have_count(1)
+    expect(dispute.locator(".evidence")).to_contain_text(dispute_id)
+    assert points.count() > count, "the replay added no history point"
+    page.screenshot(path=os.path.join(out_dir, "dashboard.png"), full_page=True)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 6:
+        sys.exit("usage: dashboard.py URL PROFILE EVENT DISPUTE OUT_DIR")
+    main(*sys.argv[1:])
