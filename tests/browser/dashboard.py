@@ -1,15 +1,21 @@
 """Drives the dashboard page in Debian's headless Chromium with Playwright.
 
-Run by the integration test `page::the_dashboard_explains_a_profile_and_replays_a_failed_event`
-(tests/integration/tests/it/page.rs), which starts the server, seeds it, and passes:
+Run by the integration tests in tests/integration/tests/it/page.rs, which start the
+server and seed it. Two scenarios:
 
-    dashboard.py URL PROFILE EVENT DISPUTE OUT_DIR
+    dashboard.py replay URL PROFILE EVENT DISPUTE OUT_DIR
+        URL carries the bearer token in its fragment (`#token=…`). Opens PROFILE from
+        the at-risk list, checks its billing factors and its history chart, replays the
+        failed event EVENT, checks the event left the list and the profile now shows the
+        dispute DISPUTE (its id as evidence). Screenshots: profile.png, dashboard.png.
 
-URL carries the bearer token in its fragment (`#token=…`). The script opens the page,
-opens PROFILE from the at-risk list, checks its billing factors and its history chart,
-replays the failed event EVENT and checks the event left the list and the profile now
-shows the dispute DISPUTE (its id as evidence). Screenshots go to OUT_DIR. Exit status 0 only when every step held;
-any failure raises with what was on the page.
+    dashboard.py prompt URL TOKEN PROFILE OUT_DIR
+        URL has no token: the page asks for it and TOKEN is typed in. Opens PROFILE by
+        id, whose explanation is HTML markup, and checks it shows as text, never as
+        elements. Screenshot: prompt.png.
+
+Exit status 0 only when every step held. A failure raises with what was on the page
+(and saves failure.png); a page error or console error (a CSP violation is one) fails.
 """
 
 import os
@@ -32,7 +38,7 @@ ARGS = [
 TIMEOUT_MS = 15_000
 
 
-def main(url: str, profile: str, event: str, dispute_id: str, out_dir: str) -> None:
+def main(scenario, out_dir: str) -> None:
     os.makedirs(out_dir, exist_ok=True)
     if not os.access(CHROMIUM, os.X_OK):
         sys.exit(f"{CHROMIUM} is missing: run scripts/browser install")
@@ -55,7 +61,7 @@ def main(url: str, profile: str, event: str, dispute_id: str, out_dir: str) -> N
             else None,
         )
         try:
-            steps(page, url, profile, event, dispute_id, out_dir)
+            scenario(page)
         except Exception:
             page.screenshot(path=os.path.join(out_dir, "failure.png"), full_page=True)
             print(page.locator("body").inner_text(), file=sys.stderr)
@@ -68,7 +74,7 @@ def main(url: str, profile: str, event: str, dispute_id: str, out_dir: str) -> N
         sys.exit("the page logged errors:\n" + "\n".join(errors))
 
 
-def steps(page, url: str, profile: str, event: str, dispute_id: str, out_dir: str) -> None:
+def replay(page, url: str, profile: str, event: str, dispute_id: str, out_dir: str) -> None:
     # Load: the token moves from the fragment into sessionStorage and out of the URL.
     page.goto(url)
     expect(page.locator("#who")).not_to_have_text("no token")
@@ -118,7 +124,37 @@ def steps(page, url: str, profile: str, event: str, dispute_id: str, out_dir: st
     page.screenshot(path=os.path.join(out_dir, "dashboard.png"), full_page=True)
 
 
+def prompt(page, url: str, token: str, profile: str, out_dir: str) -> None:
+    asked = []
+
+    def answer(dialog):
+        asked.append(dialog.message)
+        dialog.accept(token)
+
+    page.on("dialog", answer)
+    page.goto(url)
+    expect(page.locator("#who")).not_to_have_text("no token")
+    assert asked and "token" in asked[0], f"the page did not ask for the token: {asked}"
+    page.locator("#open-profile-id").fill(profile)
+    page.get_by_role("button", name="Open", exact=True).click()
+    expect(page.locator("#profile-id")).to_have_text(profile)
+    explanation = page.locator("#families [data-family='crm'] .factor .explanation")
+    expect(explanation).to_have_count(1)
+    text = explanation.inner_text()
+    assert "<img" in text, f"the markup was not shown as text: {text!r}"
+    assert page.locator("#profile img, #profile b").count() == 0, "API data became elements"
+    assert page.evaluate("window.kustiqInjected === undefined"), "API data ran as script"
+    page.screenshot(path=os.path.join(out_dir, "prompt.png"), full_page=True)
+
+
 if __name__ == "__main__":
-    if len(sys.argv) != 6:
-        sys.exit("usage: dashboard.py URL PROFILE EVENT DISPUTE OUT_DIR")
-    main(*sys.argv[1:])
+    args = sys.argv[1:]
+    if len(args) == 6 and args[0] == "replay":
+        main(lambda page: replay(page, *args[1:]), args[5])
+    elif len(args) == 5 and args[0] == "prompt":
+        main(lambda page: prompt(page, *args[1:]), args[4])
+    else:
+        sys.exit(
+            "usage: dashboard.py replay URL PROFILE EVENT DISPUTE OUT_DIR\n"
+            "       dashboard.py prompt URL TOKEN PROFILE OUT_DIR"
+        )

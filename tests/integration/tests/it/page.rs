@@ -8,10 +8,11 @@
 
 use kustiq::domain::connection::Mode;
 use kustiq::domain::secret::Secret;
+use kustiq_local::server::Limits;
 use kustiq_local::server::{Local, serve};
 use kustiq_local::token::TokenKey;
 use kustiq_tests::Engine;
-use kustiq_tests::local::{claims, now};
+use kustiq_tests::local::{LocalServer, claims, now};
 use kustiq_tests::webhook::{Bench, NowTs, SECRETS, is_engine_event};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -44,6 +45,31 @@ fn playwright_python() -> PathBuf {
         python.display()
     );
     python
+}
+
+/// Runs tests/browser/dashboard.py with `args` (the scenario first; the screenshot
+/// directory, target/browser, is appended) and asserts every step held and `shot` was saved.
+async fn browse(args: &[&str], shot: &str) {
+    let python = playwright_python();
+    let out = root().join("target/browser");
+    // An earlier run's screenshot must not pass for this run's.
+    let _ = std::fs::remove_file(out.join(shot));
+    let run = tokio::process::Command::new(&python)
+        .arg(root().join("tests/browser/dashboard.py"))
+        .args(args)
+        .arg(&out)
+        .output()
+        .await
+        .unwrap_or_else(|e| panic!("{}: {e}", python.display()));
+    assert!(
+        run.status.success(),
+        "the browser steps failed ({}); screenshots in {}\nstdout:\n{}\nstderr:\n{}",
+        run.status,
+        out.display(),
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(out.join(shot).is_file(), "no screenshot {shot} saved");
 }
 
 /// A served simulated account with 60 days of history, and its id.
@@ -174,7 +200,7 @@ fn crm(impact: f64) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dashboard_explains_a_profile_and_replays_a_failed_event() {
-    let python = playwright_python();
+    playwright_python();
     let (sim, account) = simulated().await;
     let (disputed, customer) = disputing_then_failing(&sim, &account).await;
     let dispute_id = disputed["id"].as_str().unwrap_or_default().to_owned();
@@ -253,34 +279,12 @@ async fn the_dashboard_explains_a_profile_and_replays_a_failed_event() {
     assert_eq!(failed, [dispute_id.as_str()], "{status}");
 
     // The browser: load, open the profile, factors and chart, replay, screenshots.
-    let out = root().join("target/browser");
-    let script = root().join("tests/browser/dashboard.py");
-    for shot in ["profile.png", "dashboard.png", "failure.png"] {
-        // An earlier run's screenshot must not pass for this run's.
-        let _ = std::fs::remove_file(out.join(shot));
-    }
     let url = format!("{base}/#token={token}");
-    let run = tokio::process::Command::new(&python)
-        .arg(&script)
-        .args([
-            url.as_str(),
-            DISPUTED,
-            dispute_id.as_str(),
-            dispute_object.as_str(),
-        ])
-        .arg(&out)
-        .output()
-        .await
-        .unwrap_or_else(|e| panic!("{}: {e}", python.display()));
-    assert!(
-        run.status.success(),
-        "the browser steps failed ({}); screenshots in {}\nstdout:\n{}\nstderr:\n{}",
-        run.status,
-        out.display(),
-        String::from_utf8_lossy(&run.stdout),
-        String::from_utf8_lossy(&run.stderr)
-    );
-    assert!(out.join("dashboard.png").is_file(), "no screenshot saved");
+    browse(
+        &["replay", &url, DISPUTED, &dispute_id, &dispute_object],
+        "dashboard.png",
+    )
+    .await;
 
     // What the click did, seen through the API.
     let (_, status) = call(
@@ -308,4 +312,55 @@ async fn the_dashboard_explains_a_profile_and_replays_a_failed_event() {
         factors.iter().any(|f| f["signal"] == "stripe_dispute"),
         "the replayed dispute counts: {churn}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_runner_serves_the_page_under_a_strict_csp_and_api_text_stays_text() {
+    playwright_python();
+    let r = LocalServer::start("ws_page_prompt", Limits::default()).await;
+    let http = kustiq_tests::http();
+    for (path, kind) in [
+        ("/", "text/html"),
+        ("/app.js", "text/javascript"),
+        ("/app.css", "text/css"),
+    ] {
+        // The files are public: no token.
+        let resp = http
+            .get(format!("{}{path}", r.base))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{path}: {e}"));
+        let header = |name: &str| {
+            resp.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        assert_eq!(resp.status().as_u16(), 200, "{path}");
+        assert!(header("content-type").starts_with(kind), "{path}");
+        assert_eq!(
+            header("content-security-policy"),
+            kustiq_local::page::CSP,
+            "{path}"
+        );
+        assert_eq!(header("x-content-type-options"), "nosniff", "{path}");
+    }
+    let data = http
+        .get(format!("{}/api/v1/churn/at-risk", r.base))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(data.status().as_u16(), 401, "the data still needs a token");
+
+    let markup = r#"<img src=x onerror="window.kustiqInjected=1"><b>bold</b>"#;
+    let body = json!({"email": "p_markup@acme.io", "families": {"crm": [{"signal": "champion_left", "impact": 10.0, "explanation": markup}]}});
+    let put = r.put("/api/v1/profiles/p_markup", &body.to_string()).await;
+    assert_eq!(put.status, 200, "{:?}", put.body);
+
+    browse(
+        &["prompt", &format!("{}/", r.base), &r.token, "p_markup"],
+        "prompt.png",
+    )
+    .await;
 }
