@@ -14,10 +14,18 @@ server and seed it. Two scenarios:
         id, whose explanation is HTML markup, and checks it shows as text, never as
         elements. Screenshot: prompt.png.
 
+    dashboard.py matches URL OUT_DIR
+        URL carries the token. The match routes answer from this script (the page's
+        side of the contract: `GET …/matches?status=review` rows, `PATCH
+        …/customer-mapping/{profile_id}` with `{"stripe_customer_id"}`): Accept maps the
+        proposed profile, Override the typed one, and each row leaves the review list.
+        Screenshot: matches.png.
+
 Exit status 0 only when every step held. A failure raises with what was on the page
 (and saves failure.png); a page error or console error (a CSP violation is one) fails.
 """
 
+import json
 import os
 import sys
 import tempfile
@@ -147,14 +155,72 @@ def prompt(page, url: str, token: str, profile: str, out_dir: str) -> None:
     page.screenshot(path=os.path.join(out_dir, "prompt.png"), full_page=True)
 
 
+def matches(page, url: str, out_dir: str) -> None:
+    rows = [
+        {"stripe_customer_id": "cus_Review1", "email": "ana@acme.io", "profile_id": "p_ana",
+         "status": "review", "method": "email", "confidence": 70, "candidates": ["p_ana"],
+         "reason": "email matched a profile of a shared domain",
+         "error": {"code": "ERR_MATCH_LOW", "message": "confidence 70 % is below 90 %", "doc": "/docs/stripe#ERR_MATCH_LOW"}},
+        {"stripe_customer_id": "cus_Review2", "email": None, "profile_id": None,
+         "status": "review", "method": "business_domain", "confidence": 50,
+         "candidates": ["p_bo", "p_cy"], "reason": "two profiles share the domain", "error": None},
+    ]
+    patches = []
+    token = url.split("#token=", 1)[1]
+
+    def list_matches(route):
+        assert route.request.headers.get("authorization") == f"Bearer {token}"
+        route.fulfill(status=200, content_type="application/json",
+                      body=json.dumps({"data": rows, "next_cursor": None}))
+
+    def map_customer(route):
+        req = route.request
+        body = json.loads(req.post_data or "null")
+        patches.append((req.method, req.url.split("/api/v1", 1)[1], body))
+        rows[:] = [r for r in rows if r["stripe_customer_id"] != body["stripe_customer_id"]]
+        route.fulfill(status=200, content_type="application/json",
+                      body=json.dumps({"profile_id": req.url.rsplit("/", 1)[1], **body,
+                                       "method": "manual", "confidence": 100}))
+
+    page.route(lambda u: "/api/v1/integrations/stripe/matches?" in u, list_matches)
+    page.route(lambda u: "/api/v1/integrations/stripe/customer-mapping/" in u, map_customer)
+    page.goto(url)
+    table = page.locator("#matches-table tbody tr")
+    expect(table).to_have_count(2)
+    expect(page.locator("#matches-state")).to_have_text("2 matches need a decision")
+    first = page.locator("#matches-table tr[data-customer='cus_Review1']")
+    second = page.locator("#matches-table tr[data-customer='cus_Review2']")
+    expect(first).to_contain_text("ERR_MATCH_LOW")
+    expect(first).to_contain_text("70 %")
+    expect(second.get_by_role("button", name="Accept")).to_be_disabled()
+
+    first.get_by_role("button", name="Accept").click()
+    expect(first).to_have_count(0)
+    assert patches == [("PATCH", "/integrations/stripe/customer-mapping/p_ana",
+                        {"stripe_customer_id": "cus_Review1"})], patches
+
+    second.get_by_role("button", name="Override").click()
+    expect(page.locator("#notice")).to_contain_text("Enter the profile id")
+    assert len(patches) == 1, f"an empty override was sent: {patches}"
+    second.locator("input.override").fill("p_cy")
+    second.get_by_role("button", name="Override").click()
+    expect(page.locator("#matches-state")).to_have_text("No match needs review.")
+    assert patches[1] == ("PATCH", "/integrations/stripe/customer-mapping/p_cy",
+                          {"stripe_customer_id": "cus_Review2"}), patches
+    page.screenshot(path=os.path.join(out_dir, "matches.png"), full_page=True)
+
+
 if __name__ == "__main__":
     args = sys.argv[1:]
     if len(args) == 6 and args[0] == "replay":
         main(lambda page: replay(page, *args[1:]), args[5])
     elif len(args) == 5 and args[0] == "prompt":
         main(lambda page: prompt(page, *args[1:]), args[4])
+    elif len(args) == 3 and args[0] == "matches":
+        main(lambda page: matches(page, *args[1:]), args[2])
     else:
         sys.exit(
             "usage: dashboard.py replay URL PROFILE EVENT DISPUTE OUT_DIR\n"
-            "       dashboard.py prompt URL TOKEN PROFILE OUT_DIR"
+            "       dashboard.py prompt URL TOKEN PROFILE OUT_DIR\n"
+            "       dashboard.py matches URL OUT_DIR"
         )

@@ -260,7 +260,7 @@ async function openProfile(id) {
     facts($("profile-summary"), [
       ["Score", h("span", { class: "score" + (c.at_risk ? " at-risk" : "") }, fmtScore(c.score), c.at_risk ? " — at risk" : "")],
       ["Explanation", c.explanation || "—"],
-      ["Classifier", c.classifier ? fmtScore(c.classifier.churn_risk) + " × weight " + c.classifier.weight : "—"],
+      ["Classifier", c.classifier ? (typeof c.classifier.churn_risk === "number" ? fmtScore(c.classifier.churn_risk) : "no churn_risk supplied") + ", weight " + c.classifier.weight : "—"],
       ["Stripe customer", b.stripe_customer_id || "not matched"],
       ["MRR", fmtMoney(b.mrr)],
       ["Lifecycle", b.lifecycle || "—"],
@@ -338,9 +338,34 @@ async function replay(eventId, button) {
 
 // ---------------------------------------------------------------- match review
 
+/** Confidence is a whole percent (0–100). */
 function pct(c) {
-  if (typeof c !== "number") return "—";
-  return (c <= 1 ? c * 100 : c).toFixed(0) + " %";
+  return typeof c === "number" ? c.toFixed(0) + " %" : "—";
+}
+
+let datalists = 0;
+
+/** One review row: a Stripe customer, the profile proposed for it (if one), the candidates. */
+function matchRow(m) {
+  const customer = m.stripe_customer_id || "";
+  const candidates = (m.candidates || []).filter((c) => typeof c === "string");
+  const listId = "candidates-" + ++datalists;
+  const input = h("input", { class: "override", placeholder: "profile id", autocomplete: "off",
+    "aria-label": "Profile for " + customer });
+  input.setAttribute("list", listId);
+  const error = m.error && m.error.code ? h("div", { class: "state", title: m.error.message || "" }, m.error.code) : null;
+  return h("tr", { "data-customer": customer },
+    h("td", {}, h("span", { class: "evidence" }, customer || "—"), m.email ? h("div", {}, m.email) : null),
+    h("td", {}, m.profile_id || "—",
+      candidates.length ? h("div", { class: "state" }, "candidates: " + candidates.join(", ")) : null),
+    h("td", {}, m.method || "—", m.reason ? h("div", { class: "state" }, m.reason) : null),
+    h("td", { class: "num" }, pct(m.confidence), error),
+    h("td", {}, input, h("datalist", { id: listId }, candidates.map((c) => h("option", { value: c })))),
+    h("td", {},
+      h("button", { type: "button", class: "accept", disabled: !(m.profile_id && customer),
+        onclick: (ev) => mapCustomer(m.profile_id, customer, ev.target) }, "Accept"), " ",
+      h("button", { type: "button", class: "override-button", disabled: !customer,
+        onclick: (ev) => mapCustomer(input.value.trim(), customer, ev.target) }, "Override")));
 }
 
 async function loadMatches() {
@@ -348,21 +373,11 @@ async function loadMatches() {
   const tbody = $("matches-table").tBodies[0];
   try {
     const body = await api("GET", STRIPE + "/matches?status=review");
-    const rows = Array.isArray(body) ? body : (body && (body.data || body.matches)) || [];
-    tbody.replaceChildren(...rows.map((m) => {
-      const customer = m.stripe_customer_id || m.customer_id || m.customer || "";
-      const input = h("input", { class: "override", placeholder: "cus_…", autocomplete: "off", "aria-label": "Stripe customer for " + m.profile_id });
-      return h("tr", { "data-profile": m.profile_id },
-        h("td", {}, m.profile_id),
-        h("td", { class: "evidence" }, customer || "—"),
-        h("td", {}, m.method || "—", m.error_code || m.code ? h("div", { class: "state" }, m.error_code || m.code) : null),
-        h("td", { class: "num" }, pct(m.confidence)),
-        h("td", {}, input),
-        h("td", {},
-          h("button", { type: "button", disabled: !customer, onclick: (ev) => mapCustomer(m.profile_id, customer, ev.target) }, "Accept"), " ",
-          h("button", { type: "button", onclick: (ev) => mapCustomer(m.profile_id, input.value.trim(), ev.target) }, "Override")));
-    }));
-    setState("matches-state", rows.length ? rows.length + " matches need a decision" : "No match needs review.");
+    const rows = (body && body.data) || [];
+    tbody.replaceChildren(...rows.map(matchRow));
+    setState("matches-state", rows.length
+      ? rows.length + (rows.length === 1 ? " match needs" : " matches need") + " a decision"
+      : "No match needs review.");
   } catch (e) {
     tbody.replaceChildren();
     // The route is being built: a 404 here means this server does not serve it yet.
@@ -371,9 +386,10 @@ async function loadMatches() {
   }
 }
 
+/** Maps `profileId` to Stripe customer `customer` (the manual override). */
 async function mapCustomer(profileId, customer, button) {
-  if (!customer) {
-    notice("Enter a Stripe customer id (cus_…) to override with.", true);
+  if (!profileId) {
+    notice("Enter the profile id to map " + customer + " to.", true);
     return;
   }
   button.disabled = true;
@@ -382,7 +398,7 @@ async function mapCustomer(profileId, customer, button) {
     notice("Profile " + profileId + " mapped to " + customer + ".");
     await Promise.all([loadMatches(), loadAtRisk(false)]);
   } catch (e) {
-    notice("Mapping " + profileId + " failed: " + e.message, true);
+    notice("Mapping " + profileId + " to " + customer + " failed: " + e.message, true);
     button.disabled = false;
   }
 }

@@ -364,3 +364,15 @@ async fn the_runner_serves_the_page_under_a_strict_csp_and_api_text_stays_text()
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn match_review_accepts_the_proposed_profile_or_overrides_it_with_one_patch_each() {
+    playwright_python();
+    let r = LocalServer::start("ws_page_matches", Limits::default()).await;
+    // The match routes answer from the browser side (the script's), to the contract's shapes.
+    browse(
+        &["matches", &format!("{}/#token={}", r.base, r.token)],
+        "matches.png",
+    )
+    .await;
+}
