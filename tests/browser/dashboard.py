@@ -43,7 +43,7 @@ ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-TIMEOUT_MS = 15_000
+TIMEOUT_MS = 30_000
 
 
 def main(scenario, out_dir: str) -> None:

@@ -76,7 +76,7 @@ async fn browse(args: &[&str], shot: &str) {
 async fn simulated() -> (RunningSim, String) {
     let sim = Simulator::new(SimConfig {
         seed: 11,
-        customers: 30,
+        customers: 15,
         years: 1,
         accounts: 1,
         api_version: ApiVersion::Legacy,
@@ -92,14 +92,14 @@ async fn simulated() -> (RunningSim, String) {
     (running, account)
 }
 
-/// A customer who paid an invoice in the simulated window, disputed that charge, and
-/// whose next payment failed (`charge.dispute.created`, then `invoice.payment_failed`):
-/// the dispute event and the customer.
-async fn disputing_then_failing(sim: &RunningSim, account: &str) -> (Value, String) {
-    let events = sim.sim.events(account);
+/// A customer who paid an invoice in the simulated window, whose next payment failed,
+/// and who disputed the paid charge (`invoice.payment_failed`, then
+/// `charge.dispute.created`): the dispute event and the customer.
+async fn failing_then_disputing(sim: &RunningSim, account: &str) -> (Value, String) {
+    let history = sim.sim.events(account);
     // Legacy invoices name their charge: the history tells who owns the disputed charge.
     let paid = |customer: &str| {
-        events.iter().any(|e| {
+        history.iter().any(|e| {
             e["type"] == "invoice.payment_succeeded"
                 && e["data"]["object"]["customer"] == customer
                 && e["data"]["object"]["charge"].is_string()
@@ -107,7 +107,15 @@ async fn disputing_then_failing(sim: &RunningSim, account: &str) -> (Value, Stri
     };
     for c in sim.sim.customers(account) {
         let customer = c["id"].as_str().unwrap_or_default().to_owned();
-        if !paid(&customer) {
+        // A customer that cannot fail or dispute is passed over; what was emitted for it
+        // stays ordinary history.
+        if !paid(&customer)
+            || sim
+                .sim
+                .emit(account, "invoice.payment_failed", &customer)
+                .await
+                .is_err()
+        {
             continue;
         }
         let Ok(ids) = sim
@@ -121,19 +129,17 @@ async fn disputing_then_failing(sim: &RunningSim, account: &str) -> (Value, Stri
             sim.sim.events(account).into_iter().find(|e| {
                 e["type"] == "charge.dispute.created" && ids.iter().any(|i| e["id"] == *i)
             });
-        let charge = dispute
-            .as_ref()
-            .map(|d| d["data"]["object"]["charge"].clone());
-        let named = |e: &Value| e["data"]["object"]["charge"] == charge.clone().unwrap_or_default();
-        if let Some(dispute) = dispute.filter(|_| events.iter().any(named)) {
-            sim.sim
-                .emit(account, "invoice.payment_failed", &customer)
-                .await
-                .unwrap_or_else(|e| panic!("payment failure of {customer}: {e:?}"));
+        let named_in_history = |d: &Value| {
+            let charge = &d["data"]["object"]["charge"];
+            history
+                .iter()
+                .any(|e| e["data"]["object"]["charge"] == *charge)
+        };
+        if let Some(dispute) = dispute.filter(named_in_history) {
             return (dispute, customer);
         }
     }
-    panic!("no customer paid in the window and could dispute it")
+    panic!("no customer paid in the window, then failed a payment and disputed the charge")
 }
 
 /// The page's server over `bench`'s routes on a free loopback port; its URL with a
@@ -202,7 +208,7 @@ fn crm(impact: f64) -> Value {
 async fn the_dashboard_explains_a_profile_and_replays_a_failed_event() {
     playwright_python();
     let (sim, account) = simulated().await;
-    let (disputed, customer) = disputing_then_failing(&sim, &account).await;
+    let (disputed, customer) = failing_then_disputing(&sim, &account).await;
     let dispute_id = disputed["id"].as_str().unwrap_or_default().to_owned();
     let dispute_object = disputed["data"]["object"]["id"]
         .as_str()
