@@ -1,15 +1,16 @@
 //! The dashboard page at `/`, in Debian's headless Chromium driven by Playwright
 //! (tests/browser/dashboard.py; `scripts/browser install` puts both in place).
 //!
-//! The server is the local runner's (`kustiq_local::server::serve`: its bearer
-//! tokens, its page) in front of every route group on an embedded store, with a
+//! The replay test's server is the local runner's HTTP front
+//! (`kustiq_local::server::serve`: its bearer tokens, its page) over every route
+//! group on an embedded store, as `kustiq-local serve` mounts them, but with a
 //! clock the test moves: that is how an event really reaches the failed list (its
-//! retries run out over 24 hours) in a test that lasts seconds.
+//! retries run out over 24 hours) in a test that lasts seconds. The other tests run
+//! the runner itself (`LocalServer`: `runner::start` on a temporary data dir).
 
 use kustiq::domain::connection::Mode;
 use kustiq::domain::secret::Secret;
-use kustiq_local::server::Limits;
-use kustiq_local::server::{Local, serve};
+use kustiq_local::server::{Limits, Local, serve};
 use kustiq_local::token::TokenKey;
 use kustiq_tests::Engine;
 use kustiq_tests::local::{LocalServer, claims, now};
