@@ -8,9 +8,11 @@ use crate::adapters::dynamo::DynamoStore;
 use crate::adapters::runtime::{ConfigError, FunctionConfig, Secrets};
 use crate::adapters::secrets::{CachedSecrets, SecretsManagerSource};
 use crate::adapters::stripe::{PlatformSources, RetryPolicy, StripeClient, StripeConfig};
+use crate::events_ingress::{EventSourceName, StripeEvents};
 use crate::http::{ApiRoutes, Router, Settings, WebhookRoutes};
 use crate::ports::clock::Clock;
 use crate::scheduled::{Job, NightlySync, RetrySweep};
+use futures::future::BoxFuture;
 use lambda_http::lambda_runtime::{self, LambdaEvent};
 use lambda_http::{Error, service_fn};
 use std::sync::Arc;
@@ -120,6 +122,21 @@ pub fn disconnect(_aws: &Aws) -> Result<Router, Error> {
     Ok(Router::new())
 }
 
+/// The events function: Stripe's Amazon EventBridge destination into the same
+/// ingest as the webhook, with the same Stripe reads. Its partner event source is
+/// `KUSTIQ_STRIPE_EVENT_SOURCE`.
+pub fn stripe_events(
+    aws: &Aws,
+) -> Result<StripeEvents<DynamoStore, PlatformSources<Secrets>>, Error> {
+    let source = std::env::var("KUSTIQ_STRIPE_EVENT_SOURCE").unwrap_or_default();
+    Ok(StripeEvents {
+        store: aws.store(),
+        sources: aws.catalog_sources()?,
+        engine: aws.settings().engine,
+        source: EventSourceName::parse(&source)?,
+    })
+}
+
 /// The retry sweep (scoring function, every minute).
 pub fn retry_sweep(aws: &Aws) -> RetrySweep<DynamoStore> {
     RetrySweep {
@@ -158,6 +175,23 @@ pub async fn run_job<J: Job + 'static>(build: fn(&Aws) -> J) -> Result<(), Error
     lambda_runtime::run(service_fn(
         move |_: LambdaEvent<serde_json::Value>| async move { job.run(clock.now()).await },
     ))
+    .await
+}
+
+/// Runs the events function: telemetry, configuration, its handler built once,
+/// then the Lambda loop; a failed delivery is a Lambda error with a retryable kind.
+pub async fn run_stripe_events() -> Result<(), Error> {
+    crate::telemetry::init();
+    let aws = Aws::from_env().await?;
+    let events = stripe_events(&aws)?;
+    let events = &events;
+    let clock = SystemClock;
+    let clock = &clock;
+    // Boxed: the ingest future is too deep for the compiler to lay out inline in `main`.
+    lambda_runtime::run(service_fn(move |e: LambdaEvent<serde_json::Value>| {
+        let run: BoxFuture<'_, _> = Box::pin(events.receive(e.payload, clock.now()));
+        run
+    }))
     .await
 }
 
