@@ -37,6 +37,14 @@ impl Aws {
         Ok(Self { cfg, sdk })
     }
 
+    /// The same from `cfg` against `endpoint` with dummy credentials: what the
+    /// template and emulator tests build each function's routes from. Nothing is
+    /// called until a request is served.
+    pub async fn local(cfg: FunctionConfig, endpoint: &str) -> Self {
+        let sdk = sdk_config(&AwsTarget::local(&cfg.aws_region, endpoint)).await;
+        Self { cfg, sdk }
+    }
+
     /// The table.
     pub fn store(&self) -> DynamoStore {
         DynamoStore::new(
