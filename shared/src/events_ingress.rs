@@ -43,7 +43,9 @@ impl EventSourceName {
             }
             _ => Err(ConfigError::Invalid {
                 name: "KUSTIQ_STRIPE_EVENT_SOURCE",
-                reason: format!("{name:?} is not a Stripe partner event source ({STRIPE_PARTNER_PREFIX}<id>)"),
+                reason: format!(
+                    "{name:?} is not a Stripe partner event source ({STRIPE_PARTNER_PREFIX}<id>)"
+                ),
             }),
         }
     }
