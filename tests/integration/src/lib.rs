@@ -79,6 +79,7 @@ impl TestStore {
     }
 }
 
+pub mod eventbridge;
 pub mod faults;
 pub mod local;
 pub mod simulated;

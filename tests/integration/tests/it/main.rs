@@ -19,6 +19,7 @@ macro_rules! on_both_engines {
 mod catalog_store;
 mod connections;
 mod docs;
+mod eventbridge;
 mod hardening;
 mod keys;
 mod local_hardening;
