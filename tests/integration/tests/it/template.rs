@@ -13,8 +13,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 type Route = (String, String);
 
+/// The wiring that builds one function's router.
+type Build = fn(&Aws) -> Result<Router, lambda_http::Error>;
+
 /// Each HTTP function's binary and the wiring that builds its router.
-const HTTP_FUNCTIONS: [(&str, fn(&Aws) -> Result<Router, lambda_http::Error>); 4] = [
+const HTTP_FUNCTIONS: [(&str, Build); 4] = [
     ("kustiq-webhook", wiring::webhook),
     ("kustiq-connect", wiring::connect),
     ("kustiq-api", wiring::api),
