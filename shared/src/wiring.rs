@@ -11,7 +11,7 @@ use crate::adapters::stripe::{PlatformSources, RetryPolicy, StripeClient, Stripe
 use crate::events_ingress::{EventSourceName, StripeEvents};
 use crate::http::{ApiRoutes, Router, Settings, WebhookRoutes};
 use crate::ports::clock::Clock;
-use crate::scheduled::{Job, NightlySync, RetrySweep};
+use crate::scheduled::{Job, JobError, NightlySync, RetrySweep, task_of};
 use futures::future::BoxFuture;
 use lambda_http::lambda_runtime::{self, LambdaEvent};
 use lambda_http::{Error, service_fn};
@@ -172,8 +172,14 @@ pub async fn run_http(build: fn(&Aws) -> Result<Router, Error>) -> Result<(), Er
 }
 
 /// Runs a scheduled function: telemetry, configuration, its job built once,
-/// then the Lambda loop; a failed run is a Lambda error with a retryable kind.
-pub async fn run_job<J: Job + 'static>(build: fn(&Aws) -> J) -> Result<(), Error> {
+/// then the Lambda loop. Each invocation must ask for `task` (the schedule's
+/// `{"kustiq_task": …}` input), so a schedule wired to the wrong function fails
+/// loudly instead of running another job; a failed run is a Lambda error with a
+/// retryable kind.
+pub async fn run_job<J: Job + 'static>(
+    task: &'static str,
+    build: fn(&Aws) -> J,
+) -> Result<(), Error> {
     crate::telemetry::init();
     let aws = Aws::from_env().await?;
     let job = build(&aws);
@@ -181,7 +187,15 @@ pub async fn run_job<J: Job + 'static>(build: fn(&Aws) -> J) -> Result<(), Error
     let clock = SystemClock;
     let clock = &clock;
     lambda_runtime::run(service_fn(
-        move |_: LambdaEvent<serde_json::Value>| async move { job.run(clock.now()).await },
+        move |e: LambdaEvent<serde_json::Value>| async move {
+            match task_of(&e.payload) {
+                t if t == task => job.run(clock.now()).await,
+                other => Err(JobError::UnknownTask {
+                    expected: task,
+                    got: other.to_owned(),
+                }),
+            }
+        },
     ))
     .await
 }

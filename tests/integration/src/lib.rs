@@ -79,6 +79,7 @@ impl TestStore {
     }
 }
 
+pub mod emulator;
 pub mod eventbridge;
 pub mod faults;
 pub mod local;

@@ -26,6 +26,7 @@ mod local_hardening;
 mod local_runner;
 mod localstripe;
 mod regions;
+mod runtime_emulator;
 mod secrets;
 mod store_conformance;
 mod stripe_client;
