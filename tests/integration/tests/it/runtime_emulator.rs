@@ -32,6 +32,17 @@ struct Deployed {
 async fn deployed(workspace: &str, seed: u64) -> Deployed {
     let given = Simulated::new(6, seed).await;
     let (bench, ws) = Bench::matched(&given, workspace, Mode::Test).await;
+    let env = environment(&bench).await;
+    Deployed {
+        bench,
+        ws,
+        env,
+        given,
+    }
+}
+
+/// The template's function environment for `bench`'s table, with fresh secrets in moto.
+async fn environment(bench: &Bench) -> Vec<(&'static str, String)> {
     let prefix = format!("{}/", unique("kustiq/emulator"));
     let sm = moto::config("eu-central-1").await;
     for (name, value) in [
@@ -41,7 +52,7 @@ async fn deployed(workspace: &str, seed: u64) -> Deployed {
     ] {
         moto::create_secret(&sm, &format!("{prefix}{name}"), &value).await;
     }
-    let env = vec![
+    vec![
         ("KUSTIQ_ENV", "test".to_owned()),
         ("KUSTIQ_REGION", "eu".to_owned()),
         ("AWS_REGION", "eu-central-1".to_owned()),
@@ -58,13 +69,7 @@ async fn deployed(workspace: &str, seed: u64) -> Deployed {
         ),
         ("AWS_ENDPOINT_URL_SECRETS_MANAGER", moto::endpoint()),
         ("AWS_ENDPOINT_URL_KMS", moto::endpoint()),
-    ];
-    Deployed {
-        bench,
-        ws,
-        env,
-        given,
-    }
+    ]
 }
 
 fn now() -> Timestamp {
@@ -386,4 +391,46 @@ async fn every_schedule_in_the_template_runs_a_task_its_function_knows() {
         }
     }
     assert!(unknown.is_empty(), "\n{}", unknown.join("\n"));
+}
+
+#[tokio::test]
+async fn the_readme_s_signed_fixture_invoked_with_cargo_lambda_is_applied() {
+    // README: `scripts/lambda webhook-request <fixture> <whsec>` then `cargo lambda invoke`.
+    let fixture = "shared/tests/fixtures/stripe/invoice_payment_failed_2024-06-20.json";
+    let event: Value = serde_json::from_str(&kustiq_tests::template::read(fixture))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let bench = Bench::new(kustiq_tests::Engine::DynamoDbLocal, now()).await;
+    let account = event["account"].as_str().unwrap_or_default();
+    let ws = bench.connect("ws_emu_readme", account, Mode::Test).await;
+    let customer = event["data"]["object"]["customer"]
+        .as_str()
+        .unwrap_or_default();
+    bench.match_profile(&ws, "p0", customer).await;
+    let env = environment(&bench).await;
+    let out = std::process::Command::new("bash")
+        .arg(kustiq_tests::template::root().join("scripts/lambda"))
+        .args(["webhook-request", fixture, WEBHOOK_SECRET])
+        .current_dir(kustiq_tests::template::root())
+        .output()
+        .unwrap_or_else(|e| panic!("scripts/lambda: {e}"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let request: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"));
+    let mut emu = Emulator::start().await;
+    emu.function("kustiq-webhook", &env);
+    let (status, reply) = answer(emu.invoke("kustiq-webhook", &request).await.ok());
+    assert_eq!(
+        (status, &reply["outcome"]),
+        (200, &json!("applied")),
+        "{reply}"
+    );
+    let id = kustiq::domain::ids::StripeEventId::parse(event["id"].as_str().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        bench.event(&ws, &id).await.is_some(),
+        "the event was recorded"
+    );
 }
