@@ -20,6 +20,21 @@ pub enum JobError {
     /// The store failed.
     #[error("store: {0}")]
     Store(#[from] StoreError),
+    /// The invocation asked for a task this function does not run (its schedule's
+    /// `Input` in infra/template.yaml names another function's task, or none).
+    #[error("this function runs {expected:?}, not {got:?}")]
+    UnknownTask {
+        /// The task this function runs.
+        expected: &'static str,
+        /// The `kustiq_task` the invocation carried.
+        got: String,
+    },
+}
+
+/// The task a scheduled invocation asks for: its input's `kustiq_task`
+/// (`{"kustiq_task": "retry-sweep"}`, the schedule's `Input` in the template).
+pub fn task_of(payload: &Value) -> &str {
+    payload["kustiq_task"].as_str().unwrap_or_default()
 }
 
 impl JobError {
@@ -28,6 +43,7 @@ impl JobError {
     pub fn retryable(&self) -> bool {
         match self {
             Self::Store(e) => e.retryable(),
+            Self::UnknownTask { .. } => false,
         }
     }
 }
@@ -40,6 +56,7 @@ impl From<JobError> for Diagnostic {
             JobError::Store(StoreError::Unavailable(_)) => "StoreUnavailable",
             JobError::Store(StoreError::Corrupt(_)) => "StoreCorrupt",
             JobError::Store(_) => "Store",
+            JobError::UnknownTask { .. } => "UnknownTask",
         };
         let prefix = if e.retryable() {
             "Retryable"
@@ -100,5 +117,20 @@ mod tests {
         assert_eq!(d.error_type, "Retryable.StoreUnavailable");
         let d: Diagnostic = JobError::Store(StoreError::Corrupt("bad item".into())).into();
         assert_eq!(d.error_type, "NotRetryable.StoreCorrupt");
+        let d: Diagnostic = JobError::UnknownTask {
+            expected: "retry-sweep",
+            got: "nightly-sync".into(),
+        }
+        .into();
+        assert_eq!(d.error_type, "NotRetryable.UnknownTask");
+    }
+
+    #[test]
+    fn the_task_is_the_schedule_input_s_kustiq_task() {
+        assert_eq!(
+            task_of(&json!({"kustiq_task": "retry-sweep"})),
+            "retry-sweep"
+        );
+        assert_eq!(task_of(&json!({"source": "aws.events"})), "");
     }
 }

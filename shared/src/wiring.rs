@@ -8,9 +8,11 @@ use crate::adapters::dynamo::DynamoStore;
 use crate::adapters::runtime::{ConfigError, FunctionConfig, Secrets};
 use crate::adapters::secrets::{CachedSecrets, SecretsManagerSource};
 use crate::adapters::stripe::{PlatformSources, RetryPolicy, StripeClient, StripeConfig};
+use crate::events_ingress::{EventSourceName, StripeEvents};
 use crate::http::{ApiRoutes, Router, Settings, WebhookRoutes};
 use crate::ports::clock::Clock;
-use crate::scheduled::{Job, NightlySync, RetrySweep};
+use crate::scheduled::{Job, JobError, NightlySync, RetrySweep, task_of};
+use futures::future::BoxFuture;
 use lambda_http::lambda_runtime::{self, LambdaEvent};
 use lambda_http::{Error, service_fn};
 use std::sync::Arc;
@@ -33,6 +35,14 @@ impl Aws {
         })
         .await;
         Ok(Self { cfg, sdk })
+    }
+
+    /// The same from `cfg` against `endpoint` with dummy credentials: what the
+    /// template and emulator tests build each function's routes from. Nothing is
+    /// called until a request is served.
+    pub async fn local(cfg: FunctionConfig, endpoint: &str) -> Self {
+        let sdk = sdk_config(&AwsTarget::local(&cfg.aws_region, endpoint)).await;
+        Self { cfg, sdk }
     }
 
     /// The table.
@@ -120,6 +130,21 @@ pub fn disconnect(_aws: &Aws) -> Result<Router, Error> {
     Ok(Router::new())
 }
 
+/// The events function: Stripe's Amazon EventBridge destination into the same
+/// ingest as the webhook, with the same Stripe reads. Its partner event source is
+/// `KUSTIQ_STRIPE_EVENT_SOURCE`.
+pub fn stripe_events(
+    aws: &Aws,
+) -> Result<StripeEvents<DynamoStore, PlatformSources<Secrets>>, Error> {
+    let source = std::env::var("KUSTIQ_STRIPE_EVENT_SOURCE").unwrap_or_default();
+    Ok(StripeEvents {
+        store: aws.store(),
+        sources: aws.catalog_sources()?,
+        engine: aws.settings().engine,
+        source: EventSourceName::parse(&source)?,
+    })
+}
+
 /// The retry sweep (scoring function, every minute).
 pub fn retry_sweep(aws: &Aws) -> RetrySweep<DynamoStore> {
     RetrySweep {
@@ -147,8 +172,14 @@ pub async fn run_http(build: fn(&Aws) -> Result<Router, Error>) -> Result<(), Er
 }
 
 /// Runs a scheduled function: telemetry, configuration, its job built once,
-/// then the Lambda loop; a failed run is a Lambda error with a retryable kind.
-pub async fn run_job<J: Job + 'static>(build: fn(&Aws) -> J) -> Result<(), Error> {
+/// then the Lambda loop. Each invocation must ask for `task` (the schedule's
+/// `{"kustiq_task": …}` input), so a schedule wired to the wrong function fails
+/// loudly instead of running another job; a failed run is a Lambda error with a
+/// retryable kind.
+pub async fn run_job<J: Job + 'static>(
+    task: &'static str,
+    build: fn(&Aws) -> J,
+) -> Result<(), Error> {
     crate::telemetry::init();
     let aws = Aws::from_env().await?;
     let job = build(&aws);
@@ -156,8 +187,33 @@ pub async fn run_job<J: Job + 'static>(build: fn(&Aws) -> J) -> Result<(), Error
     let clock = SystemClock;
     let clock = &clock;
     lambda_runtime::run(service_fn(
-        move |_: LambdaEvent<serde_json::Value>| async move { job.run(clock.now()).await },
+        move |e: LambdaEvent<serde_json::Value>| async move {
+            match task_of(&e.payload) {
+                t if t == task => job.run(clock.now()).await,
+                other => Err(JobError::UnknownTask {
+                    expected: task,
+                    got: other.to_owned(),
+                }),
+            }
+        },
     ))
+    .await
+}
+
+/// Runs the events function: telemetry, configuration, its handler built once,
+/// then the Lambda loop; a failed delivery is a Lambda error with a retryable kind.
+pub async fn run_stripe_events() -> Result<(), Error> {
+    crate::telemetry::init();
+    let aws = Aws::from_env().await?;
+    let events = stripe_events(&aws)?;
+    let events = &events;
+    let clock = SystemClock;
+    let clock = &clock;
+    // Boxed: the ingest future is too deep for the compiler to lay out inline in `main`.
+    lambda_runtime::run(service_fn(move |e: LambdaEvent<serde_json::Value>| {
+        let run: BoxFuture<'_, _> = Box::pin(events.receive(e.payload, clock.now()));
+        run
+    }))
     .await
 }
 

@@ -188,7 +188,8 @@ where
     }
 }
 
-fn outcome_label(outcome: &Ingested) -> &'static str {
+/// The outcome's name in answers and metrics (shared with `crate::events_ingress`).
+pub(crate) fn outcome_label(outcome: &Ingested) -> &'static str {
     match outcome {
         Ingested::Applied { .. } => "applied",
         Ingested::Duplicate => "duplicate",

@@ -25,6 +25,16 @@ impl VerifiedEvent {
         }
     }
 
+    /// An event delivered by Stripe's Amazon EventBridge event destination: AWS
+    /// authenticates the partner event source, and only its rule can invoke the
+    /// function that calls this (`crate::events_ingress`).
+    pub fn from_partner_event_source(event: Event) -> Self {
+        Self {
+            event,
+            secret_index: None,
+        }
+    }
+
     /// The event.
     pub fn event(&self) -> &Event {
         &self.event
@@ -36,7 +46,7 @@ impl VerifiedEvent {
     }
 
     /// Which of the endpoint secrets matched (index into the slice given to
-    /// [`verify_and_parse`]); `None` for events read from the API.
+    /// [`verify_and_parse`]); `None` for events read from the API or EventBridge.
     pub fn secret_index(&self) -> Option<usize> {
         self.secret_index
     }

@@ -79,10 +79,13 @@ impl TestStore {
     }
 }
 
+pub mod emulator;
+pub mod eventbridge;
 pub mod faults;
 pub mod local;
 pub mod simulated;
 pub mod snapshot;
+pub mod template;
 pub mod webhook;
 
 /// One answer from the handler or a server: status and JSON body.
