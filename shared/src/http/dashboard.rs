@@ -273,21 +273,39 @@ pub async fn churn<S: ProfileStore, K>(api: &ApiRoutes<S, K>, req: &Request, id:
     Ok(ok(&churn_json(&explained)))
 }
 
+/// The billing view with every instant as a calendar date, as the dashboard shows them.
 fn billing_json(s: &StoredScore) -> Value {
+    let date = |t: Option<crate::domain::time::Timestamp>| t.map(|t| t.to_date());
     match &s.billing {
         None => Value::Null,
         Some(b) => json!({
             "stripe_customer_id": s.stripe_customer_id,
             "mrr": b.mrr,
             "mrr_by_currency": b.mrr_by_currency,
+            "mrr_unknown": b.mrr_unknown,
             "lifecycle": b.lifecycle,
-            "renewal_date": b.renewal_date.map(|t| t.to_date()),
+            "renewal_date": date(b.renewal_date),
             "churn_type": b.churn_type,
-            "scheduled_cancel": b.scheduled_cancel,
-            "trial_end": b.trial_end.map(|t| t.to_date()),
+            "scheduled_cancel": b.scheduled_cancel.iter().map(|c| json!({
+                "subscription": c.subscription,
+                "at": date(c.at),
+            })).collect::<Vec<_>>(),
+            "trial_end": date(b.trial_end),
             "trial_ending_without_payment_method": b.trial_ending_without_payment_method,
-            "open_invoices": b.open_invoices,
-            "active_discounts": b.active_discounts,
+            "open_invoices": b.open_invoices.iter().map(|i| json!({
+                "id": i.id,
+                "amount_remaining": i.amount_remaining,
+                "since": i.since.to_date(),
+                "age_days": i.age_days,
+                "bucket": i.bucket,
+            })).collect::<Vec<_>>(),
+            "active_discounts": b.active_discounts.iter().map(|d| json!({
+                "subscription": d.subscription,
+                "coupon_id": d.coupon_id,
+                "value": d.value,
+                "duration": d.duration,
+                "end": date(d.end),
+            })).collect::<Vec<_>>(),
         }),
     }
 }
@@ -310,11 +328,19 @@ fn churn_json(e: &Explained) -> Value {
         "score": s.score.score,
         "at_risk": s.score.at_risk,
         "families": families,
-        "classifier": {"churn_risk": s.score.classifier.churn_risk, "weight": s.score.classifier.weight},
+        "classifier": {"churn_risk": s.score.classifier.churn_risk, "weight": s.score.classifier.weight, "impact": s.score.classifier.impact},
         "explanation": s.score.explanation,
         "billing": billing_json(s),
         "computed_at": s.computed_at.to_rfc3339(),
-        "history": history.iter().map(|h| json!({"at": h.at.to_rfc3339(), "score": h.score, "reason": h.reason})).collect::<Vec<_>>(),
+        "reason": s.reason,
+        "rise_7d": s.rise_7d,
+        "history": history.iter().map(|h| json!({
+            "at": h.at.to_rfc3339(),
+            "score": h.score,
+            "previous_score": h.previous_score,
+            "reason": h.reason,
+            "changes": h.changes,
+        })).collect::<Vec<_>>(),
     })
 }
 

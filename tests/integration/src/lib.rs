@@ -79,8 +79,10 @@ impl TestStore {
     }
 }
 
+pub mod api;
 pub mod faults;
 pub mod local;
+pub mod openapi;
 pub mod simulated;
 pub mod snapshot;
 pub mod webhook;

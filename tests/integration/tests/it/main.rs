@@ -16,6 +16,7 @@ macro_rules! on_both_engines {
     };
 }
 
+mod at_risk;
 mod catalog_store;
 mod connections;
 mod docs;
@@ -24,6 +25,8 @@ mod keys;
 mod local_hardening;
 mod local_runner;
 mod localstripe;
+mod openapi;
+mod profiles_batch;
 mod secrets;
 mod store_conformance;
 mod stripe_client;
