@@ -30,5 +30,6 @@ mod profiles_batch;
 mod secrets;
 mod store_conformance;
 mod stripe_client;
+mod tenant_isolation;
 mod webhook_catalog;
 mod webhook_ingest;
