@@ -178,7 +178,11 @@ pub async fn at_risk<S: ProfileStore>(
     let min_tenths = (floor * 10.0).floor().clamp(0.0, 1_000.0) as u16;
     let want = usize::from(limit.get());
     let filtered = query.filter != SegmentFilter::default() || query.order == SegmentOrder::Rising;
-    let read = if filtered { FILTERED_READ.max(limit) } else { limit };
+    let read = if filtered {
+        FILTERED_READ.max(limit)
+    } else {
+        limit
+    };
     let (mut rows, mut budget) = (Vec::new(), AT_RISK_READ_BUDGET);
     loop {
         let page = store

@@ -179,7 +179,9 @@ mod tests {
     #[test]
     fn the_first_score_is_a_change_with_no_rise() {
         let s = advance(None, scored(10.0, 0));
-        let change = s.change.unwrap_or_else(|| panic!("a first score is a change"));
+        let change = s
+            .change
+            .unwrap_or_else(|| panic!("a first score is a change"));
         assert_eq!(change.previous_score, None);
         assert_eq!(change.factors.len(), 1);
         assert_eq!(change.factors[0].before, None);

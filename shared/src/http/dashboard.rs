@@ -8,9 +8,9 @@ use crate::domain::engine::Family;
 use crate::domain::factors::{Factor, FactorSignal};
 use crate::domain::ids::{ProfileId, StripeCustomerId};
 use crate::domain::lifecycle::Lifecycle;
-use crate::domain::segment::{SegmentFilter, SegmentOrder};
 use crate::domain::limits::{MAX_BATCH, MAX_BATCH_BYTES, MAX_PROFILE_BYTES};
 use crate::domain::profile::{Profile, StoredScore};
+use crate::domain::segment::{SegmentFilter, SegmentOrder};
 use crate::http::api::ApiRoutes;
 use crate::http::auth::Gate;
 use crate::http::error::{ApiError, ok};
@@ -164,7 +164,10 @@ fn batch_result(index: usize, id: Option<&ProfileId>, outcome: Result<(), ApiErr
 /// Reads one batch entry: its `id`, then the rest as a profile body.
 fn batch_entry(entry: Value) -> Result<Profile, (Option<ProfileId>, ApiError)> {
     let Value::Object(mut fields) = entry else {
-        return Err((None, ApiError::bad_request("each entry must be a JSON object")));
+        return Err((
+            None,
+            ApiError::bad_request("each entry must be a JSON object"),
+        ));
     };
     let id = match fields.remove("id") {
         Some(Value::String(raw)) => profile_id(&raw).map_err(|e| (None, e))?,
@@ -286,6 +289,8 @@ fn billing_json(s: &StoredScore) -> Value {
             "lifecycle": b.lifecycle,
             "renewal_date": date(b.renewal_date),
             "churn_type": b.churn_type,
+            // Live customers too: failing or disputed payments make the risk involuntary.
+            "involuntary_risk": crate::domain::segment::involuntary(s),
             "scheduled_cancel": b.scheduled_cancel.iter().map(|c| json!({
                 "subscription": c.subscription,
                 "at": date(c.at),

@@ -23,7 +23,10 @@ impl Bench {
             .unwrap_or_else(|e| panic!("{path}: {e}"));
         let mut query: HashMap<String, Vec<String>> = HashMap::new();
         for (k, v) in url.query_pairs() {
-            query.entry(k.into_owned()).or_default().push(v.into_owned());
+            query
+                .entry(k.into_owned())
+                .or_default()
+                .push(v.into_owned());
         }
         let req = self
             .authed(method, url.path(), workspace, body)
@@ -35,8 +38,13 @@ impl Bench {
 
     /// `PUT /api/v1/profiles/{id}` of `body` for `workspace`.
     pub async fn put_profile_json(&self, workspace: &str, id: &str, body: Value) -> Answer {
-        self.call("PUT", &format!("/api/v1/profiles/{id}"), workspace, Some(body))
-            .await
+        self.call(
+            "PUT",
+            &format!("/api/v1/profiles/{id}"),
+            workspace,
+            Some(body),
+        )
+        .await
     }
 
     /// Every row of the at-risk segment for `query` (e.g. `sort=rising&limit=2`),

@@ -72,7 +72,12 @@ impl Spec {
 
     /// The JSON schema of `method template`'s `status` response, or `None`
     /// when that response has no JSON body (a redirect, a 204).
-    fn response_schema(&self, method: &str, template: &str, status: u16) -> Result<Option<Value>, String> {
+    fn response_schema(
+        &self,
+        method: &str,
+        template: &str,
+        status: u16,
+    ) -> Result<Option<Value>, String> {
         let op = &self.doc["paths"][template][method.to_ascii_lowercase()];
         if !op.is_object() && status == 405 {
             // A method the path does not serve: the error body.

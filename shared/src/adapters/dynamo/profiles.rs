@@ -34,10 +34,8 @@ fn score_items(
         &score.score,
         score.billing.as_ref().map(|b| b.lifecycle),
     );
-    let mut item = Item::json(keys::score(ws, &score.profile_id), score)?.with_gsi1(
-        keys::scores(ws),
-        keys::score_sort(&rank, &score.profile_id),
-    );
+    let mut item = Item::json(keys::score(ws, &score.profile_id), score)?
+        .with_gsi1(keys::scores(ws), keys::score_sort(&rank, &score.profile_id));
     // Sparse: only an at-risk score that rose is in the rising index; a later
     // put without it takes the profile out.
     let rise_tenths = (score.rise_7d * 10.0).round();

@@ -43,11 +43,18 @@ async fn rising_lists_the_largest_rise_over_seven_days_first() {
     let b5 = put(&b, ws, "b", 10.0, 30.0).await;
     assert_eq!(put(&b, ws, "c", 20.0, 100.0).await, c0);
     let d5 = put(&b, ws, "d", 0.0, 0.0).await;
-    assert!(a5 >= 65.0 && b5 >= 65.0 && c0 >= 65.0 && d5 < 65.0, "{a5} {b5} {c0} {d5}");
+    assert!(
+        a5 >= 65.0 && b5 >= 65.0 && c0 >= 65.0 && d5 < 65.0,
+        "{a5} {b5} {c0} {d5}"
+    );
     assert!(a5 - a0 > b5 - b0 && b5 - b0 > 0.0 && d5 > d0);
 
     let (rows, _) = b.at_risk_walk(ws, "sort=rising").await;
-    assert_eq!(ids(&rows), ["a", "b"], "largest rise first; no rise, or not at risk: not listed");
+    assert_eq!(
+        ids(&rows),
+        ["a", "b"],
+        "largest rise first; no rise, or not at risk: not listed"
+    );
     assert_eq!(rows[0]["delta"], round1(a5 - a0));
     assert_eq!(rows[1]["delta"], round1(b5 - b0));
     let (paged, pages) = b.at_risk_walk(ws, "sort=rising&limit=1").await;
@@ -57,14 +64,26 @@ async fn rising_lists_the_largest_rise_over_seven_days_first() {
     let (by_score, _) = b.at_risk_walk(ws, "").await;
     let deltas: Vec<(String, f64)> = by_score
         .iter()
-        .map(|r| (r["profile_id"].as_str().unwrap_or_default().to_owned(), r["delta"].as_f64().unwrap_or(f64::NAN)))
+        .map(|r| {
+            (
+                r["profile_id"].as_str().unwrap_or_default().to_owned(),
+                r["delta"].as_f64().unwrap_or(f64::NAN),
+            )
+        })
         .collect();
-    assert!(deltas.contains(&("c".to_owned(), 0.0)), "an unchanged score shows no rise: {deltas:?}");
+    assert!(
+        deltas.contains(&("c".to_owned(), 0.0)),
+        "an unchanged score shows no rise: {deltas:?}"
+    );
 
     // Day 13: the last change is more than 7 days old: nothing rose this week.
     b.clock.set(NOW.plus_days(13));
     let (rows, _) = b.at_risk_walk(ws, "sort=rising").await;
-    assert_eq!(ids(&rows), Vec::<String>::new(), "a rise older than 7 days reads as none");
+    assert_eq!(
+        ids(&rows),
+        Vec::<String>::new(),
+        "a rise older than 7 days reads as none"
+    );
     let (by_score, _) = b.at_risk_walk(ws, "").await;
     assert!(by_score.iter().all(|r| r["delta"] == 0.0), "{by_score:?}");
 
@@ -74,7 +93,11 @@ async fn rising_lists_the_largest_rise_over_seven_days_first() {
     let b14 = put(&b, ws, "b", 20.0, 40.0).await;
     let (rows, _) = b.at_risk_walk(ws, "sort=rising").await;
     assert_eq!(ids(&rows), ["b"]);
-    assert_eq!(rows[0]["delta"], round1(b14 - b5), "measured from the score 7 days before");
+    assert_eq!(
+        rows[0]["delta"],
+        round1(b14 - b5),
+        "measured from the score 7 days before"
+    );
 }
 
 #[tokio::test]
@@ -94,14 +117,29 @@ async fn min_score_pages_are_full_until_the_end() {
             .filter(|r| r["score"].as_f64().unwrap_or_default() >= floor)
             .filter_map(|r| r["profile_id"].as_str().map(str::to_owned))
             .collect();
-        let (rows, pages) = b.at_risk_walk(ws, &format!("min_score={min}&limit=2")).await;
-        assert_eq!(ids(&rows), want, "min_score={min}: the matching rows, in order");
-        assert!(pages <= want.len() / 2 + 1, "min_score={min}: full pages ({pages} for {})", want.len());
+        let (rows, pages) = b
+            .at_risk_walk(ws, &format!("min_score={min}&limit=2"))
+            .await;
+        assert_eq!(
+            ids(&rows),
+            want,
+            "min_score={min}: the matching rows, in order"
+        );
+        assert!(
+            pages <= want.len() / 2 + 1,
+            "min_score={min}: full pages ({pages} for {})",
+            want.len()
+        );
     }
     for bad in ["-1", "101", "abc", "NaN"] {
-        b.call("GET", &format!("/api/v1/churn/at-risk?min_score={bad}"), ws, None)
-            .await
-            .assert_refused(400, "ERR_BAD_REQUEST");
+        b.call(
+            "GET",
+            &format!("/api/v1/churn/at-risk?min_score={bad}"),
+            ws,
+            None,
+        )
+        .await
+        .assert_refused(400, "ERR_BAD_REQUEST");
     }
     for bad in ["sort=newest", "lifecycle=gold", "involuntary=yes"] {
         b.call("GET", &format!("/api/v1/churn/at-risk?{bad}"), ws, None)
@@ -117,15 +155,42 @@ async fn a_cursor_is_bound_to_its_sort_and_filters() {
     for i in 0..4 {
         put(&b, ws, &format!("q{i}"), 20.0, 100.0).await;
     }
-    let first = b.call("GET", "/api/v1/churn/at-risk?limit=1&min_score=70", ws, None).await;
-    let c = first.body["next_cursor"].as_str().unwrap_or_default().to_owned();
+    let first = b
+        .call(
+            "GET",
+            "/api/v1/churn/at-risk?limit=1&min_score=70",
+            ws,
+            None,
+        )
+        .await;
+    let c = first.body["next_cursor"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     assert!(!c.is_empty());
-    let same = b.call("GET", &format!("/api/v1/churn/at-risk?limit=1&min_score=70&cursor={c}"), ws, None).await;
+    let same = b
+        .call(
+            "GET",
+            &format!("/api/v1/churn/at-risk?limit=1&min_score=70&cursor={c}"),
+            ws,
+            None,
+        )
+        .await;
     assert_eq!(same.status, 200, "{}", same.body);
-    for other in ["limit=1", "limit=1&min_score=71", "limit=1&min_score=70&sort=rising", "limit=1&min_score=70&involuntary=true"] {
-        b.call("GET", &format!("/api/v1/churn/at-risk?{other}&cursor={c}"), ws, None)
-            .await
-            .assert_refused(400, "ERR_BAD_REQUEST");
+    for other in [
+        "limit=1",
+        "limit=1&min_score=71",
+        "limit=1&min_score=70&sort=rising",
+        "limit=1&min_score=70&involuntary=true",
+    ] {
+        b.call(
+            "GET",
+            &format!("/api/v1/churn/at-risk?{other}&cursor={c}"),
+            ws,
+            None,
+        )
+        .await
+        .assert_refused(400, "ERR_BAD_REQUEST");
     }
 }
 
@@ -149,12 +214,18 @@ async fn lifecycle_and_involuntary_filters_list_exactly_the_matching_rows() {
     let mut posted = 0;
     for c in customers.iter().step_by(5) {
         for _ in 0..2 {
-            let Ok(new_ids) = given.sim.emit(&given.account, "invoice.payment_failed", c).await else {
+            let Ok(new_ids) = given
+                .sim
+                .emit(&given.account, "invoice.payment_failed", c)
+                .await
+            else {
                 continue;
             };
             for e in given.sim.events(&given.account) {
                 if new_ids.iter().any(|id| e["id"] == id.as_str()) {
-                    b.clock.set(Timestamp::from_unix(e["created"].as_i64().unwrap_or_default() + 60));
+                    let at = e["created"].as_i64().unwrap_or_default() + 60;
+                    b.clock
+                        .set(Timestamp::from_unix(at.max(given.now().unix())));
                     assert_eq!(b.post_event(&e).await.status, 200);
                     posted += 1;
                 }
@@ -178,7 +249,10 @@ async fn lifecycle_and_involuntary_filters_list_exactly_the_matching_rows() {
             .flatten()
             .any(|f| {
                 f["impact"].as_f64().unwrap_or_default() > 0.0
-                    && matches!(f["signal"].as_str(), Some("stripe_payment_failure" | "stripe_dispute"))
+                    && matches!(
+                        f["signal"].as_str(),
+                        Some("stripe_payment_failure" | "stripe_dispute")
+                    )
             });
         truth.push(Truth {
             id,
@@ -189,8 +263,16 @@ async fn lifecycle_and_involuntary_filters_list_exactly_the_matching_rows() {
     }
     let (all, _) = b.at_risk_walk(ws, "limit=200").await;
     let listed = ids(&all);
-    let want_all: Vec<&str> = truth.iter().filter(|t| t.at_risk).map(|t| t.id.as_str()).collect();
-    assert_eq!(listed.len(), want_all.len(), "every at-risk profile once: {listed:?}");
+    let want_all: Vec<&str> = truth
+        .iter()
+        .filter(|t| t.at_risk)
+        .map(|t| t.id.as_str())
+        .collect();
+    assert_eq!(
+        listed.len(),
+        want_all.len(),
+        "every at-risk profile once: {listed:?}"
+    );
     let in_order = |keep: &dyn Fn(&Truth) -> bool| -> Vec<String> {
         listed
             .iter()
@@ -207,12 +289,17 @@ async fn lifecycle_and_involuntary_filters_list_exactly_the_matching_rows() {
         assert!(rows.iter().all(|r| r["lifecycle"] == lc));
         assert!(pages <= want.len() / 2 + 1, "lifecycle={lc}: full pages");
     }
-    assert!(nonempty >= 2, "the simulation has customers in more than one lifecycle");
+    assert!(
+        nonempty >= 2,
+        "the simulation has customers in more than one lifecycle"
+    );
     let want = in_order(&|t: &Truth| t.involuntary);
     assert!(!want.is_empty(), "the simulation has failing payments");
     let (rows, _) = b.at_risk_walk(ws, "involuntary=true&limit=3").await;
     assert_eq!(ids(&rows), want, "involuntary=true");
     let want = in_order(&|t: &Truth| t.involuntary && t.lifecycle == "customer");
-    let (rows, _) = b.at_risk_walk(ws, "involuntary=true&lifecycle=customer&limit=1").await;
+    let (rows, _) = b
+        .at_risk_walk(ws, "involuntary=true&lifecycle=customer&limit=1")
+        .await;
     assert_eq!(ids(&rows), want, "filters combine");
 }

@@ -20,6 +20,7 @@ mod at_risk;
 mod catalog_store;
 mod connections;
 mod docs;
+mod explained;
 mod hardening;
 mod keys;
 mod local_hardening;

@@ -17,15 +17,24 @@ async fn every_served_route_is_in_the_openapi_spec() {
         .await
         .unwrap_or_else(|e| panic!("start: {e}"));
     let served = stack.router.routes();
-    assert!(served.len() >= 8, "the runner mounts every group: {served:?}");
+    assert!(
+        served.len() >= 8,
+        "the runner mounts every group: {served:?}"
+    );
     let missing: Vec<String> = served
         .iter()
         .filter(|(m, t)| !spec().has(m, t))
         .map(|(m, t)| format!("{m} {t}"))
         .collect();
-    assert!(missing.is_empty(), "served but not in docs/openapi.yaml: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "served but not in docs/openapi.yaml: {missing:?}"
+    );
     assert_eq!(spec().version(), "3.1.0");
-    assert!(!spec().has("GET", "/api/v1/not-a-route"), "the check can fail");
+    assert!(
+        !spec().has("GET", "/api/v1/not-a-route"),
+        "the check can fail"
+    );
 }
 
 #[test]
@@ -41,9 +50,15 @@ fn the_spec_lists_every_contract_route() {
         ("GET", "/api/v1/integrations/stripe"),
         ("POST", "/api/v1/integrations/stripe/sync"),
         ("POST", "/api/v1/integrations/stripe/backfill"),
-        ("POST", "/api/v1/integrations/stripe/failed-events/{event_id}/replay"),
+        (
+            "POST",
+            "/api/v1/integrations/stripe/failed-events/{event_id}/replay",
+        ),
         ("GET", "/api/v1/integrations/stripe/matches"),
-        ("PATCH", "/api/v1/integrations/stripe/customer-mapping/{profile_id}"),
+        (
+            "PATCH",
+            "/api/v1/integrations/stripe/customer-mapping/{profile_id}",
+        ),
         ("POST", "/api/v1/integrations/stripe/rematch"),
         ("DELETE", "/api/v1/integrations/stripe"),
         ("POST", "/api/v1/integrations/stripe/erase"),
@@ -55,7 +70,10 @@ fn the_spec_lists_every_contract_route() {
         ("GET", "/api/v1/webhook-endpoints"),
         ("DELETE", "/api/v1/webhook-endpoints/{id}"),
         ("GET", "/api/v1/webhook-endpoints/{id}/deliveries"),
-        ("POST", "/api/v1/webhook-endpoints/{id}/deliveries/{delivery_id}/replay"),
+        (
+            "POST",
+            "/api/v1/webhook-endpoints/{id}/deliveries/{delivery_id}/replay",
+        ),
         ("GET", "/api/v1/profiles/{profile_id}/churn"),
     ];
     for (m, t) in contract {
@@ -72,7 +90,10 @@ fn a_response_off_its_schema_is_caught() {
     assert!(s.check("GET", "/api/v1/churn/at-risk", 200, &bad).is_err());
     let err = json!({"error": {"code": "ERR_NOT_FOUND", "message": "no profile"}});
     assert_eq!(s.check("GET", "/api/v1/profiles/p1", 404, &err), Ok(()));
-    assert!(s.check("GET", "/api/v1/profiles/p1", 404, &json!({"oops": 1})).is_err());
+    assert!(
+        s.check("GET", "/api/v1/profiles/p1", 404, &json!({"oops": 1}))
+            .is_err()
+    );
     assert!(s.check("GET", "/api/v1/nowhere", 200, &ok).is_err());
 }
 
@@ -89,15 +110,40 @@ async fn responses_of_every_class_validate_against_their_schemas() {
         ("GET", "/api/v1/profiles/p1/churn", None, 200),
         ("GET", "/api/v1/profiles/nobody", None, 404),
         ("GET", "/api/v1/profiles/nobody/churn", None, 404),
-        ("PUT", "/api/v1/profiles/p2", Some(json!({"colour": 1})), 400),
+        (
+            "PUT",
+            "/api/v1/profiles/p2",
+            Some(json!({"colour": 1})),
+            400,
+        ),
         ("DELETE", "/api/v1/profiles/p1", None, 405),
-        ("POST", "/api/v1/profiles:batch", Some(json!({"profiles": [{"id": "p3"}, {"id": "p3"}]})), 200),
-        ("POST", "/api/v1/profiles:batch", Some(json!({"profiles": []})), 400),
+        (
+            "POST",
+            "/api/v1/profiles:batch",
+            Some(json!({"profiles": [{"id": "p3"}, {"id": "p3"}]})),
+            200,
+        ),
+        (
+            "POST",
+            "/api/v1/profiles:batch",
+            Some(json!({"profiles": []})),
+            400,
+        ),
         ("GET", "/api/v1/churn/at-risk?limit=1", None, 200),
-        ("GET", "/api/v1/churn/at-risk?sort=rising&involuntary=true&lifecycle=customer&min_score=50", None, 200),
+        (
+            "GET",
+            "/api/v1/churn/at-risk?sort=rising&involuntary=true&lifecycle=customer&min_score=50",
+            None,
+            200,
+        ),
         ("GET", "/api/v1/churn/at-risk?limit=0", None, 400),
         ("GET", "/api/v1/integrations/stripe", None, 200),
-        ("POST", "/api/v1/integrations/stripe/failed-events/evt_1/replay", None, 404),
+        (
+            "POST",
+            "/api/v1/integrations/stripe/failed-events/evt_1/replay",
+            None,
+            404,
+        ),
     ];
     for (method, path, body, status) in calls {
         // `call` asserts conformance; the status proves the case is the one meant.
