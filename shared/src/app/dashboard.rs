@@ -66,11 +66,40 @@ pub async fn put_profile<S>(
 where
     S: ProfileStore + ConnectionStore + BillingStore,
 {
-    check_profile(profile).map_err(|e| DashboardError::Invalid(e.to_string()))?;
-    let connected = store
+    let connected = feeds_scores(store, ws).await?;
+    let score = store_profile(store, cfg, now, ws, profile, connected).await?;
+    let history = store
+        .history(ws, &profile.profile_id, HISTORY_SHOWN)
+        .await?;
+    Ok(Explained { score, history })
+}
+
+/// Whether the workspace's Stripe connection feeds scores (the billing family).
+pub async fn feeds_scores<S: ConnectionStore>(
+    store: &S,
+    ws: &WorkspaceId,
+) -> Result<bool, DashboardError> {
+    Ok(store
         .connection(ws)
         .await?
-        .is_some_and(|(c, _)| c.feeds_scores());
+        .is_some_and(|(c, _)| c.feeds_scores()))
+}
+
+/// The write of [`put_profile`] alone (a batch entry): checks the limits,
+/// scores with the matched customer's billing state, commits profile, match,
+/// score and history together, and returns the stored score.
+pub async fn store_profile<S>(
+    store: &S,
+    cfg: &EngineConfig,
+    now: Timestamp,
+    ws: &WorkspaceId,
+    profile: &Profile,
+    connected: bool,
+) -> Result<StoredScore, DashboardError>
+where
+    S: ProfileStore + BillingStore,
+{
+    check_profile(profile).map_err(|e| DashboardError::Invalid(e.to_string()))?;
     let committed = until_committed(|| async {
         let billing = match &profile.stripe_customer_id {
             Some(c) => Some(store.load(ws, c).await?.0).filter(|b| b.newest.is_some()),
@@ -93,11 +122,7 @@ where
         Ok::<_, StoreError>(Round::from_commit(outcome, |_| score))
     })
     .await?;
-    let score = committed.ok_or(DashboardError::Contended)?;
-    let history = store
-        .history(ws, &profile.profile_id, HISTORY_SHOWN)
-        .await?;
-    Ok(Explained { score, history })
+    committed.ok_or(DashboardError::Contended)
 }
 
 /// One profile of the workspace.

@@ -237,16 +237,17 @@ where
         .collect();
     let now = api.clock.now();
     let ws = &who.workspace_id;
+    let connected = uc::feeds_scores(&api.store, ws).await?;
+    let cfg = &api.settings.engine;
     let results: Vec<Value> = futures::stream::iter(parsed.into_iter().enumerate())
         .map(|(i, entry)| async move {
             match entry {
                 Err((id, e)) => batch_result(i, id.as_ref(), Err(e)),
                 Ok(profile) => {
-                    let stored =
-                        uc::put_profile(&api.store, &api.settings.engine, now, ws, &profile)
-                            .await
-                            .map(|_| ())
-                            .map_err(ApiError::from);
+                    let stored = uc::store_profile(&api.store, cfg, now, ws, &profile, connected)
+                        .await
+                        .map(|_| ())
+                        .map_err(ApiError::from);
                     batch_result(i, Some(&profile.profile_id), stored)
                 }
             }
