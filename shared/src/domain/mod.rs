@@ -15,6 +15,7 @@ pub mod payments;
 pub mod plan_history;
 pub mod plan_sample;
 pub mod profile;
+pub mod profile_history;
 pub mod profile_view;
 pub mod ratio;
 pub mod region;

@@ -36,6 +36,7 @@ const ROUTES: &[(&str, &str)] = &[
         "/api/v1/integrations/stripe/failed-events/{event_id}/replay",
     ),
     ("PUT", "/api/v1/profiles/{profile_id}"),
+    ("POST", "/api/v1/profiles:batch"),
     ("GET", "/api/v1/profiles/{profile_id}"),
     ("GET", "/api/v1/profiles/{profile_id}/churn"),
     ("GET", "/api/v1/churn/at-risk"),
@@ -78,6 +79,12 @@ where
                 "replay",
             ] => match method {
                 "POST" => Box::pin(integration::replay(self, req, id)),
+                _ => return method_not_allowed(req),
+            },
+            // One segment with a colon (Google's custom-method style): no
+            // profile id can hold `:`, so it never shadows `profiles/{id}`.
+            ["api", "v1", "profiles:batch"] => match method {
+                "POST" => Box::pin(dashboard::put_batch(self, req)),
                 _ => return method_not_allowed(req),
             },
             ["api", "v1", "profiles", id] => match method {

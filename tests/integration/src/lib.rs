@@ -81,8 +81,10 @@ impl TestStore {
 
 pub mod emulator;
 pub mod eventbridge;
+pub mod api;
 pub mod faults;
 pub mod local;
+pub mod openapi;
 pub mod simulated;
 pub mod snapshot;
 pub mod template;

@@ -104,12 +104,30 @@ pub fn score_sort(rank: &SegmentRank, id: &ProfileId) -> String {
     )
 }
 
-/// The GSI1 sort-key range of live (or churned) scores from `min_score` up to the top.
-pub fn score_range(live: bool, min_score: u8) -> (String, String) {
+/// The GSI1 sort-key range of live (or churned) scores from `min_tenths` (a
+/// score in tenths of a point) up to the top.
+pub fn score_range(live: bool, min_tenths: u16) -> (String, String) {
     let class = u8::from(live);
     (
-        format!("{class}{:04}", u16::from(min_score) * 10),
+        format!("{class}{:04}", min_tenths.min(1_000)),
         format!("{class}1001"),
+    )
+}
+
+/// GSI2 partition of a workspace's rising at-risk profiles (sparse: only a
+/// score that is at risk and rose over its window has it).
+pub fn rising(ws: &WorkspaceId) -> String {
+    format!("WS#{ws}#RISING")
+}
+
+/// GSI2 sort key of a rising score: the rise in tenths, then the score in
+/// tenths, then the profile, zero-padded so a descending query lists the
+/// largest rise first.
+pub fn rising_sort(rise_tenths: u16, score_tenths: u16, id: &ProfileId) -> String {
+    format!(
+        "{:04}#{:04}#{id}",
+        rise_tenths.min(1_000),
+        score_tenths.min(1_000)
     )
 }
 
@@ -118,12 +136,14 @@ pub fn history(ws: &WorkspaceId, id: &ProfileId) -> String {
     format!("HIST#{ws}#{id}")
 }
 
-/// One history entry: time, then a discriminator so same-second entries coexist.
-pub fn history_sort(at: Timestamp, discriminator: &str) -> String {
-    format!("{:012}#{discriminator}", at.unix().max(0))
+/// One history entry: time, then the score item's version that the write
+/// created, so two writes in the same second never share a key (the version
+/// moves by one per write of the score, under the write's own condition).
+pub fn history_sort(at: Timestamp, version: u64) -> String {
+    format!("{:012}#{version:012}", at.unix().max(0))
 }
 
 /// The key of one history entry.
-pub fn history_entry(ws: &WorkspaceId, id: &ProfileId, at: Timestamp, discriminator: &str) -> Key {
-    Key::new(history(ws, id), history_sort(at, discriminator))
+pub fn history_entry(ws: &WorkspaceId, id: &ProfileId, at: Timestamp, version: u64) -> Key {
+    Key::new(history(ws, id), history_sort(at, version))
 }

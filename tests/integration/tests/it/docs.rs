@@ -56,9 +56,10 @@ fn errors_md_gives_every_code_the_status_it_answers_with() {
 fn errors_md_lists_every_limit_with_its_value() {
     use kustiq::domain::limits as l;
     let doc = errors_md();
-    let limits: [(&str, String); 13] = [
+    let limits: [(&str, String); 14] = [
         ("MAX_PROFILE_BYTES", l::MAX_PROFILE_BYTES.to_string()),
         ("MAX_BATCH_BYTES", l::MAX_BATCH_BYTES.to_string()),
+        ("MAX_BATCH", l::MAX_BATCH.to_string()),
         ("MAX_EMAIL", l::MAX_EMAIL.to_string()),
         ("MAX_DOMAIN", l::MAX_DOMAIN.to_string()),
         ("MAX_NAME", l::MAX_NAME.to_string()),

@@ -16,10 +16,12 @@ macro_rules! on_both_engines {
     };
 }
 
+mod at_risk;
 mod catalog_store;
 mod connections;
 mod docs;
 mod eventbridge;
+mod explained;
 mod hardening;
 mod keys;
 mod local_hardening;
@@ -32,5 +34,8 @@ mod secrets;
 mod store_conformance;
 mod stripe_client;
 mod template;
+mod openapi;
+mod profiles_batch;
+mod tenant_isolation;
 mod webhook_catalog;
 mod webhook_ingest;

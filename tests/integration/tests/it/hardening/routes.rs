@@ -17,7 +17,7 @@ enum Access {
 
 /// Every route, what it asks, and what a Pro caller gets on the bench
 /// (after the PUT stored `p1`). A route missing here fails the test.
-const GATES: [(&str, &str, Access, u16); 7] = [
+const GATES: [(&str, &str, Access, u16); 8] = [
     ("POST", "/webhooks/stripe", Access::Signed, 400),
     ("GET", "/api/v1/integrations/stripe", Access::AnyPlan, 200),
     (
@@ -28,6 +28,8 @@ const GATES: [(&str, &str, Access, u16); 7] = [
     ),
     ("PUT", "/api/v1/profiles/{profile_id}", Access::Pro, 200),
     ("GET", "/api/v1/profiles/{profile_id}", Access::Pro, 200),
+    // No body: a clear 400 once the plan lets the caller in.
+    ("POST", "/api/v1/profiles:batch", Access::Pro, 400),
     (
         "GET",
         "/api/v1/profiles/{profile_id}/churn",
