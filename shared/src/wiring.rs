@@ -5,10 +5,13 @@
 use crate::adapters::aws::{AwsTarget, sdk_config};
 use crate::adapters::clock::SystemClock;
 use crate::adapters::dynamo::DynamoStore;
+use crate::adapters::kms::KmsSealer;
 use crate::adapters::runtime::{ConfigError, FunctionConfig, Secrets};
 use crate::adapters::secrets::{CachedSecrets, SecretsManagerSource};
-use crate::adapters::stripe::{PlatformSources, RetryPolicy, StripeClient, StripeConfig};
-use crate::http::{ApiRoutes, Router, Settings, WebhookRoutes};
+use crate::adapters::stripe::{Platform, PlatformSources, RetryPolicy, StripeClient, StripeConfig};
+use crate::app::connect::{ConnectSettings, Connector};
+use crate::domain::region::Region;
+use crate::http::{ApiRoutes, ConnectRoutes, Router, Settings, WebhookRoutes};
 use crate::ports::clock::Clock;
 use crate::scheduled::{Job, NightlySync, RetrySweep};
 use lambda_http::lambda_runtime::{self, LambdaEvent};
@@ -108,10 +111,103 @@ pub fn api(aws: &Aws) -> Result<Router, Error> {
     }))
 }
 
-/// The OAuth connect and callback function. Its routes land with the connect
-/// issue; until then it serves none (every request is a 404).
-pub fn connect(_aws: &Aws) -> Result<Router, Error> {
-    Ok(Router::new())
+/// The Stripe platform of the connect and disconnect functions: the Connect /
+/// App client id `KUSTIQ_STRIPE_CLIENT_ID`, the API at `KUSTIQ_STRIPE_API_BASE`
+/// and Connect OAuth at `KUSTIQ_STRIPE_CONNECT_BASE` (Stripe's when unset).
+fn platform(
+    aws: &Aws,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<Platform<Secrets>, Error> {
+    let mut config = StripeConfig::default();
+    if let Some(base) = &aws.cfg.stripe_api_base {
+        config.api_base = base.clone();
+    }
+    if let Some(base) = lookup("KUSTIQ_STRIPE_CONNECT_BASE").filter(|v| !v.is_empty()) {
+        let api = config.api_base.to_string();
+        config = config.with_bases(&api, &base)?;
+    }
+    let client_id = lookup("KUSTIQ_STRIPE_CLIENT_ID")
+        .filter(|v| !v.is_empty())
+        .ok_or(ConfigError::Missing("KUSTIQ_STRIPE_CLIENT_ID"))?;
+    Ok(Platform::new(
+        StripeClient::new(config)?,
+        client_id,
+        aws.secrets(),
+    ))
+}
+
+/// The region's KMS key (`KUSTIQ_KMS_KEY_ID`, optional `KUSTIQ_KMS_KEY_VERSION`).
+fn sealer(aws: &Aws, lookup: &dyn Fn(&str) -> Option<String>) -> Result<KmsSealer, Error> {
+    let key = lookup("KUSTIQ_KMS_KEY_ID")
+        .filter(|v| !v.is_empty())
+        .ok_or(ConfigError::Missing("KUSTIQ_KMS_KEY_ID"))?;
+    let version = match lookup("KUSTIQ_KMS_KEY_VERSION").filter(|v| !v.is_empty()) {
+        None => 1,
+        Some(v) => v.parse().map_err(|_| ConfigError::Invalid {
+            name: "KUSTIQ_KMS_KEY_VERSION",
+            reason: format!("{v:?} is not a positive number"),
+        })?,
+    };
+    Ok(KmsSealer::new(&aws.sdk, key).with_key_version(version))
+}
+
+/// What the operator offers: `KUSTIQ_PUBLIC_URL` (required: OAuth redirect URIs),
+/// `KUSTIQ_CONNECT_METHODS` (`connect,app,api_key` by default) and
+/// `KUSTIQ_ALLOW_SECRET_KEY` (`true` to accept `sk_…` keys; default refused).
+pub fn connect_settings(
+    lookup: &dyn Fn(&str) -> Option<String>,
+    region: Region,
+) -> Result<ConnectSettings, ConfigError> {
+    let raw = lookup("KUSTIQ_PUBLIC_URL")
+        .filter(|v| !v.is_empty())
+        .ok_or(ConfigError::Missing("KUSTIQ_PUBLIC_URL"))?;
+    let url = url::Url::parse(&raw)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
+        .ok_or_else(|| ConfigError::Invalid {
+            name: "KUSTIQ_PUBLIC_URL",
+            reason: format!("{raw:?} is not an http(s) URL"),
+        })?;
+    let mut settings = ConnectSettings::new(url, region);
+    if let Some(m) = lookup("KUSTIQ_CONNECT_METHODS").filter(|v| !v.is_empty()) {
+        settings.methods =
+            ConnectSettings::parse_methods(&m).map_err(|reason| ConfigError::Invalid {
+                name: "KUSTIQ_CONNECT_METHODS",
+                reason,
+            })?;
+    }
+    settings.allow_secret_key = match lookup("KUSTIQ_ALLOW_SECRET_KEY").as_deref() {
+        None | Some("") | Some("false") => false,
+        Some("true") => true,
+        Some(other) => {
+            return Err(ConfigError::Invalid {
+                name: "KUSTIQ_ALLOW_SECRET_KEY",
+                reason: format!("{other:?} is not true or false"),
+            });
+        }
+    };
+    Ok(settings)
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+/// The OAuth connect and callback function: connect, callback, restricted key,
+/// webhook secrets.
+pub fn connect(aws: &Aws) -> Result<Router, Error> {
+    let settings = connect_settings(&env, aws.cfg.region)?;
+    Ok(Router::new().mount(ConnectRoutes {
+        connector: Connector {
+            store: aws.store(),
+            secrets: aws.secrets(),
+            sealer: sealer(aws, &env)?,
+            platform: platform(aws, &env)?,
+            settings,
+        },
+        clock: clock(),
+        settings: aws.settings(),
+    }))
 }
 
 /// The disconnect and erase function. Its routes land with the connect issue;

@@ -353,6 +353,25 @@ pub trait Sealer: Send + Sync {
     ) -> impl Future<Output = Result<Secret, KeyError>> + Send;
 }
 
+/// A shared sealer seals and opens as the one it shares.
+impl<T: Sealer> Sealer for std::sync::Arc<T> {
+    fn seal(
+        &self,
+        ctx: &SealContext,
+        plaintext: &Secret,
+    ) -> impl Future<Output = Result<SealedBlob, KeyError>> + Send {
+        (**self).seal(ctx, plaintext)
+    }
+
+    fn open(
+        &self,
+        ctx: &SealContext,
+        blob: &SealedBlob,
+    ) -> impl Future<Output = Result<Secret, KeyError>> + Send {
+        (**self).open(ctx, blob)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

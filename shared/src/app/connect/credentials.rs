@@ -226,7 +226,9 @@ where
                         }
                         // Disconnected meanwhile: the tokens are not wanted any more.
                         _ => {
-                            return Err(unauthorized("the connection was removed during a refresh"));
+                            return Err(unauthorized(
+                                "the connection was removed during a refresh",
+                            ));
                         }
                     }
                 }
