@@ -17,6 +17,7 @@ macro_rules! on_both_engines {
 }
 
 mod catalog_store;
+mod connect;
 mod connections;
 mod docs;
 mod hardening;
