@@ -14,7 +14,7 @@ use kustiq::adapters::stripe::{Platform, PlatformSources, StripeClient, StripeCo
 use kustiq::app::connect::Connector;
 use kustiq::domain::region::Region;
 use kustiq::domain::secret::Secret;
-use kustiq::http::{ApiRoutes, ConnectRoutes, Router, Settings, WebhookRoutes};
+use kustiq::http::{ApiRoutes, ConnectRoutes, DisconnectRoutes, Router, Settings, WebhookRoutes};
 use kustiq::ports::clock::Clock;
 use kustiq::ports::keys::KeyError;
 use kustiq::ports::secrets::SecretName;
@@ -184,6 +184,12 @@ pub async fn start_at(
                 platform: platform(&cursor_key)?,
                 settings: connect_settings,
             },
+            clock: clock.clone(),
+            settings: settings.clone(),
+        })
+        .mount(DisconnectRoutes {
+            store: store.clone(),
+            platform: platform(&cursor_key)?,
             clock: clock.clone(),
             settings: settings.clone(),
         })

@@ -11,7 +11,7 @@ use crate::adapters::secrets::{CachedSecrets, SecretsManagerSource};
 use crate::adapters::stripe::{Platform, PlatformSources, RetryPolicy, StripeClient, StripeConfig};
 use crate::app::connect::{ConnectSettings, Connector};
 use crate::domain::region::Region;
-use crate::http::{ApiRoutes, ConnectRoutes, Router, Settings, WebhookRoutes};
+use crate::http::{ApiRoutes, ConnectRoutes, DisconnectRoutes, Router, Settings, WebhookRoutes};
 use crate::ports::clock::Clock;
 use crate::scheduled::{Job, NightlySync, RetrySweep};
 use lambda_http::lambda_runtime::{self, LambdaEvent};
@@ -210,10 +210,14 @@ pub fn connect(aws: &Aws) -> Result<Router, Error> {
     }))
 }
 
-/// The disconnect and erase function. Its routes land with the connect issue;
-/// until then it serves none (every request is a 404).
-pub fn disconnect(_aws: &Aws) -> Result<Router, Error> {
-    Ok(Router::new())
+/// The disconnect and erase function.
+pub fn disconnect(aws: &Aws) -> Result<Router, Error> {
+    Ok(Router::new().mount(DisconnectRoutes {
+        store: aws.store(),
+        platform: platform(aws, &env)?,
+        clock: clock(),
+        settings: aws.settings(),
+    }))
 }
 
 /// The retry sweep (scoring function, every minute).

@@ -10,7 +10,8 @@ use crate::http::auth::{Gate, Identity};
 use crate::http::error::{ApiError, json_response, ok};
 use crate::http::router::{Reply, Routes, method_not_allowed};
 use crate::ports::clock::Clock;
-use crate::ports::connections::{ConnectionStore, GrantStore, StateLedger};
+use crate::ports::connections::{ConnectionStore, GrantStore, StateLedger, StripeDataEraser};
+use crate::ports::profiles::ProfileStore;
 use crate::ports::keys::Sealer;
 use crate::ports::oauth::StripePlatform;
 use crate::ports::secrets::SecretSource;
@@ -241,5 +242,79 @@ where
             "webhook_path": format!("/webhooks/stripe/c/{id}"),
             "secrets": count,
         })))
+    }
+}
+
+/// The disconnect function's routes: disconnect and erase.
+pub struct DisconnectRoutes<S, P> {
+    /// The table.
+    pub store: S,
+    /// Stripe (Connect's deauthorize).
+    pub platform: P,
+    /// Now.
+    pub clock: Arc<dyn Clock>,
+    /// Settings (the region served, the engine for rescoring).
+    pub settings: Settings,
+}
+
+const DISCONNECT_ROUTES: &[(&str, &str)] = &[
+    ("DELETE", "/api/v1/integrations/stripe"),
+    ("POST", "/api/v1/integrations/stripe/erase"),
+];
+
+impl<S, P> Routes for DisconnectRoutes<S, P>
+where
+    S: ConnectionStore + GrantStore + StripeDataEraser + ProfileStore + 'static,
+    P: StripePlatform + 'static,
+{
+    fn serve<'a>(&'a self, req: &'a Request, path: &'a [&'a str]) -> Option<BoxFuture<'a, Reply>> {
+        let method = req.method().as_str();
+        let reply: BoxFuture<'a, Reply> = match path {
+            // `GET` on this path is the API function's status route.
+            ["api", "v1", "integrations", "stripe"] => match method {
+                "DELETE" => Box::pin(self.disconnect(req)),
+                _ => return None,
+            },
+            ["api", "v1", "integrations", "stripe", "erase"] => match method {
+                "POST" => Box::pin(self.erase(req)),
+                _ => return method_not_allowed(req),
+            },
+            _ => return None,
+        };
+        Some(reply)
+    }
+
+    fn routes(&self) -> &'static [(&'static str, &'static str)] {
+        DISCONNECT_ROUTES
+    }
+}
+
+impl<S, P> DisconnectRoutes<S, P>
+where
+    S: ConnectionStore + GrantStore + StripeDataEraser + ProfileStore,
+    P: StripePlatform,
+{
+    /// `DELETE /api/v1/integrations/stripe`.
+    async fn disconnect(&self, req: &Request) -> Reply {
+        let who = Identity::authorize(req, self.settings.region, Gate::Pro)?;
+        let d = crate::app::connect::disconnect(&self.store, &self.platform, &who.workspace_id).await?;
+        Ok(ok(&json!({
+            "connected": false,
+            "was_connected": d.was_connected,
+            "revoked_at_stripe": d.revoked_at_stripe,
+        })))
+    }
+
+    /// `POST /api/v1/integrations/stripe/erase`.
+    async fn erase(&self, req: &Request) -> Reply {
+        let who = Identity::authorize(req, self.settings.region, Gate::Pro)?;
+        let e = crate::app::connect::erase(
+            &self.store,
+            &self.settings.engine,
+            &who.workspace_id,
+            self.clock.now(),
+        )
+        .await?;
+        Ok(ok(&json!({"erased": true, "rescored": e.rescored})))
     }
 }

@@ -11,7 +11,7 @@ pub mod router;
 pub mod webhook;
 
 pub use api::ApiRoutes;
-pub use connect::ConnectRoutes;
+pub use connect::{ConnectRoutes, DisconnectRoutes};
 pub use router::{Router, Routes};
 pub use webhook::WebhookRoutes;
 

@@ -159,6 +159,53 @@ pub trait GrantStore: Send + Sync {
     fn granted_workspaces(
         &self,
     ) -> impl Future<Output = Result<Vec<WorkspaceId>, StoreError>> + Send;
+
+    /// Disconnects: writes `connection` (status `disconnected`) if its version is
+    /// still `expected`, and deletes its account route, its grant and the
+    /// connection-id route, in one transaction. Events of the account then find
+    /// no connection; billing state, scores, matches and history stay.
+    fn disconnect(
+        &self,
+        connection: &Connection,
+        expected: u64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Remembers that Stripe must still be told to revoke our access to
+    /// `account` (a deauthorize that failed at disconnect); a later connect of the
+    /// account cancels it.
+    fn queue_deauthorization(
+        &self,
+        account: &StripeAccountId,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The accounts whose deauthorization is still owed.
+    fn owed_deauthorizations(
+        &self,
+    ) -> impl Future<Output = Result<Vec<StripeAccountId>, StoreError>> + Send;
+
+    /// Forgets an owed deauthorization (done).
+    fn deauthorization_done(
+        &self,
+        account: &StripeAccountId,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Deletes what Stripe told us about a workspace (erase).
+///
+/// Contract: idempotent; each item is deleted (or rewritten) on its own, so a
+/// failure part-way leaves a partly erased workspace that a retry finishes.
+/// `StoreError::Conflict` means a profile changed meanwhile: run it again.
+pub trait StripeDataEraser: Send + Sync {
+    /// Deletes the workspace's billing states, charge owners, customer matches,
+    /// recorded events, score-history entries caused by Stripe events, the
+    /// catalog cache of `account`, and a connection that no longer feeds
+    /// scores; strips `stripe_customer_id` from its profiles. Returns every
+    /// profile of the workspace as it is now, for rescoring.
+    fn erase_stripe_data(
+        &self,
+        workspace: &WorkspaceId,
+        account: Option<&StripeAccountId>,
+    ) -> impl Future<Output = Result<Vec<crate::domain::profile::Profile>, StoreError>> + Send;
 }
 
 /// Remembers which OAuth states were used, so each is single-use.

@@ -18,6 +18,11 @@ struct Route {
     connection: Connection,
 }
 
+/// The workspace an account route points to.
+pub(super) fn route_owner(item: &Item) -> Result<WorkspaceId, StoreError> {
+    Ok(item.parse::<Route>()?.workspace_id)
+}
+
 #[derive(Serialize, Deserialize)]
 struct IdRoute {
     workspace_id: WorkspaceId,
@@ -194,6 +199,49 @@ impl GrantStore for DynamoStore {
         .await
     }
 
+    async fn disconnect(&self, connection: &Connection, expected: u64) -> Result<(), StoreError> {
+        let ws = &connection.workspace_id;
+        let mut ops = vec![
+            TxOp::Put(
+                Item::json(keys::connection(ws), connection)?,
+                Condition::Version(expected),
+            ),
+            TxOp::Delete(keys::grant(ws), Condition::None),
+        ];
+        // Only this workspace's route: another workspace may hold the account now.
+        if let Some(route) = self.get(&keys::account_route(&connection.account_id)).await?
+            && &route.parse::<Route>()?.workspace_id == ws
+        {
+            ops.push(TxOp::Delete(
+                keys::account_route(&connection.account_id),
+                Condition::Version(route.version),
+            ));
+        }
+        if let Some((grant, _)) = GrantStore::grant(self, ws).await? {
+            ops.push(TxOp::Delete(
+                keys::connection_id_route(&grant.connection_id),
+                Condition::None,
+            ));
+        }
+        self.transact(ops).await
+    }
+
+    async fn queue_deauthorization(&self, account: &StripeAccountId) -> Result<(), StoreError> {
+        self.put(&Self::owed_item(account)?, Condition::None)
+            .await
+            .map(|_| ())
+    }
+
+    async fn owed_deauthorizations(&self) -> Result<Vec<StripeAccountId>, StoreError> {
+        let q = super::Query::partition(super::Index::Gsi1, keys::DEAUTHS);
+        self.query_all(&q).await?.iter().map(Item::parse).collect()
+    }
+
+    async fn deauthorization_done(&self, account: &StripeAccountId) -> Result<(), StoreError> {
+        self.delete(&keys::owed_deauthorization(account), Condition::None)
+            .await
+    }
+
     async fn granted_workspaces(&self) -> Result<Vec<WorkspaceId>, StoreError> {
         let q = super::Query::partition(super::Index::Gsi1, keys::GRANTS);
         let items = self.query_all(&q).await?;
@@ -201,6 +249,14 @@ impl GrantStore for DynamoStore {
             .iter()
             .map(|i| i.parse::<Grant>().map(|g| g.workspace_id))
             .collect()
+    }
+}
+
+impl DynamoStore {
+    /// Owed-deauthorization items carry the account.
+    fn owed_item(account: &StripeAccountId) -> Result<Item, StoreError> {
+        Ok(Item::json(keys::owed_deauthorization(account), account)?
+            .with_gsi1(keys::DEAUTHS, account.as_str()))
     }
 }
 

@@ -37,6 +37,14 @@ pub fn connection_id_route(id: &ConnectionId) -> Key {
     Key::new(format!("CONNID#{id}"), "ROUTE")
 }
 
+/// A Connect deauthorization still owed to Stripe for `account`.
+pub fn owed_deauthorization(account: &StripeAccountId) -> Key {
+    Key::new(format!("DEAUTH#{account}"), "OWED")
+}
+
+/// GSI1 partition listing owed deauthorizations.
+pub const DEAUTHS: &str = "DEAUTHS";
+
 /// A used OAuth state nonce (expires with the state).
 pub fn oauth_state(nonce: &str) -> Key {
     Key::new(format!("OSTATE#{nonce}"), "USED")

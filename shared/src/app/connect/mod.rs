@@ -4,10 +4,12 @@
 //! webhook secrets, disconnect and erase, and the 6-hourly credential rotation.
 
 mod credentials;
+mod disconnect;
 mod flow;
 pub mod state;
 
 pub use credentials::{SealedReaders, open_webhook_secrets};
+pub use disconnect::{Disconnected, Erased, disconnect, erase};
 pub use flow::{
     ApiKeyRequest, CallbackParams, ConnectRequest, ConnectSettings, Connected, Connector,
     method_name,
