@@ -353,6 +353,22 @@ pub trait Sealer: Send + Sync {
     ) -> impl Future<Output = Result<Secret, KeyError>> + Send;
 }
 
+/// No key configured: every call is [`KeyError::Misconfigured`]. For processes
+/// that never open a sealed value (a webhook function without per-connection
+/// endpoints).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoSealer;
+
+impl Sealer for NoSealer {
+    async fn seal(&self, _: &SealContext, _: &Secret) -> Result<SealedBlob, KeyError> {
+        Err(KeyError::Misconfigured("no sealing key is configured".into()))
+    }
+
+    async fn open(&self, _: &SealContext, _: &SealedBlob) -> Result<Secret, KeyError> {
+        Err(KeyError::Misconfigured("no sealing key is configured".into()))
+    }
+}
+
 /// A shared sealer seals and opens as the one it shares.
 impl<T: Sealer> Sealer for std::sync::Arc<T> {
     fn seal(
