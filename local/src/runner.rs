@@ -193,13 +193,16 @@ pub async fn start_at(
             clock: clock.clone(),
             settings: settings.clone(),
         })
-        .mount(WebhookRoutes::new(
-            store.clone(),
-            secrets(&cursor_key),
-            catalog_sources(&cursor_key)?,
-            clock.clone(),
-            settings.clone(),
-        ))
+        .mount(
+            WebhookRoutes::new(
+                store.clone(),
+                secrets(&cursor_key),
+                catalog_sources(&cursor_key)?,
+                clock.clone(),
+                settings.clone(),
+            )
+            .with_sealer(sealer.clone()),
+        )
         .mount(ApiRoutes {
             store: store.clone(),
             secrets: secrets(&cursor_key),

@@ -9,11 +9,11 @@ use crate::adapters::kms::KmsSealer;
 use crate::adapters::runtime::{ConfigError, FunctionConfig, Secrets};
 use crate::adapters::secrets::{CachedSecrets, SecretsManagerSource};
 use crate::adapters::stripe::{Platform, PlatformSources, RetryPolicy, StripeClient, StripeConfig};
-use crate::app::connect::{ConnectSettings, Connector};
+use crate::app::connect::{ConnectSettings, Connector, SealedReaders};
 use crate::domain::region::Region;
 use crate::http::{ApiRoutes, ConnectRoutes, DisconnectRoutes, Router, Settings, WebhookRoutes};
 use crate::ports::clock::Clock;
-use crate::scheduled::{Job, NightlySync, RetrySweep};
+use crate::scheduled::{CredentialRotation, Job, NightlySync, RetrySweep};
 use lambda_http::lambda_runtime::{self, LambdaEvent};
 use lambda_http::{Error, service_fn};
 use std::sync::Arc;
@@ -90,15 +90,20 @@ fn clock() -> Arc<dyn Clock> {
     Arc::new(SystemClock)
 }
 
-/// The webhook function: `POST /webhooks/stripe` and nothing else.
+/// The webhook function: `POST /webhooks/stripe` and, with `KUSTIQ_KMS_KEY_ID`
+/// set, the restricted-key connections' own `POST /webhooks/stripe/c/{id}`.
 pub fn webhook(aws: &Aws) -> Result<Router, Error> {
-    Ok(Router::new().mount(WebhookRoutes::new(
+    let routes = WebhookRoutes::new(
         aws.store(),
         aws.secrets(),
         aws.catalog_sources()?,
         clock(),
         aws.settings(),
-    )))
+    );
+    Ok(match env("KUSTIQ_KMS_KEY_ID").filter(|v| !v.is_empty()) {
+        Some(_) => Router::new().mount(routes.with_sealer(sealer(aws, &env)?)),
+        None => Router::new().mount(routes),
+    })
 }
 
 /// The dashboard API function.
@@ -218,6 +223,21 @@ pub fn disconnect(aws: &Aws) -> Result<Router, Error> {
         clock: clock(),
         settings: aws.settings(),
     }))
+}
+
+/// The credential job (every 6 hours; see [`CredentialRotation`]): the region's
+/// KMS key and the Stripe platform, as the connect function reads them.
+pub fn credential_rotation(
+    aws: &Aws,
+) -> Result<CredentialRotation<DynamoStore, KmsSealer, Platform<Secrets>>, Error> {
+    Ok(CredentialRotation {
+        readers: SealedReaders {
+            store: aws.store(),
+            sealer: sealer(aws, &env)?,
+            platform: platform(aws, &env)?,
+            clock: clock(),
+        },
+    })
 }
 
 /// The retry sweep (scoring function, every minute).

@@ -11,9 +11,9 @@ use crate::http::error::{ApiError, json_response, ok};
 use crate::http::router::{Reply, Routes, method_not_allowed};
 use crate::ports::clock::Clock;
 use crate::ports::connections::{ConnectionStore, GrantStore, StateLedger, StripeDataEraser};
-use crate::ports::profiles::ProfileStore;
 use crate::ports::keys::Sealer;
 use crate::ports::oauth::StripePlatform;
+use crate::ports::profiles::ProfileStore;
 use crate::ports::secrets::SecretSource;
 use futures::future::BoxFuture;
 use lambda_http::{Request, RequestExt};
@@ -297,7 +297,8 @@ where
     /// `DELETE /api/v1/integrations/stripe`.
     async fn disconnect(&self, req: &Request) -> Reply {
         let who = Identity::authorize(req, self.settings.region, Gate::Pro)?;
-        let d = crate::app::connect::disconnect(&self.store, &self.platform, &who.workspace_id).await?;
+        let d =
+            crate::app::connect::disconnect(&self.store, &self.platform, &who.workspace_id).await?;
         Ok(ok(&json!({
             "connected": false,
             "was_connected": d.was_connected,

@@ -1,23 +1,23 @@
 //! `POST /webhooks/stripe`: verify on the raw body first, then ingest.
 //! Rejections store nothing and are counted by reason.
 
+use crate::app::connect::open_webhook_secrets;
 use crate::app::ingest::{Ignored, IngestError, Ingested, ingest};
 use crate::domain::error_code::ErrorCode;
+use crate::domain::ids::ConnectionId;
+use crate::domain::secret::Secret;
+use crate::domain::time::Timestamp;
 use crate::http::Settings;
 use crate::http::error::{ApiError, ok};
 use crate::http::router::{Reply, Routes, method_not_allowed};
 use crate::ports::catalog::{CatalogSources, CatalogStore};
 use crate::ports::clock::Clock;
-use crate::app::connect::open_webhook_secrets;
-use crate::domain::ids::ConnectionId;
-use crate::domain::secret::Secret;
-use crate::domain::time::Timestamp;
 use crate::ports::connections::{ConnectionStore, GrantStore};
-use crate::ports::keys::{NoSealer, Sealer};
-use crate::stripe::VerifiedEvent;
 use crate::ports::events::EventLog;
 use crate::ports::ingest::IngestStore;
+use crate::ports::keys::{NoSealer, Sealer};
 use crate::ports::secrets::{SecretError, SecretName, SecretSource};
+use crate::stripe::VerifiedEvent;
 use crate::stripe::verify_and_parse;
 use crate::telemetry::count;
 use futures::future::BoxFuture;

@@ -361,11 +361,15 @@ pub struct NoSealer;
 
 impl Sealer for NoSealer {
     async fn seal(&self, _: &SealContext, _: &Secret) -> Result<SealedBlob, KeyError> {
-        Err(KeyError::Misconfigured("no sealing key is configured".into()))
+        Err(KeyError::Misconfigured(
+            "no sealing key is configured".into(),
+        ))
     }
 
     async fn open(&self, _: &SealContext, _: &SealedBlob) -> Result<Secret, KeyError> {
-        Err(KeyError::Misconfigured("no sealing key is configured".into()))
+        Err(KeyError::Misconfigured(
+            "no sealing key is configured".into(),
+        ))
     }
 }
 

@@ -209,7 +209,9 @@ impl GrantStore for DynamoStore {
             TxOp::Delete(keys::grant(ws), Condition::None),
         ];
         // Only this workspace's route: another workspace may hold the account now.
-        if let Some(route) = self.get(&keys::account_route(&connection.account_id)).await?
+        if let Some(route) = self
+            .get(&keys::account_route(&connection.account_id))
+            .await?
             && &route.parse::<Route>()?.workspace_id == ws
         {
             ops.push(TxOp::Delete(

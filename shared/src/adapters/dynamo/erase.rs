@@ -73,7 +73,8 @@ impl StripeDataEraser for DynamoStore {
                 let mut profile: Profile = item.parse()?;
                 if profile.stripe_customer_id.take().is_some() {
                     let stripped = super::Item::json(item.key.clone(), &profile)?;
-                    self.put(&stripped, Condition::Version(item.version)).await?;
+                    self.put(&stripped, Condition::Version(item.version))
+                        .await?;
                 }
                 profiles.push(profile);
             } else if item.key == keys::connection(workspace) {
@@ -92,10 +93,8 @@ impl StripeDataEraser for DynamoStore {
         }
         // Score-history entries caused by a Stripe event carry its id in their key.
         for profile in &profiles {
-            let mut q = Query::partition(
-                Index::Table,
-                keys::history(workspace, &profile.profile_id),
-            );
+            let mut q =
+                Query::partition(Index::Table, keys::history(workspace, &profile.profile_id));
             q.sort = SortKey::Any;
             for entry in self.query_all(&q).await? {
                 if entry.key.sk.contains("#evt_") {

@@ -109,6 +109,21 @@ where
     /// A valid Apps access token: the stored one while it has more than
     /// [`REFRESH_MARGIN_SECS`] to live, else a refreshed one.
     pub async fn app_token(&self, connection: &Connection) -> Result<Secret, StripeError> {
+        self.app_token_with(connection, false).await.map(|(t, _)| t)
+    }
+
+    /// Refreshes the Apps token now, whatever its expiry (the rotation job).
+    /// Whether a refresh happened here (false: another refresher's token was used).
+    pub async fn refresh_now(&self, connection: &Connection) -> Result<bool, StripeError> {
+        self.app_token_with(connection, true).await.map(|(_, r)| r)
+    }
+
+    async fn app_token_with(
+        &self,
+        connection: &Connection,
+        force: bool,
+    ) -> Result<(Secret, bool), StripeError> {
+        let mut waited = false;
         let started = tokio::time::Instant::now();
         loop {
             let (grant, version) = self.load(connection).await?;
@@ -121,10 +136,12 @@ where
             else {
                 return Err(unauthorized("the connection holds no Stripe Apps token"));
             };
-            if expires_at.secs_since(now) > REFRESH_MARGIN_SECS {
-                return self
+            // A forced refresh is satisfied by another refresher's fresh token.
+            if (!force || waited) && expires_at.secs_since(now) > REFRESH_MARGIN_SECS {
+                let token = self
                     .open(&grant, SealPurpose::AccessToken, access_token)
-                    .await;
+                    .await?;
+                return Ok((token, false));
             }
             if grant.refreshing_until.is_some_and(|t| t > now) {
                 if started.elapsed() > WAIT {
@@ -133,12 +150,18 @@ where
                     ));
                 }
                 tokio::time::sleep(POLL).await;
+                waited = true;
                 continue;
             }
             let mut claimed = grant.clone();
             claimed.refreshing_until = Some(now.plus_secs(LEASE_SECS));
             match self.store.save_grant(&claimed, version).await {
-                Ok(v) => return self.refresh(connection, claimed, v, now).await,
+                Ok(v) => {
+                    return self
+                        .refresh(connection, claimed, v, now)
+                        .await
+                        .map(|t| (t, true));
+                }
                 Err(e) if is_conflict(&e) => continue,
                 Err(e) => return Err(store_error(e)),
             }

@@ -6,6 +6,7 @@
 mod credentials;
 mod disconnect;
 mod flow;
+mod rotate;
 pub mod state;
 
 pub use credentials::{SealedReaders, open_webhook_secrets};
@@ -14,6 +15,7 @@ pub use flow::{
     ApiKeyRequest, CallbackParams, ConnectRequest, ConnectSettings, Connected, Connector,
     method_name,
 };
+pub use rotate::{Rotated, rotate_all};
 
 use crate::domain::connection::Mode;
 use crate::domain::region::Region;

@@ -59,8 +59,14 @@ pub struct ConnectBench {
 
 fn secrets() -> Secrets {
     Secrets::Env(EnvSecrets::from_vars([
-        ("KUSTIQ_STRIPE_WEBHOOK_SECRET".to_owned(), "whsec_platform".to_owned()),
-        ("KUSTIQ_API_CURSOR_KEY".to_owned(), "bench-cursor".to_owned()),
+        (
+            "KUSTIQ_STRIPE_WEBHOOK_SECRET".to_owned(),
+            "whsec_platform".to_owned(),
+        ),
+        (
+            "KUSTIQ_API_CURSOR_KEY".to_owned(),
+            "bench-cursor".to_owned(),
+        ),
         ("KUSTIQ_OAUTH_STATE_KEY".to_owned(), STATE_KEY.to_owned()),
         (
             "KUSTIQ_STRIPE_PLATFORM_KEY".to_owned(),
@@ -177,9 +183,14 @@ impl ConnectBench {
             .unwrap_or((path_and_query, ""));
         let mut params: HashMap<String, Vec<String>> = HashMap::new();
         for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
-            params.entry(k.into_owned()).or_default().push(v.into_owned());
+            params
+                .entry(k.into_owned())
+                .or_default()
+                .push(v.into_owned());
         }
-        let body = body.map(|b| Body::Text(b.to_string())).unwrap_or(Body::Empty);
+        let body = body
+            .map(|b| Body::Text(b.to_string()))
+            .unwrap_or(Body::Empty);
         let req = http::Request::builder()
             .method(method)
             .uri(path_and_query)
@@ -280,8 +291,13 @@ impl ConnectBench {
 
     /// `POST …/api-key` as `ws`.
     pub async fn api_key(&self, ws: &str, body: Value) -> Answer {
-        self.pro("POST", "/api/v1/integrations/stripe/api-key", ws, Some(body))
-            .await
+        self.pro(
+            "POST",
+            "/api/v1/integrations/stripe/api-key",
+            ws,
+            Some(body),
+        )
+        .await
     }
 
     /// `GET /api/v1/integrations/stripe` as `ws`.
@@ -318,7 +334,10 @@ impl ConnectBench {
     }
 
     /// How many customers `ws`'s connection reads through its sealed credentials.
-    pub async fn customers_read(&self, ws: &str) -> Result<usize, kustiq::ports::stripe::StripeError> {
+    pub async fn customers_read(
+        &self,
+        ws: &str,
+    ) -> Result<usize, kustiq::ports::stripe::StripeError> {
         use futures::StreamExt;
         let conn = self
             .connection(ws)
@@ -393,7 +412,9 @@ async fn denied_consent_answers_a_clear_code_and_stores_nothing() {
         .callback(&path, None)
         .await
         .assert_refused(400, "ERR_OAUTH_DENIED");
-    bench.assert_nothing_stored(&before, "a denied consent").await;
+    bench
+        .assert_nothing_stored(&before, "a denied consent")
+        .await;
     assert_eq!(bench.status("ws_d1").await["connected"], json!(false));
 }
 
@@ -405,13 +426,17 @@ async fn forged_expired_replayed_and_foreign_states_are_refused() {
     let before = bench.snapshot().await;
 
     // Forged: the signed body altered (another workspace written in), tag kept.
-    let (head, state) = path.split_once("state=").unwrap_or_else(|| panic!("{path}"));
+    let (head, state) = path
+        .split_once("state=")
+        .unwrap_or_else(|| panic!("{path}"));
     let state = state.split('&').next().unwrap_or_default();
     let decoded: String = url::form_urlencoded::parse(format!("s={state}").as_bytes())
         .next()
         .map(|(_, v)| v.into_owned())
         .unwrap_or_default();
-    let (body, tag) = decoded.split_once('.').unwrap_or_else(|| panic!("{decoded}"));
+    let (body, tag) = decoded
+        .split_once('.')
+        .unwrap_or_else(|| panic!("{decoded}"));
     use base64::Engine as _;
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let json = String::from_utf8(b64.decode(body).unwrap_or_default()).unwrap_or_default();
@@ -429,8 +454,15 @@ async fn forged_expired_replayed_and_foreign_states_are_refused() {
     // Another workspace's identity presenting ws_s1's state.
     let other = bench.callback(&path, Some("ws_s2")).await;
     other.assert_refused(400, "ERR_OAUTH_STATE");
-    assert!(other.body["error"]["message"].as_str().unwrap_or("").contains("another workspace"));
-    bench.assert_nothing_stored(&before, "forged and foreign states").await;
+    assert!(
+        other.body["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("another workspace")
+    );
+    bench
+        .assert_nothing_stored(&before, "forged and foreign states")
+        .await;
 
     // The genuine state works once, as its own workspace ...
     let first = bench.callback(&path, Some("ws_s1")).await;
@@ -439,8 +471,15 @@ async fn forged_expired_replayed_and_foreign_states_are_refused() {
     let after_first = bench.snapshot().await;
     let replay = bench.callback(&path, None).await;
     replay.assert_refused(400, "ERR_OAUTH_STATE");
-    assert!(replay.body["error"]["message"].as_str().unwrap_or("").contains("already used"));
-    bench.assert_nothing_stored(&after_first, "a replayed state").await;
+    assert!(
+        replay.body["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("already used")
+    );
+    bench
+        .assert_nothing_stored(&after_first, "a replayed state")
+        .await;
 
     // Expired: ten minutes after it was issued.
     let start = bench.start("ws_s3", "mode=test").await;
@@ -449,8 +488,15 @@ async fn forged_expired_replayed_and_foreign_states_are_refused() {
     let before = bench.snapshot().await;
     let expired = bench.callback(&path, None).await;
     expired.assert_refused(400, "ERR_OAUTH_STATE");
-    assert!(expired.body["error"]["message"].as_str().unwrap_or("").contains("expired"));
-    bench.assert_nothing_stored(&before, "an expired state").await;
+    assert!(
+        expired.body["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("expired")
+    );
+    bench
+        .assert_nothing_stored(&before, "an expired state")
+        .await;
     assert!(bench.connection("ws_s3").await.is_none());
 }
 
@@ -474,7 +520,9 @@ async fn only_pro_workspaces_connect() {
         );
         bench.send(r).await.assert_refused(403, "ERR_PLAN_REQUIRED");
     }
-    bench.assert_nothing_stored(&before, "non-Pro connects").await;
+    bench
+        .assert_nothing_stored(&before, "non-Pro connects")
+        .await;
 }
 
 #[tokio::test]
@@ -487,9 +535,15 @@ async fn a_restricted_key_connects_after_each_read_permission_is_checked() {
     assert_eq!(status["method"], json!("api_key"));
     assert_eq!(status["account_id"], json!(acct.id));
     assert_eq!(status["backfill"]["state"], json!("pending"));
-    let id = status["connection_id"].as_str().unwrap_or_default().to_owned();
+    let id = status["connection_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     assert!(id.starts_with("kc_"), "{status}");
-    assert_eq!(status["webhook_path"], json!(format!("/webhooks/stripe/c/{id}")));
+    assert_eq!(
+        status["webhook_path"],
+        json!(format!("/webhooks/stripe/c/{id}"))
+    );
     assert!(!bench.table_text().await.contains(&acct.restricted_key));
     assert!(bench.customers_read("ws_k1").await.is_ok_and(|n| n > 0));
 }
@@ -498,7 +552,10 @@ async fn a_restricted_key_connects_after_each_read_permission_is_checked() {
 async fn a_key_missing_permissions_is_refused_naming_each_one() {
     let bench = ConnectBench::new().await;
     let acct = bench.account(0);
-    bench.sim.sim.set_flag(&acct.id, Flag::PermissionDenied, true);
+    bench
+        .sim
+        .sim
+        .set_flag(&acct.id, Flag::PermissionDenied, true);
     let before = bench.snapshot().await;
     let answer = bench.api_key("ws_k2", key_body(&acct.restricted_key)).await;
     answer.assert_refused(403, "ERR_ST_403");
@@ -510,9 +567,14 @@ async fn a_key_missing_permissions_is_refused_naming_each_one() {
         "rak_charge_read",
         "rak_dispute_read",
     ] {
-        assert!(message.contains(permission), "{permission} not named: {message}");
+        assert!(
+            message.contains(permission),
+            "{permission} not named: {message}"
+        );
     }
-    bench.assert_nothing_stored(&before, "a key without permissions").await;
+    bench
+        .assert_nothing_stored(&before, "a key without permissions")
+        .await;
 }
 
 #[tokio::test]
@@ -539,7 +601,10 @@ async fn bad_keys_secret_keys_and_the_other_mode_are_refused() {
     unknown.assert_refused(409, "ERR_ST_401");
     assert!(!unknown.body.to_string().contains("rk_test_unknown"));
     bench
-        .api_key("ws_k3", json!({"api_key": acct.restricted_key, "mode": "test", "extra": 1}))
+        .api_key(
+            "ws_k3",
+            json!({"api_key": acct.restricted_key, "mode": "test", "extra": 1}),
+        )
         .await
         .assert_refused(400, "ERR_BAD_REQUEST");
     bench.assert_nothing_stored(&before, "refused keys").await;
@@ -582,7 +647,11 @@ async fn one_stripe_account_connects_to_one_workspace() {
         .api_key("ws_a3", key_body(&acct.restricted_key))
         .await
         .assert_refused(409, "ERR_ACCOUNT_ALREADY_CONNECTED");
-    assert_eq!(bench.connection("ws_a1").await, before, "the first is untouched");
+    assert_eq!(
+        bench.connection("ws_a1").await,
+        before,
+        "the first is untouched"
+    );
     assert!(bench.connection("ws_a2").await.is_none());
     assert!(bench.connection("ws_a3").await.is_none());
     assert_eq!(bench.status("ws_a1").await["connected"], json!(true));
