@@ -14,7 +14,7 @@ use kustiq::domain::connection::Connection;
 use kustiq::domain::ids::WorkspaceId;
 use kustiq::domain::region::Region;
 use kustiq::domain::time::Timestamp;
-use kustiq::http::{ApiRoutes, ConnectRoutes, Router, Settings, WebhookRoutes};
+use kustiq::http::{ApiRoutes, ConnectRoutes, DisconnectRoutes, Router, Settings, WebhookRoutes};
 use kustiq::ports::clock::Clock;
 use kustiq::ports::connections::{ConnectionStore, GrantStore};
 use kustiq::ports::readers::ConnectionReaders;
@@ -132,13 +132,22 @@ impl ConnectBench {
                 clock: shared.clone(),
                 settings: settings.clone(),
             })
-            .mount(WebhookRoutes::new(
-                store.clone(),
-                secrets(),
-                None::<PlatformSources<Secrets>>,
-                shared.clone(),
-                settings.clone(),
-            ));
+            .mount(DisconnectRoutes {
+                store: store.clone(),
+                platform: platform(&sim.base_url),
+                clock: shared.clone(),
+                settings: settings.clone(),
+            })
+            .mount(
+                WebhookRoutes::new(
+                    store.clone(),
+                    secrets(),
+                    None::<PlatformSources<Secrets>>,
+                    shared.clone(),
+                    settings.clone(),
+                )
+                .with_sealer(sealer.clone()),
+            );
         let readers = SealedReaders {
             store: store.clone(),
             sealer: sealer.clone(),
@@ -355,6 +364,74 @@ impl ConnectBench {
         Ok(n)
     }
 }
+
+impl ConnectBench {
+    /// The bench clock's now.
+    pub fn clock_now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    /// Posts `body` to `path` signed now with `secret`.
+    pub async fn post_signed(&self, path: &str, body: &str, secret: &str) -> Answer {
+        let header = kustiq::stripe::signature::sign(
+            body.as_bytes(),
+            &kustiq::domain::secret::Secret::new(secret),
+            self.clock.now(),
+        );
+        let req = http::Request::builder()
+            .method("POST")
+            .uri(path)
+            .header("stripe-signature", header)
+            .body(Body::Text(body.to_owned()))
+            .unwrap_or_else(|e| panic!("{e}"));
+        self.send(req).await
+    }
+
+    /// Posts `event` to the platform endpoint `/webhooks/stripe`.
+    pub async fn post_platform(&self, event: &Value) -> Answer {
+        self.post_signed(
+            "/webhooks/stripe",
+            &event.to_string(),
+            PLATFORM_WEBHOOK_SECRET,
+        )
+        .await
+    }
+
+    /// The account's recorded events of engine types that name a customer, newest first.
+    pub fn customer_events(&self, account: &str) -> Vec<Value> {
+        self.sim
+            .sim
+            .events(account)
+            .into_iter()
+            .filter(|e| {
+                kustiq_tests::webhook::is_engine_event(e)
+                    && kustiq_tests::simulated::customer_of(e).is_some()
+            })
+            .collect()
+    }
+
+    /// `PUT /api/v1/profiles/{id}` matched to `customer`.
+    pub async fn put_profile(&self, ws: &str, id: &str, customer: Option<&str>) -> Answer {
+        let mut body = json!({"name": "Profile", "families": {"crm": [{"signal": "crm_touch", "impact": 5, "explanation": "a CRM signal"}]}});
+        if let Some(c) = customer {
+            body["stripe_customer_id"] = json!(c);
+        }
+        self.pro("PUT", &format!("/api/v1/profiles/{id}"), ws, Some(body))
+            .await
+    }
+
+    /// `GET /api/v1/profiles/{id}/churn`.
+    pub async fn churn(&self, ws: &str, id: &str) -> Value {
+        let a = self
+            .pro("GET", &format!("/api/v1/profiles/{id}/churn"), ws, None)
+            .await;
+        assert_eq!(a.status, 200, "{:?}", a.body);
+        a.body
+    }
+}
+
+/// The platform endpoint's signing secret on the bench.
+pub const PLATFORM_WEBHOOK_SECRET: &str = "whsec_platform";
 
 /// A workspace id.
 pub fn wsid(ws: &str) -> WorkspaceId {
