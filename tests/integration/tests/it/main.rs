@@ -20,6 +20,7 @@ mod catalog_store;
 mod connect;
 mod connect_app;
 mod connect_lifecycle;
+mod connect_logs;
 mod connect_region;
 mod connect_webhook;
 mod connections;
