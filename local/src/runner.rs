@@ -10,8 +10,8 @@ use kustiq::adapters::dynamo::DynamoStore;
 use kustiq::adapters::local::keys::LocalSealer;
 use kustiq::adapters::local::secrets::EnvSecrets;
 use kustiq::adapters::runtime::Secrets;
-use kustiq::adapters::stripe::{Platform, PlatformSources, StripeClient, StripeConfig};
-use kustiq::app::connect::Connector;
+use kustiq::adapters::stripe::{Platform, StripeClient, StripeConfig};
+use kustiq::app::connect::{Connector, SealedReaders};
 use kustiq::domain::region::Region;
 use kustiq::domain::secret::Secret;
 use kustiq::http::{ApiRoutes, ConnectRoutes, DisconnectRoutes, Router, Settings, WebhookRoutes};
@@ -124,19 +124,32 @@ fn platform(cursor_key: &Secret) -> Result<Platform<Secrets>, RunnerError> {
     Ok(Platform::new(client, client_id, secrets(cursor_key)))
 }
 
-/// The webhook's Stripe reads: `KUSTIQ_STRIPE_API_BASE` (default Stripe's; point it at
-/// `stripe-sim`) with the platform key `KUSTIQ_STRIPE_PLATFORM_KEY` (default `sk_test_sim`).
-fn catalog_sources(cursor_key: &Secret) -> Result<PlatformSources<Secrets>, RunnerError> {
-    let base = match std::env::var("KUSTIQ_STRIPE_API_BASE") {
-        Ok(b) if !b.is_empty() => Some(
-            url::Url::parse(&b)
-                .map_err(|e| RunnerError::Config(format!("KUSTIQ_STRIPE_API_BASE {b:?}: {e}")))?,
-        ),
-        _ => None,
+/// The webhook's Stripe reads through each connection's sealed credentials (the platform
+/// key `KUSTIQ_STRIPE_PLATFORM_KEY`, default `sk_test_sim`, for Connect and for
+/// connections without stored credentials), at `KUSTIQ_STRIPE_API_BASE` (default
+/// Stripe's; point it at `stripe-sim`), with the webhook path's short timeouts.
+fn catalog_sources(
+    store: &DynamoStore,
+    sealer: &Arc<LocalSealer>,
+    clock: &Arc<dyn Clock>,
+    cursor_key: &Secret,
+) -> Result<SealedReaders<DynamoStore, Arc<LocalSealer>, Platform<Secrets>>, RunnerError> {
+    let base = match env_url("KUSTIQ_STRIPE_API_BASE")? {
+        Some(b) => Some(url::Url::parse(&b).map_err(|e| RunnerError::Config(e.to_string()))?),
+        None => None,
     };
     let client = StripeClient::new(kustiq::wiring::webhook_stripe_config(base))
         .map_err(|e| RunnerError::Config(e.to_string()))?;
-    Ok(PlatformSources::new(client, secrets(cursor_key)))
+    let client_id = std::env::var("KUSTIQ_STRIPE_CLIENT_ID")
+        .ok()
+        .filter(|c| !c.is_empty())
+        .unwrap_or_else(|| "ca_sim".to_owned());
+    Ok(SealedReaders {
+        store: store.clone(),
+        sealer: sealer.clone(),
+        platform: Platform::new(client, client_id, secrets(cursor_key)),
+        clock: clock.clone(),
+    })
 }
 
 /// [`start_at`] with the public URL from `KUSTIQ_PUBLIC_URL`, default `http://127.0.0.1:8080`.
@@ -197,7 +210,7 @@ pub async fn start_at(
             WebhookRoutes::new(
                 store.clone(),
                 secrets(&cursor_key),
-                catalog_sources(&cursor_key)?,
+                catalog_sources(&store, &sealer, &clock, &cursor_key)?,
                 clock.clone(),
                 settings.clone(),
             )

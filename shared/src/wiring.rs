@@ -91,7 +91,9 @@ fn clock() -> Arc<dyn Clock> {
 }
 
 /// The webhook function: `POST /webhooks/stripe` and, with `KUSTIQ_KMS_KEY_ID`
-/// set, the restricted-key connections' own `POST /webhooks/stripe/c/{id}`.
+/// set, the restricted-key connections' own `POST /webhooks/stripe/c/{id}` and
+/// catalog reads through each connection's own sealed credentials (without it,
+/// through the platform key only).
 pub fn webhook(aws: &Aws) -> Result<Router, Error> {
     let routes = WebhookRoutes::new(
         aws.store(),
@@ -100,10 +102,22 @@ pub fn webhook(aws: &Aws) -> Result<Router, Error> {
         clock(),
         aws.settings(),
     );
-    Ok(match env("KUSTIQ_KMS_KEY_ID").filter(|v| !v.is_empty()) {
-        Some(_) => Router::new().mount(routes.with_sealer(sealer(aws, &env)?)),
-        None => Router::new().mount(routes),
-    })
+    if env("KUSTIQ_KMS_KEY_ID").is_none_or(|v| v.is_empty()) {
+        return Ok(Router::new().mount(routes));
+    }
+    // Catalog reads through each connection's own credentials.
+    let client = StripeClient::new(webhook_stripe_config(aws.cfg.stripe_api_base.clone()))?;
+    let client_id = env("KUSTIQ_STRIPE_CLIENT_ID").unwrap_or_default();
+    let sources = SealedReaders {
+        store: aws.store(),
+        sealer: sealer(aws, &env)?,
+        platform: Platform::new(client, client_id, aws.secrets()),
+        clock: clock(),
+    };
+    Ok(Router::new().mount(
+        WebhookRoutes::new(aws.store(), aws.secrets(), sources, clock(), aws.settings())
+            .with_sealer(sealer(aws, &env)?),
+    ))
 }
 
 /// The dashboard API function.

@@ -12,8 +12,10 @@
 use super::flow::{open, sealed_app};
 use crate::domain::connection::{Connection, ConnectionStatus};
 use crate::domain::error_code::ErrorCode;
+use crate::domain::ids::StripeAccountId;
 use crate::domain::secret::Secret;
 use crate::domain::time::Timestamp;
+use crate::ports::catalog::{CatalogSource, CatalogSources};
 use crate::ports::clock::Clock;
 use crate::ports::connections::{ConnectionStore, Credential, Grant, GrantStore};
 use crate::ports::keys::{KeyError, SealPurpose, Sealer};
@@ -339,4 +341,40 @@ pub async fn open_webhook_secrets<Z: Sealer>(
         );
     }
     Ok(out)
+}
+
+/// Ingest's catalog reads (tiers, coupons, a disputed charge's owner) through
+/// the connection's own credentials. A connection without a grant (saved before
+/// credentials were stored) reads through the platform key with `Stripe-Account`,
+/// as every read did before.
+impl<S, Z, P> CatalogSources for SealedReaders<S, Z, P>
+where
+    S: ConnectionStore + GrantStore,
+    Z: Sealer,
+    P: StripePlatform,
+    P::Reader: CatalogSource,
+{
+    type Source = P::Reader;
+
+    async fn for_account(&self, account: &StripeAccountId) -> Result<P::Reader, StripeError> {
+        let connection = self
+            .store
+            .connection_for_account(account)
+            .await
+            .map_err(store_error)?;
+        let Some(connection) = connection else {
+            return self.platform.platform_reader(account).await;
+        };
+        let has_grant = self
+            .store
+            .grant(&connection.workspace_id)
+            .await
+            .map_err(store_error)?
+            .is_some_and(|(g, _)| &g.account_id == account);
+        if has_grant {
+            self.for_connection(&connection).await
+        } else {
+            self.platform.platform_reader(account).await
+        }
+    }
 }

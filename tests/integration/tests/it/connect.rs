@@ -765,3 +765,37 @@ async fn a_workspace_connected_to_one_account_must_disconnect_before_another() {
     assert_eq!(again.status, 200, "{:?}", again.body);
     assert_eq!(bench.status("ws_r1").await["window"], json!("all"));
 }
+
+#[tokio::test]
+async fn ingest_reads_what_a_payload_lacks_through_the_connections_own_credentials() {
+    use kustiq::adapters::stripe::StripeCredentials;
+    use kustiq::domain::ids::StripeAccountId;
+    use kustiq::ports::catalog::CatalogSources;
+    let bench = ConnectBench::new().await;
+    let (keyed, other) = (bench.account(1), bench.account(0));
+    assert_eq!(
+        bench
+            .api_key("ws_cat1", key_body(&keyed.restricted_key))
+            .await
+            .status,
+        200
+    );
+    let id =
+        |a: &AccountInfo| StripeAccountId::parse(a.id.as_str()).unwrap_or_else(|e| panic!("{e}"));
+    let source = CatalogSources::for_account(&bench.readers, &id(&keyed))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        matches!(source.credentials(), StripeCredentials::Bearer { .. }),
+        "a restricted-key connection reads with its key"
+    );
+    assert!(source.account().await.is_ok());
+    // An account without stored credentials reads through the platform key, as before.
+    let platform = CatalogSources::for_account(&bench.readers, &id(&other))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(matches!(
+        platform.credentials(),
+        StripeCredentials::Connect { .. }
+    ));
+}

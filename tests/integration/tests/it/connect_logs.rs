@@ -46,7 +46,12 @@ async fn no_token_key_or_secret_reaches_a_log_line() {
     assert_eq!(bench.connect_oauth("ws_lg1", "mode=test").await.status, 200);
     // The Apps connection needs its own account: the first is the Connect one's.
     let app = ConnectBench::new().await;
-    assert_eq!(app.connect_oauth("ws_lg2", "mode=test&method=app").await.status, 200);
+    assert_eq!(
+        app.connect_oauth("ws_lg2", "mode=test&method=app")
+            .await
+            .status,
+        200
+    );
     assert_eq!(bench.api_key("ws_lg3", key_body(&rk)).await.status, 200);
     let secret = bench
         .pro(
@@ -58,7 +63,9 @@ async fn no_token_key_or_secret_reaches_a_log_line() {
         .await;
     assert_eq!(secret.status, 200, "{:?}", secret.body);
     // A refused key is not logged either.
-    bench.api_key("ws_lg4", key_body("rk_test_refusedkeylogtest")).await;
+    bench
+        .api_key("ws_lg4", key_body("rk_test_refusedkeylogtest"))
+        .await;
 
     // Sync: reads through each credential; an Apps refresh; the credential job.
     assert!(bench.customers_read("ws_lg1").await.is_ok());
@@ -66,8 +73,12 @@ async fn no_token_key_or_secret_reaches_a_log_line() {
     app.sim.sim.expire_access_tokens();
     app.clock.advance(3_600);
     assert!(app.customers_read("ws_lg2").await.is_ok());
-    rotate_all(&bench.readers, bench.clock_now()).await.unwrap_or_else(|e| panic!("{e}"));
-    rotate_all(&app.readers, app.clock_now()).await.unwrap_or_else(|e| panic!("{e}"));
+    rotate_all(&bench.readers, bench.clock_now())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    rotate_all(&app.readers, app.clock_now())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
 
     // Every plaintext this flow held: the Apps tokens now stored (opened here,
     // outside the capture's meaning: the test reads them to search for them).
@@ -77,22 +88,41 @@ async fn no_token_key_or_secret_reaches_a_log_line() {
         .await
         .unwrap_or_else(|e| panic!("{e}"))
         .unwrap_or_else(|| panic!("no grant"));
-    let Credential::App { access_token, refresh_token, .. } = &grant.credential else {
+    let Credential::App {
+        access_token,
+        refresh_token,
+        ..
+    } = &grant.credential
+    else {
         panic!("not an Apps grant");
     };
     let ctx = |p| SealContext::for_account(grant.workspace_id.clone(), grant.account_id.clone(), p);
-    let access = app.sealer.open(&ctx(SealPurpose::AccessToken), access_token).await.unwrap_or_else(|e| panic!("{e}"));
-    let refresh = app.sealer.open(&ctx(SealPurpose::OauthRefreshToken), refresh_token).await.unwrap_or_else(|e| panic!("{e}"));
+    let access = app
+        .sealer
+        .open(&ctx(SealPurpose::AccessToken), access_token)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let refresh = app
+        .sealer
+        .open(&ctx(SealPurpose::OauthRefreshToken), refresh_token)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
 
     for b in [&bench, &app] {
         for ws in ["ws_lg1", "ws_lg2", "ws_lg3"] {
-            let d = b.pro("DELETE", "/api/v1/integrations/stripe", ws, None).await;
+            let d = b
+                .pro("DELETE", "/api/v1/integrations/stripe", ws, None)
+                .await;
             assert_eq!(d.status, 200, "{:?}", d.body);
         }
     }
 
-    let logs = String::from_utf8_lossy(&sink.0.lock().unwrap_or_else(|e| e.into_inner())).into_owned();
-    assert!(logs.contains("Stripe connected"), "the capture saw the flow");
+    let logs =
+        String::from_utf8_lossy(&sink.0.lock().unwrap_or_else(|e| e.into_inner())).into_owned();
+    assert!(
+        logs.contains("Stripe connected"),
+        "the capture saw the flow"
+    );
     assert!(logs.contains("Stripe Apps token refreshed"));
     for (what, secret) in [
         ("restricted key", rk.as_str()),
