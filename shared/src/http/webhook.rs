@@ -115,7 +115,7 @@ fn reject(reason: &str, err: impl Into<ApiError>) -> ApiError {
 }
 
 /// The body and signature header of a delivery, or the rejection.
-fn delivery<'r>(req: &'r Request, max_bytes: usize) -> Result<(&'r [u8], &'r str), ApiError> {
+fn delivery(req: &Request, max_bytes: usize) -> Result<(&[u8], &str), ApiError> {
     let body: &[u8] = req.body().as_ref();
     if body.len() > max_bytes {
         return Err(reject(
