@@ -1,7 +1,7 @@
 //! `kustiq-local`: runs the product on this machine (see CONTRACT.md).
 
 use clap::{Parser, Subcommand};
-use kustiq_local::runner::{region_from_env, start};
+use kustiq_local::runner::{region_from_env, start_at};
 use kustiq_local::server::{Local, serve};
 use kustiq_local::token::{Claims, TokenKey, parse_ttl};
 use std::path::PathBuf;
@@ -83,7 +83,13 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Serve { port, data_dir } => {
             let region = region_from_env().map_err(|e| e.to_string())?;
-            let stack = start(&data_dir, region).await.map_err(|e| e.to_string())?;
+            let public = match std::env::var("KUSTIQ_PUBLIC_URL") {
+                Ok(u) if !u.is_empty() => u,
+                _ => format!("http://127.0.0.1:{port}"),
+            };
+            let stack = start_at(&data_dir, region, &public)
+                .await
+                .map_err(|e| e.to_string())?;
             let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
                 .await
                 .map_err(|e| format!("cannot bind 127.0.0.1:{port}: {e}"))?;

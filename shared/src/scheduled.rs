@@ -95,6 +95,26 @@ where
     }
 }
 
+/// The credential job (every 6 hours): refreshes Stripe Apps tokens, re-seals
+/// every credential under a fresh data key, retries owed deauthorizations
+/// (see [`crate::app::connect::rotate_all`]).
+pub struct CredentialRotation<S, Z, P> {
+    /// Readers over the sealed credentials (store, sealer, platform, clock).
+    pub readers: crate::app::connect::SealedReaders<S, Z, P>,
+}
+
+impl<S, Z, P> Job for CredentialRotation<S, Z, P>
+where
+    S: ConnectionStore + crate::ports::connections::GrantStore,
+    Z: crate::ports::keys::Sealer,
+    P: crate::ports::oauth::StripePlatform,
+{
+    async fn run(&self, now: Timestamp) -> Result<Value, JobError> {
+        let r = crate::app::connect::rotate_all(&self.readers, now).await?;
+        Ok(json!(r))
+    }
+}
+
 /// The nightly sync. The sync and backfill use case lands with the sync &
 /// matching issue; until then a run reports that it did nothing, so a
 /// scheduled run never fails silently.

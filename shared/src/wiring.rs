@@ -5,13 +5,16 @@
 use crate::adapters::aws::{AwsTarget, sdk_config};
 use crate::adapters::clock::SystemClock;
 use crate::adapters::dynamo::DynamoStore;
+use crate::adapters::kms::KmsSealer;
 use crate::adapters::runtime::{ConfigError, FunctionConfig, Secrets};
 use crate::adapters::secrets::{CachedSecrets, SecretsManagerSource};
-use crate::adapters::stripe::{PlatformSources, RetryPolicy, StripeClient, StripeConfig};
+use crate::adapters::stripe::{Platform, PlatformSources, RetryPolicy, StripeClient, StripeConfig};
+use crate::app::connect::{ConnectSettings, Connector, SealedReaders};
+use crate::domain::region::Region;
 use crate::events_ingress::{EventSourceName, StripeEvents};
-use crate::http::{ApiRoutes, Router, Settings, WebhookRoutes};
+use crate::http::{ApiRoutes, ConnectRoutes, DisconnectRoutes, Router, Settings, WebhookRoutes};
 use crate::ports::clock::Clock;
-use crate::scheduled::{Job, JobError, NightlySync, RetrySweep, task_of};
+use crate::scheduled::{CredentialRotation, Job, JobError, NightlySync, RetrySweep, task_of};
 use futures::future::BoxFuture;
 use lambda_http::lambda_runtime::{self, LambdaEvent};
 use lambda_http::{Error, service_fn};
@@ -97,15 +100,34 @@ fn clock() -> Arc<dyn Clock> {
     Arc::new(SystemClock)
 }
 
-/// The webhook function: `POST /webhooks/stripe` and nothing else.
+/// The webhook function: `POST /webhooks/stripe` and, with `KUSTIQ_KMS_KEY_ID`
+/// set, the restricted-key connections' own `POST /webhooks/stripe/c/{id}` and
+/// catalog reads through each connection's own sealed credentials (without it,
+/// through the platform key only).
 pub fn webhook(aws: &Aws) -> Result<Router, Error> {
-    Ok(Router::new().mount(WebhookRoutes::new(
+    let routes = WebhookRoutes::new(
         aws.store(),
         aws.secrets(),
         aws.catalog_sources()?,
         clock(),
         aws.settings(),
-    )))
+    );
+    if env("KUSTIQ_KMS_KEY_ID").is_none_or(|v| v.is_empty()) {
+        return Ok(Router::new().mount(routes));
+    }
+    // Catalog reads through each connection's own credentials.
+    let client = StripeClient::new(webhook_stripe_config(aws.cfg.stripe_api_base.clone()))?;
+    let client_id = env("KUSTIQ_STRIPE_CLIENT_ID").unwrap_or_default();
+    let sources = SealedReaders {
+        store: aws.store(),
+        sealer: sealer(aws, &env)?,
+        platform: Platform::new(client, client_id, aws.secrets()),
+        clock: clock(),
+    };
+    Ok(Router::new().mount(
+        WebhookRoutes::new(aws.store(), aws.secrets(), sources, clock(), aws.settings())
+            .with_sealer(sealer(aws, &env)?),
+    ))
 }
 
 /// The dashboard API function.
@@ -118,16 +140,128 @@ pub fn api(aws: &Aws) -> Result<Router, Error> {
     }))
 }
 
-/// The OAuth connect and callback function. Its routes land with the connect
-/// issue; until then it serves none (every request is a 404).
-pub fn connect(_aws: &Aws) -> Result<Router, Error> {
-    Ok(Router::new())
+/// The Stripe platform of the connect and disconnect functions: the Connect /
+/// App client id `KUSTIQ_STRIPE_CLIENT_ID`, the API at `KUSTIQ_STRIPE_API_BASE`
+/// and Connect OAuth at `KUSTIQ_STRIPE_CONNECT_BASE` (Stripe's when unset).
+fn platform(
+    aws: &Aws,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<Platform<Secrets>, Error> {
+    let mut config = StripeConfig::default();
+    if let Some(base) = &aws.cfg.stripe_api_base {
+        config.api_base = base.clone();
+    }
+    if let Some(base) = lookup("KUSTIQ_STRIPE_CONNECT_BASE").filter(|v| !v.is_empty()) {
+        let api = config.api_base.to_string();
+        config = config.with_bases(&api, &base)?;
+    }
+    let client_id = lookup("KUSTIQ_STRIPE_CLIENT_ID")
+        .filter(|v| !v.is_empty())
+        .ok_or(ConfigError::Missing("KUSTIQ_STRIPE_CLIENT_ID"))?;
+    Ok(Platform::new(
+        StripeClient::new(config)?,
+        client_id,
+        aws.secrets(),
+    ))
 }
 
-/// The disconnect and erase function. Its routes land with the connect issue;
-/// until then it serves none (every request is a 404).
-pub fn disconnect(_aws: &Aws) -> Result<Router, Error> {
-    Ok(Router::new())
+/// The region's KMS key (`KUSTIQ_KMS_KEY_ID`, optional `KUSTIQ_KMS_KEY_VERSION`).
+fn sealer(aws: &Aws, lookup: &dyn Fn(&str) -> Option<String>) -> Result<KmsSealer, Error> {
+    let key = lookup("KUSTIQ_KMS_KEY_ID")
+        .filter(|v| !v.is_empty())
+        .ok_or(ConfigError::Missing("KUSTIQ_KMS_KEY_ID"))?;
+    let version = match lookup("KUSTIQ_KMS_KEY_VERSION").filter(|v| !v.is_empty()) {
+        None => 1,
+        Some(v) => v.parse().map_err(|_| ConfigError::Invalid {
+            name: "KUSTIQ_KMS_KEY_VERSION",
+            reason: format!("{v:?} is not a positive number"),
+        })?,
+    };
+    Ok(KmsSealer::new(&aws.sdk, key).with_key_version(version))
+}
+
+/// What the operator offers: `KUSTIQ_PUBLIC_URL` (required: OAuth redirect URIs),
+/// `KUSTIQ_CONNECT_METHODS` (`connect,app,api_key` by default) and
+/// `KUSTIQ_ALLOW_SECRET_KEY` (`true` to accept `sk_…` keys; default refused).
+pub fn connect_settings(
+    lookup: &dyn Fn(&str) -> Option<String>,
+    region: Region,
+) -> Result<ConnectSettings, ConfigError> {
+    let raw = lookup("KUSTIQ_PUBLIC_URL")
+        .filter(|v| !v.is_empty())
+        .ok_or(ConfigError::Missing("KUSTIQ_PUBLIC_URL"))?;
+    let url = url::Url::parse(&raw)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
+        .ok_or_else(|| ConfigError::Invalid {
+            name: "KUSTIQ_PUBLIC_URL",
+            reason: format!("{raw:?} is not an http(s) URL"),
+        })?;
+    let mut settings = ConnectSettings::new(url, region);
+    if let Some(m) = lookup("KUSTIQ_CONNECT_METHODS").filter(|v| !v.is_empty()) {
+        settings.methods =
+            ConnectSettings::parse_methods(&m).map_err(|reason| ConfigError::Invalid {
+                name: "KUSTIQ_CONNECT_METHODS",
+                reason,
+            })?;
+    }
+    settings.allow_secret_key = match lookup("KUSTIQ_ALLOW_SECRET_KEY").as_deref() {
+        None | Some("") | Some("false") => false,
+        Some("true") => true,
+        Some(other) => {
+            return Err(ConfigError::Invalid {
+                name: "KUSTIQ_ALLOW_SECRET_KEY",
+                reason: format!("{other:?} is not true or false"),
+            });
+        }
+    };
+    Ok(settings)
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+/// The OAuth connect and callback function: connect, callback, restricted key,
+/// webhook secrets.
+pub fn connect(aws: &Aws) -> Result<Router, Error> {
+    let settings = connect_settings(&env, aws.cfg.region)?;
+    Ok(Router::new().mount(ConnectRoutes {
+        connector: Connector {
+            store: aws.store(),
+            secrets: aws.secrets(),
+            sealer: sealer(aws, &env)?,
+            platform: platform(aws, &env)?,
+            settings,
+        },
+        clock: clock(),
+        settings: aws.settings(),
+    }))
+}
+
+/// The disconnect and erase function.
+pub fn disconnect(aws: &Aws) -> Result<Router, Error> {
+    Ok(Router::new().mount(DisconnectRoutes {
+        store: aws.store(),
+        platform: platform(aws, &env)?,
+        clock: clock(),
+        settings: aws.settings(),
+    }))
+}
+
+/// The credential job (every 6 hours; see [`CredentialRotation`]): the region's
+/// KMS key and the Stripe platform, as the connect function reads them.
+pub fn credential_rotation(
+    aws: &Aws,
+) -> Result<CredentialRotation<DynamoStore, KmsSealer, Platform<Secrets>>, Error> {
+    Ok(CredentialRotation {
+        readers: SealedReaders {
+            store: aws.store(),
+            sealer: sealer(aws, &env)?,
+            platform: platform(aws, &env)?,
+            clock: clock(),
+        },
+    })
 }
 
 /// The events function: Stripe's Amazon EventBridge destination into the same

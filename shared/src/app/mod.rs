@@ -2,6 +2,7 @@
 
 pub mod apply;
 pub mod catalog;
+pub mod connect;
 pub mod cursor;
 pub mod dashboard;
 pub mod ingest;

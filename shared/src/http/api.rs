@@ -8,7 +8,7 @@ use crate::http::router::{Reply, Routes, method_not_allowed};
 use crate::http::{dashboard, integration};
 use crate::ports::billing::BillingStore;
 use crate::ports::clock::Clock;
-use crate::ports::connections::ConnectionStore;
+use crate::ports::connections::{ConnectionStore, GrantStore};
 use crate::ports::events::EventLog;
 use crate::ports::ingest::IngestStore;
 use crate::ports::profiles::ProfileStore;
@@ -59,7 +59,13 @@ impl<S, K> ApiRoutes<S, K> {
 
 impl<S, K> Routes for ApiRoutes<S, K>
 where
-    S: ConnectionStore + EventLog + IngestStore + ProfileStore + BillingStore + 'static,
+    S: ConnectionStore
+        + GrantStore
+        + EventLog
+        + IngestStore
+        + ProfileStore
+        + BillingStore
+        + 'static,
     K: SecretSource + Send + Sync + 'static,
 {
     fn serve<'a>(&'a self, req: &'a Request, path: &'a [&'a str]) -> Option<BoxFuture<'a, Reply>> {
@@ -67,6 +73,8 @@ where
         let reply: BoxFuture<'a, Reply> = match path {
             ["api", "v1", "integrations", "stripe"] => match method {
                 "GET" => Box::pin(integration::status(self, req)),
+                // Disconnect is the disconnect function's (`DisconnectRoutes`).
+                "DELETE" => return None,
                 _ => return method_not_allowed(req),
             },
             [

@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod connect;
 pub mod dashboard;
 pub mod error;
 pub mod integration;
@@ -10,6 +11,7 @@ pub mod router;
 pub mod webhook;
 
 pub use api::ApiRoutes;
+pub use connect::{ConnectRoutes, DisconnectRoutes};
 pub use router::{Router, Routes};
 pub use webhook::WebhookRoutes;
 

@@ -4,6 +4,7 @@
 use super::models::{Event, EventParseError};
 use super::signature::{self, SignatureError};
 use crate::domain::error_code::ErrorCode;
+use crate::domain::ids::StripeAccountId;
 use crate::domain::secret::Secret;
 use crate::domain::time::Timestamp;
 
@@ -38,6 +39,20 @@ impl VerifiedEvent {
     /// The event.
     pub fn event(&self) -> &Event {
         &self.event
+    }
+
+    /// The event attributed to `account`: an event delivered to a connection's
+    /// own endpoint (restricted key) and verified with that connection's secret
+    /// carries no `account`, but belongs to the connection's. `None` when it
+    /// names another account.
+    pub fn for_account(mut self, account: &StripeAccountId) -> Option<Self> {
+        match &self.event.account {
+            Some(a) if a != account => None,
+            _ => {
+                self.event.account = Some(account.clone());
+                Some(self)
+            }
+        }
     }
 
     /// The event, consuming the wrapper.

@@ -1,7 +1,8 @@
 //! Every key format of the table, in one place (see `docs/tables.md`).
 
 use crate::domain::ids::{
-    ProfileId, StripeAccountId, StripeCustomerId, StripeEventId, StripeObjectId, WorkspaceId,
+    ConnectionId, ProfileId, StripeAccountId, StripeCustomerId, StripeEventId, StripeObjectId,
+    WorkspaceId,
 };
 use crate::domain::segment::SegmentRank;
 use crate::domain::time::Timestamp;
@@ -21,6 +22,32 @@ pub fn connection(ws: &WorkspaceId) -> Key {
 /// The route from a Stripe account to its workspace in this region.
 pub fn account_route(account: &StripeAccountId) -> Key {
     Key::new(format!("ACCT#{account}"), "ROUTE")
+}
+
+/// The workspace's sealed Stripe credentials (its grant).
+pub fn grant(ws: &WorkspaceId) -> Key {
+    Key::new(workspace(ws), "GRANT#stripe")
+}
+
+/// GSI1 partition listing every grant of the region (the re-seal job's list).
+pub const GRANTS: &str = "GRANTS";
+
+/// The route from a connection id (per-connection webhook URL) to its workspace.
+pub fn connection_id_route(id: &ConnectionId) -> Key {
+    Key::new(format!("CONNID#{id}"), "ROUTE")
+}
+
+/// A Connect deauthorization still owed to Stripe for `account`.
+pub fn owed_deauthorization(account: &StripeAccountId) -> Key {
+    Key::new(format!("DEAUTH#{account}"), "OWED")
+}
+
+/// GSI1 partition listing owed deauthorizations.
+pub const DEAUTHS: &str = "DEAUTHS";
+
+/// A used OAuth state nonce (expires with the state).
+pub fn oauth_state(nonce: &str) -> Key {
+    Key::new(format!("OSTATE#{nonce}"), "USED")
 }
 
 /// A customer's billing state.

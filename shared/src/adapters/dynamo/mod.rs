@@ -11,6 +11,7 @@ mod billing;
 mod catalog;
 mod connections;
 mod cursor;
+mod erase;
 mod errors;
 pub mod events;
 pub mod item;

@@ -1,7 +1,13 @@
 //! The API reference lists every route the dispatcher serves.
 
-const ROUTES: [&str; 6] = [
+const ROUTES: [&str; 12] = [
     "/webhooks/stripe:",
+    "/webhooks/stripe/c/{connection_id}:",
+    "/api/v1/integrations/stripe/connect:",
+    "/api/v1/integrations/stripe/oauth/callback:",
+    "/api/v1/integrations/stripe/api-key:",
+    "/api/v1/integrations/stripe/webhook-secret:",
+    "/api/v1/integrations/stripe/erase:",
     "/api/v1/integrations/stripe:",
     "/api/v1/integrations/stripe/failed-events/{event_id}/replay:",
     "/api/v1/profiles/{profile_id}:",

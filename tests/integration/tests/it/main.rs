@@ -18,6 +18,12 @@ macro_rules! on_both_engines {
 
 mod at_risk;
 mod catalog_store;
+mod connect;
+mod connect_app;
+mod connect_lifecycle;
+mod connect_logs;
+mod connect_region;
+mod connect_webhook;
 mod connections;
 mod docs;
 mod eventbridge;

@@ -473,6 +473,27 @@ impl Simulator {
         }
     }
 
+    /// Sets the account's country (`/v1/account` `country`, two ASCII letters).
+    /// Returns false for an unknown account or a malformed code.
+    pub fn set_country(&self, account: &str, country: &str) -> bool {
+        let Ok(code) = <[u8; 2]>::try_from(country.as_bytes()) else {
+            return false;
+        };
+        if !code.iter().all(u8::is_ascii_uppercase) {
+            return false;
+        }
+        let Some(i) = self.account_index(account) else {
+            return false;
+        };
+        match self.lock().accounts.get_mut(i) {
+            Some(a) => {
+                a.flags.country = Some(code);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Makes every Apps OAuth access token expired, as an hour passing would.
     pub fn expire_access_tokens(&self) {
         let past = Instant::now();

@@ -19,6 +19,12 @@ enum Access {
 /// (after the PUT stored `p1`). A route missing here fails the test.
 const GATES: [(&str, &str, Access, u16); 8] = [
     ("POST", "/webhooks/stripe", Access::Signed, 400),
+    (
+        "POST",
+        "/webhooks/stripe/c/{connection_id}",
+        Access::Signed,
+        400,
+    ),
     ("GET", "/api/v1/integrations/stripe", Access::AnyPlan, 200),
     (
         "POST",
