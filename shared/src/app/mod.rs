@@ -5,6 +5,8 @@ pub mod catalog;
 pub mod cursor;
 pub mod dashboard;
 pub mod ingest;
+pub mod matching;
 pub mod optimistic;
 pub mod score;
+pub mod sync;
 pub mod worker;

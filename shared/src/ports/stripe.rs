@@ -69,6 +69,8 @@ pub struct EventQuery {
     pub created_gte: Option<Timestamp>,
     /// Only these types (`types[]`); empty means every type.
     pub types: Vec<EventType>,
+    /// Resume after this event id (`starting_after`): a checkpointed listing's cursor.
+    pub starting_after: Option<String>,
 }
 
 /// The connected account as `/v1/account` describes it: who it is and whether

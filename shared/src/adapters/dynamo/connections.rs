@@ -43,7 +43,10 @@ impl ConnectionStore for DynamoStore {
         expected: u64,
     ) -> Result<u64, StoreError> {
         let ws = &connection.workspace_id;
-        let item = Item::json(keys::connection(ws), connection)?;
+        let item = super::sync::index_connection(
+            Item::json(keys::connection(ws), connection)?,
+            connection,
+        );
         let route = Item::json(
             keys::account_route(&connection.account_id),
             &Route {

@@ -17,6 +17,7 @@ mod limiter;
 mod oauth;
 mod path;
 mod reader;
+mod readers;
 mod response;
 mod retry;
 
@@ -27,4 +28,5 @@ pub use config::StripeConfig;
 pub use credentials::{StripeCredentials, StripeMode};
 pub use oauth::{OAuthGrant, StripeOAuth};
 pub use reader::AccountReader;
+pub use readers::PlatformReaders;
 pub use retry::RetryPolicy;

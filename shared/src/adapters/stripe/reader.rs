@@ -272,7 +272,7 @@ impl StripeReader for AccountReader {
         for kind in &query.types {
             params.push(("types[]", kind.as_str().to_owned()));
         }
-        self.list(ReadPath::Events, params, None)
+        self.list(ReadPath::Events, params, query.starting_after)
     }
 
     fn customer(
