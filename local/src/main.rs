@@ -95,6 +95,17 @@ async fn run(cli: Cli) -> Result<(), String> {
             tokio::spawn(async move {
                 kustiq::app::worker::run_retries(&store, &engine, clock.as_ref()).await;
             });
+            // The sync worker in the background: connects' backfills, sync now, nightly.
+            let (store, engine, clock, readers) = (
+                stack.store.clone(),
+                stack.settings.engine.clone(),
+                stack.clock.clone(),
+                stack.sync_readers.clone(),
+            );
+            tokio::spawn(async move {
+                kustiq::app::sync::worker::run_forever(&store, &*readers, &engine, clock.as_ref())
+                    .await;
+            });
             eprintln!(
                 "kustiq-local serving http://127.0.0.1:{port} (region {region}, data {})",
                 data_dir.display()

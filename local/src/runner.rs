@@ -9,10 +9,10 @@ use kustiq::adapters::clock::SystemClock;
 use kustiq::adapters::dynamo::DynamoStore;
 use kustiq::adapters::local::secrets::EnvSecrets;
 use kustiq::adapters::runtime::Secrets;
-use kustiq::adapters::stripe::{PlatformSources, StripeClient};
+use kustiq::adapters::stripe::{PlatformReaders, PlatformSources, StripeClient, StripeConfig};
 use kustiq::domain::region::Region;
 use kustiq::domain::secret::Secret;
-use kustiq::http::{ApiRoutes, Router, Settings, WebhookRoutes};
+use kustiq::http::{ApiRoutes, Router, Settings, SyncRoutes, WebhookRoutes};
 use kustiq::ports::clock::Clock;
 use kustiq::ports::keys::KeyError;
 use kustiq::ports::secrets::SecretName;
@@ -72,6 +72,8 @@ pub struct LocalStack {
     pub clock: Arc<dyn Clock>,
     /// The bearer-token key.
     pub tokens: TokenKey,
+    /// The sync worker's Stripe reads (backfills, sync now, nightly).
+    pub sync_readers: Arc<PlatformReaders<Secrets>>,
 }
 
 /// The region from `KUSTIQ_REGION` (default eu).
@@ -90,19 +92,35 @@ fn secrets(cursor_key: &Secret) -> Secrets {
     )
 }
 
-/// The webhook's Stripe reads: `KUSTIQ_STRIPE_API_BASE` (default Stripe's; point it at
-/// `stripe-sim`) with the platform key `KUSTIQ_STRIPE_PLATFORM_KEY` (default `sk_test_sim`).
+/// `KUSTIQ_STRIPE_API_BASE` (default Stripe's; point it at `stripe-sim`).
+fn api_base() -> Result<Option<url::Url>, RunnerError> {
+    match std::env::var("KUSTIQ_STRIPE_API_BASE") {
+        Ok(b) if !b.is_empty() => {
+            Ok(Some(url::Url::parse(&b).map_err(|e| {
+                RunnerError::Config(format!("KUSTIQ_STRIPE_API_BASE {b:?}: {e}"))
+            })?))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// The webhook's Stripe reads at [`api_base`] with the platform key
+/// `KUSTIQ_STRIPE_PLATFORM_KEY` (default `sk_test_sim`).
 fn catalog_sources(cursor_key: &Secret) -> Result<PlatformSources<Secrets>, RunnerError> {
-    let base = match std::env::var("KUSTIQ_STRIPE_API_BASE") {
-        Ok(b) if !b.is_empty() => Some(
-            url::Url::parse(&b)
-                .map_err(|e| RunnerError::Config(format!("KUSTIQ_STRIPE_API_BASE {b:?}: {e}")))?,
-        ),
-        _ => None,
-    };
-    let client = StripeClient::new(kustiq::wiring::webhook_stripe_config(base))
+    let client = StripeClient::new(kustiq::wiring::webhook_stripe_config(api_base()?))
         .map_err(|e| RunnerError::Config(e.to_string()))?;
     Ok(PlatformSources::new(client, secrets(cursor_key)))
+}
+
+/// The sync worker's Stripe reads at [`api_base`], at Stripe's published limits.
+fn sync_readers(cursor_key: &Secret) -> Result<PlatformReaders<Secrets>, RunnerError> {
+    let defaults = StripeConfig::default();
+    let config = StripeConfig {
+        api_base: api_base()?.unwrap_or(defaults.api_base.clone()),
+        ..defaults
+    };
+    let client = StripeClient::new(config).map_err(|e| RunnerError::Config(e.to_string()))?;
+    Ok(PlatformReaders::new(client, secrets(cursor_key)))
 }
 
 /// Opens the embedded engine on its file under `data_dir` and builds every route group.
@@ -132,7 +150,14 @@ pub async fn start(data_dir: &Path, region: Region) -> Result<LocalStack, Runner
             secrets: secrets(&cursor_key),
             clock: clock.clone(),
             settings: settings.clone(),
+        })
+        .mount(SyncRoutes {
+            store: store.clone(),
+            secrets: secrets(&cursor_key),
+            clock: clock.clone(),
+            settings: settings.clone(),
         });
+    let sync_readers = Arc::new(sync_readers(&cursor_key)?);
     Ok(LocalStack {
         engine,
         router,
@@ -140,5 +165,6 @@ pub async fn start(data_dir: &Path, region: Region) -> Result<LocalStack, Runner
         settings,
         clock,
         tokens,
+        sync_readers,
     })
 }

@@ -2,7 +2,10 @@
 //! jobs, and the one place their errors become Lambda diagnostics with a
 //! retryable / not-retryable kind.
 
+use crate::adapters::clock::ManualClock;
 use crate::app::ingest::retry_due;
+use crate::app::sync::worker::{Outcome, Worker, WorkerConfig};
+use crate::app::sync::{SyncError, SyncReaders, SyncStores};
 use crate::app::worker::BATCH;
 use crate::domain::engine::EngineConfig;
 use crate::domain::time::Timestamp;
@@ -20,6 +23,9 @@ pub enum JobError {
     /// The store failed.
     #[error("store: {0}")]
     Store(#[from] StoreError),
+    /// A sync run failed (its checkpoint stays; the next run continues).
+    #[error("sync: {0}")]
+    Sync(#[from] SyncError),
 }
 
 impl JobError {
@@ -28,6 +34,7 @@ impl JobError {
     pub fn retryable(&self) -> bool {
         match self {
             Self::Store(e) => e.retryable(),
+            Self::Sync(e) => e.retryable(),
         }
     }
 }
@@ -40,6 +47,7 @@ impl From<JobError> for Diagnostic {
             JobError::Store(StoreError::Unavailable(_)) => "StoreUnavailable",
             JobError::Store(StoreError::Corrupt(_)) => "StoreCorrupt",
             JobError::Store(_) => "Store",
+            JobError::Sync(_) => "Sync",
         };
         let prefix = if e.retryable() {
             "Retryable"
@@ -78,15 +86,40 @@ where
     }
 }
 
-/// The nightly sync. The sync and backfill use case lands with the sync &
-/// matching issue; until then a run reports that it did nothing, so a
-/// scheduled run never fails silently.
-pub struct NightlySync;
+/// The sync function's job: on every invocation (the 05:45 UTC schedule, a short
+/// continuation schedule, a queue message) it starts the nightly sync once per day at or
+/// after 05:45, then runs due backfills and syncs in a chunk that ends well inside the
+/// Lambda limit (`WorkerConfig::lambda`), each under its workspace's lease.
+pub struct NightlySync<S, R> {
+    /// The table.
+    pub store: S,
+    /// Readers of connected accounts.
+    pub readers: R,
+    /// The engine's numbers.
+    pub engine: EngineConfig,
+    /// Chunk and lease lengths.
+    pub config: WorkerConfig,
+}
 
-impl Job for NightlySync {
-    async fn run(&self, _now: Timestamp) -> Result<Value, JobError> {
-        tracing::warn!("nightly sync is not implemented yet");
-        Ok(json!({"synced": 0, "implemented": false}))
+impl<S: SyncStores, R: SyncReaders> Job for NightlySync<S, R> {
+    async fn run(&self, now: Timestamp) -> Result<Value, JobError> {
+        let clock = ManualClock::at(now);
+        let worker = Worker::new(
+            &self.store,
+            &self.readers,
+            &self.engine,
+            &clock,
+            self.config,
+        );
+        let report = worker.run_due().await?;
+        let count = |f: fn(&Outcome) -> bool| report.outcomes.iter().filter(|(_, o)| f(o)).count();
+        Ok(json!({
+            "nightly_requested": report.nightly_requested,
+            "workspaces": report.outcomes.len(),
+            "finished": count(|o| matches!(o, Outcome::Finished(_))),
+            "continuing": count(|o| matches!(o, Outcome::OutOfTime)),
+            "paused": count(|o| matches!(o, Outcome::Paused { .. })),
+        }))
     }
 }
 

@@ -7,8 +7,11 @@ use crate::adapters::clock::SystemClock;
 use crate::adapters::dynamo::DynamoStore;
 use crate::adapters::runtime::{ConfigError, FunctionConfig, Secrets};
 use crate::adapters::secrets::{CachedSecrets, SecretsManagerSource};
-use crate::adapters::stripe::{PlatformSources, RetryPolicy, StripeClient, StripeConfig};
-use crate::http::{ApiRoutes, Router, Settings, WebhookRoutes};
+use crate::adapters::stripe::{
+    PlatformReaders, PlatformSources, RetryPolicy, StripeClient, StripeConfig,
+};
+use crate::app::sync::worker::WorkerConfig;
+use crate::http::{ApiRoutes, Router, Settings, SyncRoutes, WebhookRoutes};
 use crate::ports::clock::Clock;
 use crate::scheduled::{Job, NightlySync, RetrySweep};
 use lambda_http::lambda_runtime::{self, LambdaEvent};
@@ -57,6 +60,24 @@ impl Aws {
         Settings::new(self.cfg.region)
     }
 
+    /// The sync's Stripe reads: one client at Stripe's published limits (100/s live, 25/s
+    /// test, 25/s per endpoint), over the platform key from Secrets Manager.
+    pub fn sync_readers(&self) -> Result<PlatformReaders<Secrets>, Error> {
+        let defaults = StripeConfig::default();
+        let config = StripeConfig {
+            api_base: self
+                .cfg
+                .stripe_api_base
+                .clone()
+                .unwrap_or(defaults.api_base.clone()),
+            ..defaults
+        };
+        Ok(PlatformReaders::new(
+            StripeClient::new(config)?,
+            self.secrets(),
+        ))
+    }
+
     /// The webhook's Stripe reads: one client over the platform key from Secrets Manager.
     pub fn catalog_sources(&self) -> Result<PlatformSources<Secrets>, Error> {
         let client = StripeClient::new(webhook_stripe_config(self.cfg.stripe_api_base.clone()))?;
@@ -98,14 +119,21 @@ pub fn webhook(aws: &Aws) -> Result<Router, Error> {
     )))
 }
 
-/// The dashboard API function.
+/// The dashboard API function (sync and backfill only queue work for the sync function).
 pub fn api(aws: &Aws) -> Result<Router, Error> {
-    Ok(Router::new().mount(ApiRoutes {
-        store: aws.store(),
-        secrets: aws.secrets(),
-        clock: clock(),
-        settings: aws.settings(),
-    }))
+    Ok(Router::new()
+        .mount(ApiRoutes {
+            store: aws.store(),
+            secrets: aws.secrets(),
+            clock: clock(),
+            settings: aws.settings(),
+        })
+        .mount(SyncRoutes {
+            store: aws.store(),
+            secrets: aws.secrets(),
+            clock: clock(),
+            settings: aws.settings(),
+        }))
 }
 
 /// The OAuth connect and callback function. Its routes land with the connect
@@ -121,16 +149,23 @@ pub fn disconnect(_aws: &Aws) -> Result<Router, Error> {
 }
 
 /// The retry sweep (scoring function, every minute).
-pub fn retry_sweep(aws: &Aws) -> RetrySweep<DynamoStore> {
-    RetrySweep {
+pub fn retry_sweep(aws: &Aws) -> Result<RetrySweep<DynamoStore>, Error> {
+    Ok(RetrySweep {
         store: aws.store(),
         engine: aws.settings().engine,
-    }
+    })
 }
 
-/// The nightly sync function.
-pub fn nightly_sync(_aws: &Aws) -> NightlySync {
-    NightlySync
+/// The sync function: nightly sync, backfills and sync-now in chunks.
+pub fn nightly_sync(
+    aws: &Aws,
+) -> Result<NightlySync<DynamoStore, PlatformReaders<Secrets>>, Error> {
+    Ok(NightlySync {
+        store: aws.store(),
+        readers: aws.sync_readers()?,
+        engine: aws.settings().engine,
+        config: WorkerConfig::lambda(),
+    })
 }
 
 /// Runs an HTTP function: telemetry, configuration, its router built once,
@@ -148,10 +183,10 @@ pub async fn run_http(build: fn(&Aws) -> Result<Router, Error>) -> Result<(), Er
 
 /// Runs a scheduled function: telemetry, configuration, its job built once,
 /// then the Lambda loop; a failed run is a Lambda error with a retryable kind.
-pub async fn run_job<J: Job + 'static>(build: fn(&Aws) -> J) -> Result<(), Error> {
+pub async fn run_job<J: Job + 'static>(build: fn(&Aws) -> Result<J, Error>) -> Result<(), Error> {
     crate::telemetry::init();
     let aws = Aws::from_env().await?;
-    let job = build(&aws);
+    let job = build(&aws)?;
     let job = &job;
     let clock = SystemClock;
     let clock = &clock;

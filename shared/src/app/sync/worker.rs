@@ -531,3 +531,24 @@ fn start(s: &mut SyncState, backfill: bool, since: Option<Timestamp>, now: Times
         s.run = Some(run(RunKind::Sync, phase));
     }
 }
+
+/// Runs the worker every few seconds, forever (`kustiq-local serve`): a queued backfill
+/// or sync starts within seconds; a failed run is logged and retried on the next turn.
+pub async fn run_forever<S: SyncStores, R: SyncReaders>(
+    store: &S,
+    readers: &R,
+    cfg: &EngineConfig,
+    clock: &dyn Clock,
+) {
+    loop {
+        let worker = Worker::new(store, readers, cfg, clock, WorkerConfig::local());
+        match worker.run_due().await {
+            Ok(report) if !report.outcomes.is_empty() => {
+                tracing::info!(outcomes = ?report.outcomes, "sync worker run");
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "sync worker run failed"),
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+}
