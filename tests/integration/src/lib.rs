@@ -83,6 +83,7 @@ pub mod faults;
 pub mod local;
 pub mod simulated;
 pub mod snapshot;
+pub mod sync;
 pub mod webhook;
 
 /// One answer from the handler or a server: status and JSON body.

@@ -27,5 +27,6 @@ mod localstripe;
 mod secrets;
 mod store_conformance;
 mod stripe_client;
+mod sync;
 mod webhook_catalog;
 mod webhook_ingest;
