@@ -58,7 +58,13 @@ impl<S, K> ApiRoutes<S, K> {
 
 impl<S, K> Routes for ApiRoutes<S, K>
 where
-    S: ConnectionStore + EventLog + IngestStore + ProfileStore + BillingStore + 'static,
+    S: ConnectionStore
+        + EventLog
+        + IngestStore
+        + ProfileStore
+        + BillingStore
+        + crate::ports::matches::MatchStore
+        + 'static,
     K: SecretSource + Send + Sync + 'static,
 {
     fn serve<'a>(&'a self, req: &'a Request, path: &'a [&'a str]) -> Option<BoxFuture<'a, Reply>> {

@@ -62,7 +62,12 @@ const ROUTES: &[(&str, &str)] = &[("POST", "/webhooks/stripe")];
 
 impl<S, K, C> Routes for WebhookRoutes<S, K, C>
 where
-    S: ConnectionStore + EventLog + IngestStore + CatalogStore + 'static,
+    S: ConnectionStore
+        + EventLog
+        + IngestStore
+        + CatalogStore
+        + crate::app::matching::MatchingStores
+        + 'static,
     K: SecretSource + Send + Sync + 'static,
     C: CatalogSources + 'static,
 {
@@ -86,7 +91,11 @@ fn reject(reason: &str, err: impl Into<ApiError>) -> ApiError {
 
 impl<S, K, C> WebhookRoutes<S, K, C>
 where
-    S: ConnectionStore + EventLog + IngestStore + CatalogStore,
+    S: ConnectionStore
+        + EventLog
+        + IngestStore
+        + CatalogStore
+        + crate::app::matching::MatchingStores,
     K: SecretSource + Send + Sync,
     C: CatalogSources,
 {

@@ -24,6 +24,7 @@ mod keys;
 mod local_hardening;
 mod local_runner;
 mod localstripe;
+mod matching;
 mod secrets;
 mod store_conformance;
 mod stripe_client;
