@@ -495,3 +495,166 @@ async fn sync_routes_answer_404_without_a_connection() {
             .assert_refused(404, "ERR_NOT_FOUND");
     }
 }
+
+/// The stored billing factor `signal` of a profile with its newest evidence, if it fires.
+async fn billing_factor(
+    s: &SyncBench,
+    pid: &ProfileId,
+    signal: &str,
+) -> Option<kustiq::domain::time::Timestamp> {
+    let (score, _) = s.bench.store.score(&s.ws, pid).await.unwrap()?;
+    score
+        .score
+        .families
+        .values()
+        .flat_map(|f| &f.factors)
+        .find(|f| f.signal.as_str() == signal)
+        .map(|f| {
+            f.evidence_dates
+                .iter()
+                .map(|e| e.at)
+                .max()
+                .unwrap_or(score.computed_at)
+        })
+}
+
+#[tokio::test]
+async fn the_nightly_sync_rescores_against_now_so_a_failure_31_days_old_drops_out() {
+    let s = SyncBench::new(
+        Engine::DynamoDbLocal,
+        sim_config(120, 22),
+        BackfillWindow::Days90,
+    )
+    .await;
+    let profiles = profiles_for(&s).await;
+    assert_eq!(s.run().await, Outcome::Finished(RunKind::Backfill));
+    let backfilled_at = s.bench.clock.now();
+    // A matched profile whose newest payment failure is 3 to 29 days old.
+    let mut failing = None;
+    for p in &profiles {
+        if let Some(newest) = billing_factor(&s, &p.profile_id, "stripe_payment_failure").await {
+            let age = backfilled_at.secs_since(newest) / 86_400;
+            if (3..29).contains(&age) {
+                failing = Some((p.profile_id.clone(), newest));
+                break;
+            }
+        }
+    }
+    let (pid, newest) = failing.expect("a matched profile with a recent payment failure");
+    // The first 05:45 UTC at which that failure is more than 30 days old.
+    let expired = newest.plus_days(30).plus_secs(3_600).unix();
+    let mut nightly = expired - expired.rem_euclid(86_400) + 5 * 3_600 + 45 * 60;
+    if nightly < expired {
+        nightly += 86_400;
+    }
+    s.bench
+        .clock
+        .set(kustiq::domain::time::Timestamp::from_unix(nightly));
+
+    let report = s
+        .worker_with(&s.readers, Duration::from_secs(600))
+        .run_due()
+        .await
+        .unwrap();
+    assert_eq!(report.nightly_requested, 1, "{report:?}");
+    assert!(
+        report
+            .outcomes
+            .contains(&(s.ws.clone(), Outcome::Finished(RunKind::Sync))),
+        "{report:?}"
+    );
+    assert_eq!(
+        billing_factor(&s, &pid, "stripe_payment_failure").await,
+        None,
+        "the failure expired"
+    );
+    let history = s
+        .bench
+        .store
+        .history(&s.ws, &pid, kustiq::ports::store::PageSize::MIN)
+        .await
+        .unwrap();
+    assert_eq!(history[0].reason, "sync", "{history:?}");
+    // Once a day: a second run that day requests nothing.
+    let again = s
+        .worker_with(&s.readers, Duration::from_secs(60))
+        .run_due()
+        .await
+        .unwrap();
+    assert_eq!(again.nightly_requested, 0);
+    // The sync reconciled the events since the backfill (its cursor was fresh).
+    let (state, _) = s.bench.store.sync_state(&s.ws).await.unwrap().unwrap();
+    assert_eq!(state.reconciled_to, Some(s.bench.clock.now()));
+    assert!(state.last_run_at.is_some() && state.run.is_none());
+}
+
+#[tokio::test]
+async fn a_sync_applies_the_events_the_webhook_missed_once() {
+    let s = SyncBench::new(
+        Engine::DynamoDbLocal,
+        sim_config(60, 23),
+        BackfillWindow::Days30,
+    )
+    .await;
+    assert_eq!(s.run().await, Outcome::Finished(RunKind::Backfill));
+    let backfilled_at = s.bench.clock.now();
+    let before: std::collections::BTreeSet<String> = s
+        .sim
+        .sim
+        .events(&s.account)
+        .iter()
+        .map(|e| e["id"].as_str().unwrap().to_owned())
+        .collect();
+    // Five days pass on Stripe; no webhook reaches us.
+    s.sim.sim.advance_days(5).await;
+    let missed: Vec<Value> = s
+        .sim
+        .sim
+        .events(&s.account)
+        .into_iter()
+        .filter(|e| !before.contains(e["id"].as_str().unwrap()))
+        .filter(kustiq_tests::webhook::is_engine_event)
+        .collect();
+    assert!(!missed.is_empty(), "Stripe recorded events meanwhile");
+    s.bench.clock.set(s.sim.sim.now());
+    let sync = s
+        .bench
+        .api("POST", "/api/v1/integrations/stripe/sync", &s.ws)
+        .await;
+    assert_eq!(sync.status, 202);
+    assert_eq!(s.run().await, Outcome::Finished(RunKind::Sync));
+    use kustiq::ports::events::{EventLog, EventStatus};
+    for e in &missed {
+        let id = kustiq::domain::ids::StripeEventId::parse(e["id"].as_str().unwrap()).unwrap();
+        let (record, _) = s
+            .bench
+            .store
+            .event(&s.ws, &id)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("{id} not reconciled"));
+        assert!(
+            matches!(record.status, EventStatus::Applied { .. }),
+            "{id}: {:?}",
+            record.status
+        );
+    }
+    // A second sync finds them recorded: nothing is applied twice.
+    let once = billing_states(&s).await;
+    // The reconcile cursor goes back: the same events are read again.
+    let (mut state, v) = s.bench.store.sync_state(&s.ws).await.unwrap().unwrap();
+    state.reconciled_to = Some(backfilled_at);
+    s.bench.store.save_sync_state(&state, v).await.unwrap();
+    request_sync(&s.bench.store, &s.ws).await.unwrap();
+    assert_eq!(s.run().await, Outcome::Finished(RunKind::Sync));
+    assert_eq!(billing_states(&s).await, once);
+}
+
+async fn billing_states(s: &SyncBench) -> Vec<String> {
+    let mut out = Vec::new();
+    for c in customer_ids(s) {
+        let (state, _) = s.bench.store.load(&s.ws, &c).await.unwrap();
+        out.push(serde_json::to_string(&state).unwrap());
+    }
+    out
+}
