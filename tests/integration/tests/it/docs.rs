@@ -1,8 +1,13 @@
 //! The API reference lists every route the dispatcher serves.
 
-const ROUTES: [&str; 6] = [
+const ROUTES: [&str; 11] = [
     "/webhooks/stripe:",
     "/api/v1/integrations/stripe:",
+    "/api/v1/integrations/stripe/sync:",
+    "/api/v1/integrations/stripe/backfill:",
+    "/api/v1/integrations/stripe/matches:",
+    "/api/v1/integrations/stripe/customer-mapping/{profile_id}:",
+    "/api/v1/integrations/stripe/rematch:",
     "/api/v1/integrations/stripe/failed-events/{event_id}/replay:",
     "/api/v1/profiles/{profile_id}:",
     "/api/v1/profiles/{profile_id}/churn:",
