@@ -9,12 +9,16 @@ use crate::adapters::kms::KmsSealer;
 use crate::adapters::runtime::{ConfigError, FunctionConfig, Secrets};
 use crate::adapters::secrets::{CachedSecrets, SecretsManagerSource};
 use crate::adapters::stripe::{Platform, PlatformSources, RetryPolicy, StripeClient, StripeConfig};
+use crate::domain::time::Timestamp;
 use crate::app::connect::{ConnectSettings, Connector, SealedReaders};
+use crate::app::sync::worker::WorkerConfig;
 use crate::domain::region::Region;
 use crate::events_ingress::{EventSourceName, StripeEvents};
-use crate::http::{ApiRoutes, ConnectRoutes, DisconnectRoutes, Router, Settings, WebhookRoutes};
+use crate::http::{
+    ApiRoutes, ConnectRoutes, DisconnectRoutes, Router, Settings, SyncRoutes, WebhookRoutes,
+};
 use crate::ports::clock::Clock;
-use crate::scheduled::{CredentialRotation, Job, JobError, NightlySync, RetrySweep, task_of};
+use crate::scheduled::{CredentialRotation, Job, JobError, NightlySync, RetrySweep, Tasks, task_of};
 use futures::future::BoxFuture;
 use lambda_http::lambda_runtime::{self, LambdaEvent};
 use lambda_http::{Error, service_fn};
@@ -130,14 +134,21 @@ pub fn webhook(aws: &Aws) -> Result<Router, Error> {
     ))
 }
 
-/// The dashboard API function.
+/// The dashboard API function (sync and backfill only queue work for the sync function).
 pub fn api(aws: &Aws) -> Result<Router, Error> {
-    Ok(Router::new().mount(ApiRoutes {
-        store: aws.store(),
-        secrets: aws.secrets(),
-        clock: clock(),
-        settings: aws.settings(),
-    }))
+    Ok(Router::new()
+        .mount(ApiRoutes {
+            store: aws.store(),
+            secrets: aws.secrets(),
+            clock: clock(),
+            settings: aws.settings(),
+        })
+        .mount(SyncRoutes {
+            store: aws.store(),
+            secrets: aws.secrets(),
+            clock: clock(),
+            settings: aws.settings(),
+        }))
 }
 
 /// The Stripe platform of the connect and disconnect functions: the Connect /
@@ -255,12 +266,7 @@ pub fn credential_rotation(
     aws: &Aws,
 ) -> Result<CredentialRotation<DynamoStore, KmsSealer, Platform<Secrets>>, Error> {
     Ok(CredentialRotation {
-        readers: SealedReaders {
-            store: aws.store(),
-            sealer: sealer(aws, &env)?,
-            platform: platform(aws, &env)?,
-            clock: clock(),
-        },
+        readers: sealed_readers(aws)?,
     })
 }
 
@@ -280,16 +286,84 @@ pub fn stripe_events(
 }
 
 /// The retry sweep (scoring function, every minute).
-pub fn retry_sweep(aws: &Aws) -> RetrySweep<DynamoStore> {
-    RetrySweep {
+pub fn retry_sweep(aws: &Aws) -> Result<RetrySweep<DynamoStore>, Error> {
+    Ok(RetrySweep {
         store: aws.store(),
         engine: aws.settings().engine,
+    })
+}
+
+/// Readers over each connection's sealed credentials, at Stripe's published limits.
+fn sealed_readers(aws: &Aws) -> Result<SealedReaders<DynamoStore, KmsSealer, Platform<Secrets>>, Error> {
+    Ok(SealedReaders {
+        store: aws.store(),
+        sealer: sealer(aws, &env)?,
+        platform: platform(aws, &env)?,
+        clock: clock(),
+    })
+}
+
+/// The sync function's tasks: `nightly-sync` (05:45 UTC) and `backfill-continue` (every
+/// few minutes) run the same worker — nightly once a day, then due backfills and
+/// syncs in a chunk — and `rotate-credentials` (every 6 hours) the credential job.
+pub struct SyncFunction {
+    /// Nightly sync, backfills and sync-now.
+    pub sync: NightlySync<DynamoStore, SealedReaders<DynamoStore, KmsSealer, Platform<Secrets>>>,
+    /// Apps token refresh and re-sealing.
+    pub rotation: CredentialRotation<DynamoStore, KmsSealer, Platform<Secrets>>,
+}
+
+impl Tasks for SyncFunction {
+    fn names(&self) -> &'static [&'static str] {
+        &["nightly-sync", "backfill-continue", "rotate-credentials"]
+    }
+
+    async fn run_task(&self, task: &str, now: Timestamp) -> Result<serde_json::Value, JobError> {
+        match task {
+            "nightly-sync" | "backfill-continue" => self.sync.run(now).await,
+            "rotate-credentials" => self.rotation.run(now).await,
+            other => Err(JobError::unknown_task(self.names(), other)),
+        }
     }
 }
 
-/// The nightly sync function.
-pub fn nightly_sync(_aws: &Aws) -> NightlySync {
-    NightlySync
+/// The sync function.
+pub fn sync_function(aws: &Aws) -> Result<SyncFunction, Error> {
+    Ok(SyncFunction {
+        sync: NightlySync {
+            store: aws.store(),
+            readers: sealed_readers(aws)?,
+            engine: aws.settings().engine,
+            config: WorkerConfig::lambda(),
+        },
+        rotation: credential_rotation(aws)?,
+    })
+}
+
+/// The scoring function's tasks: `retry-sweep` (every minute).
+pub struct ScoringFunction {
+    /// Re-runs due recorded events.
+    pub retry: RetrySweep<DynamoStore>,
+}
+
+impl Tasks for ScoringFunction {
+    fn names(&self) -> &'static [&'static str] {
+        &["retry-sweep"]
+    }
+
+    async fn run_task(&self, task: &str, now: Timestamp) -> Result<serde_json::Value, JobError> {
+        match task {
+            "retry-sweep" => self.retry.run(now).await,
+            other => Err(JobError::unknown_task(self.names(), other)),
+        }
+    }
+}
+
+/// The scoring function.
+pub fn scoring_function(aws: &Aws) -> Result<ScoringFunction, Error> {
+    Ok(ScoringFunction {
+        retry: retry_sweep(aws)?,
+    })
 }
 
 /// Runs an HTTP function: telemetry, configuration, its router built once,
@@ -306,29 +380,20 @@ pub async fn run_http(build: fn(&Aws) -> Result<Router, Error>) -> Result<(), Er
 }
 
 /// Runs a scheduled function: telemetry, configuration, its job built once,
-/// then the Lambda loop. Each invocation must ask for `task` (the schedule's
-/// `{"kustiq_task": …}` input), so a schedule wired to the wrong function fails
-/// loudly instead of running another job; a failed run is a Lambda error with a
+/// then the Lambda loop. Each invocation names its task (the schedule's
+/// `{"kustiq_task": …}` input); a task this function does not run fails loudly
+/// instead of running another job, and a failed run is a Lambda error with a
 /// retryable kind.
-pub async fn run_job<J: Job + 'static>(
-    task: &'static str,
-    build: fn(&Aws) -> J,
-) -> Result<(), Error> {
+pub async fn run_tasks<T: Tasks + 'static>(build: fn(&Aws) -> Result<T, Error>) -> Result<(), Error> {
     crate::telemetry::init();
     let aws = Aws::from_env().await?;
-    let job = build(&aws);
+    let job = build(&aws)?;
     let job = &job;
     let clock = SystemClock;
     let clock = &clock;
     lambda_runtime::run(service_fn(
         move |e: LambdaEvent<serde_json::Value>| async move {
-            match task_of(&e.payload) {
-                t if t == task => job.run(clock.now()).await,
-                other => Err(JobError::UnknownTask {
-                    expected: task,
-                    got: other.to_owned(),
-                }),
-            }
+            job.run_task(task_of(&e.payload), clock.now()).await
         },
     ))
     .await

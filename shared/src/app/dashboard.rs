@@ -125,6 +125,34 @@ where
     committed.ok_or(DashboardError::Contended)
 }
 
+/// [`put_profile`], then customers still in review or unmatched are decided again: the
+/// new or changed profile may be the one they were missing. Returns the profile's
+/// explained score after matching. A matching failure is logged, not returned: the
+/// profile is stored, and `POST …/rematch` decides again.
+pub async fn put_profile_and_match<S>(
+    store: &S,
+    cfg: &EngineConfig,
+    now: Timestamp,
+    ws: &WorkspaceId,
+    profile: &Profile,
+) -> Result<Explained, DashboardError>
+where
+    S: crate::app::matching::MatchingStores,
+{
+    let stored = put_profile(store, cfg, now, ws, profile).await?;
+    if profile.email.is_none() && profile.domain.is_none() {
+        return Ok(stored);
+    }
+    match crate::app::matching::on_profile_written(store, cfg, now, ws).await {
+        Ok(r) if r.matched > 0 => explained(store, ws, &profile.profile_id).await,
+        Ok(_) => Ok(stored),
+        Err(e) => {
+            tracing::warn!(error = %e, "matching after a profile write failed");
+            Ok(stored)
+        }
+    }
+}
+
 /// One profile of the workspace.
 pub async fn profile<S: ProfileStore>(
     store: &S,

@@ -6,6 +6,8 @@ pub mod connect;
 pub mod cursor;
 pub mod dashboard;
 pub mod ingest;
+pub mod matching;
 pub mod optimistic;
 pub mod score;
+pub mod sync;
 pub mod worker;

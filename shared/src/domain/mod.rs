@@ -9,6 +9,7 @@ pub mod factors;
 pub mod ids;
 pub mod lifecycle;
 pub mod limits;
+pub mod matching;
 pub mod money;
 pub mod mrr;
 pub mod payments;

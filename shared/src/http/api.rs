@@ -65,6 +65,7 @@ where
         + IngestStore
         + ProfileStore
         + BillingStore
+        + crate::ports::matches::MatchStore
         + 'static,
     K: SecretSource + Send + Sync + 'static,
 {

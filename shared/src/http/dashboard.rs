@@ -15,8 +15,6 @@ use crate::http::api::ApiRoutes;
 use crate::http::auth::Gate;
 use crate::http::error::{ApiError, ok};
 use crate::http::router::Reply;
-use crate::ports::billing::BillingStore;
-use crate::ports::connections::ConnectionStore;
 use crate::ports::profiles::ProfileStore;
 use crate::ports::secrets::{SecretName, SecretSource};
 use crate::ports::store::PageSize;
@@ -131,15 +129,16 @@ fn profile_id(raw: &str) -> Result<ProfileId, ApiError> {
     ProfileId::parse(raw).map_err(|e| ApiError::bad_request(e.to_string()))
 }
 
-/// `PUT /api/v1/profiles/{id}`: stores the profile and its new score together.
+/// `PUT /api/v1/profiles/{id}`: stores the profile and its new score together, then
+/// matches waiting Stripe customers against it.
 pub async fn put_profile<S, K>(api: &ApiRoutes<S, K>, req: &Request, id: &str) -> Reply
 where
-    S: ProfileStore + ConnectionStore + BillingStore,
+    S: crate::app::matching::MatchingStores,
 {
     let who = api.caller(req, Gate::Pro)?;
     let profile = parse_profile(profile_id(id)?, req.body().as_ref())?;
     let now = api.clock.now();
-    let explained = uc::put_profile(
+    let explained = uc::put_profile_and_match(
         &api.store,
         &api.settings.engine,
         now,

@@ -5,6 +5,8 @@
 use crate::app::connect::ConnectError;
 use crate::app::dashboard::DashboardError;
 use crate::app::ingest::IngestError;
+use crate::app::matching::MatchError;
+use crate::app::sync::request::RequestError;
 use crate::domain::error_code::ErrorCode;
 use crate::http::auth::AuthError;
 use crate::ports::store::StoreError;
@@ -230,6 +232,28 @@ impl From<ConnectError> for ApiError {
             }
         };
         Self::new(code, e.to_string())
+    }
+}
+
+impl From<MatchError> for ApiError {
+    fn from(e: MatchError) -> Self {
+        match e {
+            MatchError::Store(s) => s.into(),
+            MatchError::WriteBack(d) => d.into(),
+            MatchError::NoProfile(id) => Self::not_found(format!("no profile {id}")),
+        }
+    }
+}
+
+impl From<RequestError> for ApiError {
+    fn from(e: RequestError) -> Self {
+        match e {
+            RequestError::Store(s) => s.into(),
+            RequestError::Contended => Self::new(
+                ErrorCode::ERR_CONFLICT,
+                "the sync state kept changing concurrently; retry",
+            ),
+        }
     }
 }
 

@@ -87,6 +87,7 @@ pub mod local;
 pub mod openapi;
 pub mod simulated;
 pub mod snapshot;
+pub mod sync;
 pub mod template;
 pub mod webhook;
 

@@ -38,7 +38,10 @@ impl DynamoStore {
         expected: u64,
     ) -> Result<Vec<TxOp>, StoreError> {
         let ws = &connection.workspace_id;
-        let item = Item::json(keys::connection(ws), connection)?;
+        let item = super::sync::index_connection(
+            Item::json(keys::connection(ws), connection)?,
+            connection,
+        );
         let route = Item::json(
             keys::account_route(&connection.account_id),
             &Route {

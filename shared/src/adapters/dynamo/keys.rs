@@ -174,3 +174,48 @@ pub fn history_sort(at: Timestamp, version: u64) -> String {
 pub fn history_entry(ws: &WorkspaceId, id: &ProfileId, at: Timestamp, version: u64) -> Key {
     Key::new(history(ws, id), history_sort(at, version))
 }
+
+/// A workspace's sync state (queue entry, lease, checkpoints).
+pub fn sync_state(ws: &WorkspaceId) -> Key {
+    Key::new(workspace(ws), "SYNC#stripe")
+}
+
+/// GSI2 partition of workspaces with sync work, sorted by when it is due.
+pub const SYNC_QUEUE: &str = "SYNCQ";
+
+/// GSI2 sort key of a workspace's sync work: zero-padded due time, then the workspace.
+pub fn sync_due_sort(due: Timestamp, ws: &WorkspaceId) -> String {
+    format!("{:012}#{ws}", due.unix().max(0))
+}
+
+/// The GSI2 sort-key bound of every sync due at `now` or earlier.
+pub fn sync_due_until(now: Timestamp) -> String {
+    format!("{:012}~", now.unix().max(0))
+}
+
+/// GSI1 partition listing the region's connections (the table is the region's).
+pub const CONNECTIONS: &str = "CONNS";
+
+/// The marker the first nightly run of `day` writes.
+pub fn nightly_claim(day: &str) -> Key {
+    Key::new(format!("NIGHTLY#{day}"), "NIGHTLY")
+}
+
+/// Sort-key prefix of a workspace's profiles.
+pub const PROFILE_PREFIX: &str = "PROF#";
+
+/// Sort-key prefix of a workspace's customer → profile links.
+pub const MATCH_PREFIX: &str = "MATCH#";
+
+/// A customer's row of the match table.
+pub fn match_record(ws: &WorkspaceId, customer: &StripeCustomerId) -> Key {
+    Key::new(workspace(ws), format!("{MATCH_RECORD_PREFIX}{customer}"))
+}
+
+/// Sort-key prefix of a workspace's match table.
+pub const MATCH_RECORD_PREFIX: &str = "MREC#";
+
+/// GSI1 partition of a workspace's match table rows with one status.
+pub fn match_status(ws: &WorkspaceId, status: &str) -> String {
+    format!("WS#{ws}#MATCHES#{status}")
+}

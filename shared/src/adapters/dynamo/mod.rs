@@ -16,8 +16,10 @@ mod errors;
 pub mod events;
 pub mod item;
 pub mod keys;
+mod matches;
 mod profiles;
 pub mod schema;
+mod sync;
 
 use crate::adapters::aws::{AwsTarget, sdk_config};
 use crate::ports::store::{Page, StoreCursor, StoreError};

@@ -18,6 +18,7 @@ mod oauth;
 mod path;
 mod platform;
 mod reader;
+mod readers;
 mod response;
 mod retry;
 
@@ -29,4 +30,5 @@ pub use credentials::{StripeCredentials, StripeMode};
 pub use oauth::{OAuthGrant, StripeOAuth};
 pub use platform::Platform;
 pub use reader::AccountReader;
+pub use readers::PlatformReaders;
 pub use retry::RetryPolicy;

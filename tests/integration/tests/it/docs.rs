@@ -1,6 +1,6 @@
 //! The API reference lists every route the dispatcher serves.
 
-const ROUTES: [&str; 12] = [
+const ROUTES: [&str; 17] = [
     "/webhooks/stripe:",
     "/webhooks/stripe/c/{connection_id}:",
     "/api/v1/integrations/stripe/connect:",
@@ -9,6 +9,11 @@ const ROUTES: [&str; 12] = [
     "/api/v1/integrations/stripe/webhook-secret:",
     "/api/v1/integrations/stripe/erase:",
     "/api/v1/integrations/stripe:",
+    "/api/v1/integrations/stripe/sync:",
+    "/api/v1/integrations/stripe/backfill:",
+    "/api/v1/integrations/stripe/matches:",
+    "/api/v1/integrations/stripe/customer-mapping/{profile_id}:",
+    "/api/v1/integrations/stripe/rematch:",
     "/api/v1/integrations/stripe/failed-events/{event_id}/replay:",
     "/api/v1/profiles/{profile_id}:",
     "/api/v1/profiles/{profile_id}/churn:",
