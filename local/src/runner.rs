@@ -118,7 +118,10 @@ fn secrets(cursor_key: &Secret, overrides: &[(String, String)]) -> Secrets {
         .chain(overrides.iter().cloned());
     Secrets::Env(
         EnvSecrets::from_vars(vars)
-            .with_default(SecretName::STRIPE_PLATFORM_KEY, Secret::new(SIM_PLATFORM_KEY))
+            .with_default(
+                SecretName::STRIPE_PLATFORM_KEY,
+                Secret::new(SIM_PLATFORM_KEY),
+            )
             .with_default(SecretName::API_CURSOR_KEY, cursor_key.clone())
             .with_default(SecretName::OAUTH_STATE_KEY, cursor_key.clone()),
     )
@@ -214,19 +217,22 @@ pub async fn start_with(
     let tokens = TokenKey::load_or_create(data_dir)?;
     let settings = Settings::new(region);
     let cursor_key = kustiq::adapters::kms::random_secret()?;
-    let clock: Arc<dyn Clock> = options.clock.clone().unwrap_or_else(|| Arc::new(SystemClock));
+    let clock: Arc<dyn Clock> = options
+        .clock
+        .clone()
+        .unwrap_or_else(|| Arc::new(SystemClock));
     let sealer = Arc::new(LocalSealer::open_or_create(data_dir)?);
     let mut overrides = Vec::new();
     if let Some(list) = &options.webhook_secrets {
-        overrides.push((
-            SecretName::STRIPE_WEBHOOK_SECRET.env_var(),
-            list.join(","),
-        ));
+        overrides.push((SecretName::STRIPE_WEBHOOK_SECRET.env_var(), list.join(",")));
     }
     let secrets = || secrets(&cursor_key, &overrides);
     let bases = Bases {
         api: url_setting(options.stripe_api_base.as_ref(), "KUSTIQ_STRIPE_API_BASE")?,
-        connect: url_setting(options.stripe_connect_base.as_ref(), "KUSTIQ_STRIPE_CONNECT_BASE")?,
+        connect: url_setting(
+            options.stripe_connect_base.as_ref(),
+            "KUSTIQ_STRIPE_CONNECT_BASE",
+        )?,
     };
     let public = url_setting(options.public_url.as_ref(), "KUSTIQ_PUBLIC_URL")?
         .unwrap_or_else(|| "http://127.0.0.1:8080".into());

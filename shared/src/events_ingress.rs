@@ -140,7 +140,11 @@ pub struct StripeEvents<S, C> {
 
 impl<S, C> StripeEvents<S, C>
 where
-    S: ConnectionStore + EventLog + IngestStore + CatalogStore,
+    S: ConnectionStore
+        + EventLog
+        + IngestStore
+        + CatalogStore
+        + crate::app::matching::MatchingStores,
     C: CatalogSources,
 {
     /// Ingests one EventBridge delivery at `now`. `Ok` carries the outcome label

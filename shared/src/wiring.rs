@@ -9,16 +9,18 @@ use crate::adapters::kms::KmsSealer;
 use crate::adapters::runtime::{ConfigError, FunctionConfig, Secrets};
 use crate::adapters::secrets::{CachedSecrets, SecretsManagerSource};
 use crate::adapters::stripe::{Platform, PlatformSources, RetryPolicy, StripeClient, StripeConfig};
-use crate::domain::time::Timestamp;
 use crate::app::connect::{ConnectSettings, Connector, SealedReaders};
 use crate::app::sync::worker::WorkerConfig;
 use crate::domain::region::Region;
+use crate::domain::time::Timestamp;
 use crate::events_ingress::{EventSourceName, StripeEvents};
 use crate::http::{
     ApiRoutes, ConnectRoutes, DisconnectRoutes, Router, Settings, SyncRoutes, WebhookRoutes,
 };
 use crate::ports::clock::Clock;
-use crate::scheduled::{CredentialRotation, Job, JobError, NightlySync, RetrySweep, Tasks, task_of};
+use crate::scheduled::{
+    CredentialRotation, Job, JobError, NightlySync, RetrySweep, Tasks, task_of,
+};
 use futures::future::BoxFuture;
 use lambda_http::lambda_runtime::{self, LambdaEvent};
 use lambda_http::{Error, service_fn};
@@ -294,7 +296,9 @@ pub fn retry_sweep(aws: &Aws) -> Result<RetrySweep<DynamoStore>, Error> {
 }
 
 /// Readers over each connection's sealed credentials, at Stripe's published limits.
-fn sealed_readers(aws: &Aws) -> Result<SealedReaders<DynamoStore, KmsSealer, Platform<Secrets>>, Error> {
+fn sealed_readers(
+    aws: &Aws,
+) -> Result<SealedReaders<DynamoStore, KmsSealer, Platform<Secrets>>, Error> {
     Ok(SealedReaders {
         store: aws.store(),
         sealer: sealer(aws, &env)?,
@@ -384,18 +388,21 @@ pub async fn run_http(build: fn(&Aws) -> Result<Router, Error>) -> Result<(), Er
 /// `{"kustiq_task": …}` input); a task this function does not run fails loudly
 /// instead of running another job, and a failed run is a Lambda error with a
 /// retryable kind.
-pub async fn run_tasks<T: Tasks + 'static>(build: fn(&Aws) -> Result<T, Error>) -> Result<(), Error> {
+pub async fn run_tasks<T: Tasks + 'static>(
+    build: fn(&Aws) -> Result<T, Error>,
+) -> Result<(), Error> {
     crate::telemetry::init();
     let aws = Aws::from_env().await?;
     let job = build(&aws)?;
     let job = &job;
     let clock = SystemClock;
     let clock = &clock;
-    lambda_runtime::run(service_fn(
-        move |e: LambdaEvent<serde_json::Value>| async move {
-            job.run_task(task_of(&e.payload), clock.now()).await
-        },
-    ))
+    // Boxed: the sync worker's future is too deep to lay out inline in `main`.
+    lambda_runtime::run(service_fn(move |e: LambdaEvent<serde_json::Value>| {
+        let run: BoxFuture<'_, _> =
+            Box::pin(async move { job.run_task(task_of(&e.payload), clock.now()).await });
+        run
+    }))
     .await
 }
 

@@ -62,7 +62,11 @@ pub fn plant(customers: &[Value]) -> Vec<PlantedProfile> {
             continue;
         };
         let email = c.get("email").and_then(Value::as_str).map(str::to_owned);
-        let name = c.get("name").and_then(Value::as_str).unwrap_or("").to_owned();
+        let name = c
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
         let meta_profile = c
             .pointer("/metadata/kustiq_profile_id")
             .and_then(Value::as_str)
@@ -115,7 +119,11 @@ pub fn plant(customers: &[Value]) -> Vec<PlantedProfile> {
             }),
             Planted::Domain => out.push(PlantedProfile {
                 id,
-                body: body(business.as_ref().map(|d| format!("billing@{d}")), business, None),
+                body: body(
+                    business.as_ref().map(|d| format!("billing@{d}")),
+                    business,
+                    None,
+                ),
                 planted,
             }),
             Planted::Ambiguous => {
@@ -173,7 +181,10 @@ mod tests {
             Planted::Domain,
             Planted::Ambiguous,
         ] {
-            assert!(planted.iter().any(|p| p.planted == kind), "{kind:?} missing");
+            assert!(
+                planted.iter().any(|p| p.planted == kind),
+                "{kind:?} missing"
+            );
         }
         for p in &planted {
             if matches!(p.planted, Planted::Domain | Planted::Ambiguous) {
@@ -182,7 +193,10 @@ mod tests {
             }
         }
         assert!(planted.iter().any(|p| p.id == "prof_0_7"));
-        let ambiguous = planted.iter().filter(|p| p.planted == Planted::Ambiguous).count();
+        let ambiguous = planted
+            .iter()
+            .filter(|p| p.planted == Planted::Ambiguous)
+            .count();
         assert_eq!(ambiguous % 2, 0, "ambiguous profiles come in pairs");
     }
 }

@@ -70,7 +70,10 @@ pub async fn run(args: DemoArgs) -> Result<(), DemoError> {
             .local_addr()
             .map_err(|e| DemoError::Setup(e.to_string()))?
     );
-    let webhook_secret = format!("whsec_demo_{:016x}", args.seed.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    let webhook_secret = format!(
+        "whsec_demo_{:016x}",
+        args.seed.wrapping_mul(0x9e37_79b9_7f4a_7c15)
+    );
     let sim = Simulator::new(SimConfig {
         seed: args.seed,
         customers: args.customers,
@@ -212,7 +215,10 @@ async fn backfill(api: &Api) -> Result<(), DemoError> {
             Some("done") => break,
             Some("failed") => {
                 bar.abandon();
-                return Err(DemoError::Flow(format!("backfill failed: {}", status["error"])));
+                return Err(DemoError::Flow(format!(
+                    "backfill failed: {}",
+                    status["error"]
+                )));
             }
             _ => tokio::time::sleep(Duration::from_millis(200)).await,
         }

@@ -51,7 +51,10 @@ pub fn connection(status: &Value) {
     ]);
     t.add_row(vec![
         "current error".to_owned(),
-        status["error"]["code"].as_str().unwrap_or("none").to_owned(),
+        status["error"]["code"]
+            .as_str()
+            .unwrap_or("none")
+            .to_owned(),
     ]);
     t.add_row(vec![
         "failed events".to_owned(),
@@ -107,7 +110,12 @@ pub async fn at_risk(api: &Api, page: &Value) -> Result<(), DemoError> {
         .set_content_arrangement(ContentArrangement::Dynamic)
         .set_width(160);
     t.set_header(vec![
-        "profile", "score", "change", "top factors (evidence)", "MRR", "lifecycle",
+        "profile",
+        "score",
+        "change",
+        "top factors (evidence)",
+        "MRR",
+        "lifecycle",
     ]);
     for row in page["data"].as_array().cloned().unwrap_or_default() {
         let id = text(&row["profile_id"]);
@@ -121,7 +129,12 @@ pub async fn at_risk(api: &Api, page: &Value) -> Result<(), DemoError> {
                         .map(|e| e.iter().map(text).collect::<Vec<_>>().join(", "))
                         .unwrap_or_default();
                     let line = if evidence.is_empty() {
-                        format!("{} {:+}: {}", text(&f["signal"]), f["impact"].as_i64().unwrap_or(0), text(&f["explanation"]))
+                        format!(
+                            "{} {:+}: {}",
+                            text(&f["signal"]),
+                            f["impact"].as_i64().unwrap_or(0),
+                            text(&f["explanation"])
+                        )
                     } else {
                         format!(
                             "{} {:+}: {} [{evidence}]",
@@ -144,7 +157,9 @@ pub async fn at_risk(api: &Api, page: &Value) -> Result<(), DemoError> {
         t.add_row(vec![
             id,
             text(&row["score"]),
-            row["delta"].as_f64().map_or("–".into(), |d| format!("{d:+.1}")),
+            row["delta"]
+                .as_f64()
+                .map_or("–".into(), |d| format!("{d:+.1}")),
             top,
             money(&row["mrr"]),
             text(&row["lifecycle"]),

@@ -15,6 +15,8 @@ use crate::http::api::ApiRoutes;
 use crate::http::auth::Gate;
 use crate::http::error::{ApiError, ok};
 use crate::http::router::Reply;
+use crate::ports::billing::BillingStore;
+use crate::ports::connections::ConnectionStore;
 use crate::ports::profiles::ProfileStore;
 use crate::ports::secrets::{SecretName, SecretSource};
 use crate::ports::store::PageSize;

@@ -88,7 +88,13 @@ const ROUTES: &[(&str, &str)] = &[
 
 impl<S, K, C, Z> Routes for WebhookRoutes<S, K, C, Z>
 where
-    S: ConnectionStore + GrantStore + EventLog + IngestStore + CatalogStore + crate::app::matching::MatchingStores + 'static,
+    S: ConnectionStore
+        + GrantStore
+        + EventLog
+        + IngestStore
+        + CatalogStore
+        + crate::app::matching::MatchingStores
+        + 'static,
     K: SecretSource + Send + Sync + 'static,
     C: CatalogSources + 'static,
     Z: Sealer + 'static,
@@ -141,7 +147,12 @@ fn delivery(req: &Request, max_bytes: usize) -> Result<(&[u8], &str), ApiError> 
 
 impl<S, K, C, Z> WebhookRoutes<S, K, C, Z>
 where
-    S: ConnectionStore + GrantStore + EventLog + IngestStore + CatalogStore + crate::app::matching::MatchingStores,
+    S: ConnectionStore
+        + GrantStore
+        + EventLog
+        + IngestStore
+        + CatalogStore
+        + crate::app::matching::MatchingStores,
     K: SecretSource + Send + Sync,
     C: CatalogSources,
     Z: Sealer,

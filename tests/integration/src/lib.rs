@@ -79,9 +79,9 @@ impl TestStore {
     }
 }
 
+pub mod api;
 pub mod emulator;
 pub mod eventbridge;
-pub mod api;
 pub mod faults;
 pub mod local;
 pub mod openapi;

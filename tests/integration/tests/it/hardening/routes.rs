@@ -17,7 +17,7 @@ enum Access {
 
 /// Every route, what it asks, and what a Pro caller gets on the bench
 /// (after the PUT stored `p1`). A route missing here fails the test.
-const GATES: [(&str, &str, Access, u16); 8] = [
+const GATES: &[(&str, &str, Access, u16)] = &[
     ("POST", "/webhooks/stripe", Access::Signed, 400),
     (
         "POST",
@@ -76,7 +76,7 @@ async fn every_route_by_every_plan() {
     );
     let docs = documented_plans();
     let body = json!({"name": "Gate", "families": {"crm": [factor("g", 1.0)]}}).to_string();
-    for (method, template, access, pro_status) in GATES {
+    for &(method, template, access, pro_status) in GATES {
         let path = template
             .replace("{profile_id}", "p1")
             .replace("{event_id}", "evt_1");
