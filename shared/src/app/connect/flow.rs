@@ -237,7 +237,7 @@ where
         let raw = params
             .state
             .as_deref()
-            .ok_or_else(|| ConnectError::Invalid("the callback has no state".into()))?;
+            .ok_or(StateError::Forged)?;
         let state = OAuthState::verify(&self.state_key().await?, raw, now)?;
         if state.region != self.settings.region || caller.is_some_and(|c| c != &state.workspace_id)
         {
