@@ -234,10 +234,7 @@ where
         params: CallbackParams,
         now: Timestamp,
     ) -> Result<Connected, ConnectError> {
-        let raw = params
-            .state
-            .as_deref()
-            .ok_or(StateError::Forged)?;
+        let raw = params.state.as_deref().ok_or(StateError::Forged)?;
         let state = OAuthState::verify(&self.state_key().await?, raw, now)?;
         if state.region != self.settings.region || caller.is_some_and(|c| c != &state.workspace_id)
         {

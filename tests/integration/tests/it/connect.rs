@@ -799,3 +799,63 @@ async fn ingest_reads_what_a_payload_lacks_through_the_connections_own_credentia
         StripeCredentials::Connect { .. }
     ));
 }
+
+#[tokio::test]
+async fn the_local_runner_serves_the_connect_and_disconnect_routes() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let stack = kustiq_local::runner::start_at(dir.path(), Region::Eu, "http://127.0.0.1:18080")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let routes = stack.router.routes();
+    for route in [
+        ("GET", "/api/v1/integrations/stripe/connect"),
+        ("GET", "/api/v1/integrations/stripe/oauth/callback"),
+        ("POST", "/api/v1/integrations/stripe/api-key"),
+        ("PUT", "/api/v1/integrations/stripe/webhook-secret"),
+        ("DELETE", "/api/v1/integrations/stripe"),
+        ("POST", "/api/v1/integrations/stripe/erase"),
+        ("POST", "/webhooks/stripe/c/{connection_id}"),
+        ("GET", "/api/v1/integrations/stripe"),
+    ] {
+        assert!(routes.contains(&route), "{route:?} not mounted");
+    }
+    // The connect route answers with Stripe's consent URL, redirecting back to the runner.
+    let bench = ConnectBench::new().await;
+    let req = bench.request(
+        "GET",
+        "/api/v1/integrations/stripe/connect?mode=test&backfill=30d",
+        Some(("ws_local", "pro")),
+        None,
+    );
+    let resp = stack.router.handle(req).await;
+    assert_eq!(resp.status().as_u16(), 302);
+    let location = resp
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let url = url::Url::parse(&location).unwrap_or_else(|e| panic!("{location}: {e}"));
+    let q: HashMap<String, String> = url.query_pairs().into_owned().collect();
+    assert_eq!(q.get("scope").map(String::as_str), Some("read_only"));
+    assert_eq!(
+        q.get("redirect_uri").map(String::as_str),
+        Some("http://127.0.0.1:18080/api/v1/integrations/stripe/oauth/callback")
+    );
+    assert!(q.get("state").is_some_and(|s| s.contains('.')));
+    // DELETE on the status path is the disconnect route, GET still the status.
+    let del = bench.request(
+        "DELETE",
+        "/api/v1/integrations/stripe",
+        Some(("ws_local", "pro")),
+        None,
+    );
+    assert_eq!(stack.router.handle(del).await.status().as_u16(), 200);
+    let get = bench.request(
+        "GET",
+        "/api/v1/integrations/stripe",
+        Some(("ws_local", "pro")),
+        None,
+    );
+    assert_eq!(stack.router.handle(get).await.status().as_u16(), 200);
+}
