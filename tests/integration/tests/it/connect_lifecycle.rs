@@ -1,7 +1,7 @@
 //! A connection's life after connect: revoked by Stripe, mode separation,
 //! disconnect and reconnect keeping history, and erase leaving no Stripe-derived item.
 
-use crate::connect::{ConnectBench, key_body, wsid};
+use crate::connect_bench::{ConnectBench, key_body, wsid};
 use kustiq::ports::readers::ConnectionReaders;
 use kustiq::ports::stripe::StripeError;
 use serde_json::{Value, json};

@@ -19,6 +19,7 @@ macro_rules! on_both_engines {
 mod catalog_store;
 mod connect;
 mod connect_app;
+mod connect_bench;
 mod connect_lifecycle;
 mod connect_logs;
 mod connect_region;
