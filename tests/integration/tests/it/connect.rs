@@ -425,3 +425,41 @@ async fn the_local_runner_serves_the_connect_and_disconnect_routes() {
     );
     assert_eq!(stack.router.handle(get).await.status().as_u16(), 200);
 }
+
+#[tokio::test]
+async fn connect_rotate_webhook_disconnect_and_erase_work_on_the_embedded_engine() {
+    use kustiq_tests::Engine;
+    let bench = ConnectBench::on(Engine::Dynoxide, Region::Eu, |_| {}).await;
+    let acct = bench.account(1);
+    let answer = bench
+        .api_key("ws_dx1", key_body(&acct.restricted_key))
+        .await;
+    assert_eq!(answer.status, 200, "{:?}", answer.body);
+    assert_eq!(bench.connect_oauth("ws_dx2", "mode=test").await.status, 200);
+    let set = bench
+        .pro(
+            "PUT",
+            "/api/v1/integrations/stripe/webhook-secret",
+            "ws_dx1",
+            Some(json!({"secrets": ["whsec_dx"]})),
+        )
+        .await;
+    assert_eq!(set.status, 200, "{:?}", set.body);
+    let run = kustiq::app::connect::rotate_all(&bench.readers, bench.clock_now())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((run.resealed, run.failed), (2, 0), "{run:?}");
+    assert!(bench.customers_read("ws_dx1").await.is_ok_and(|n| n > 0));
+    for ws in ["ws_dx1", "ws_dx2"] {
+        let d = bench
+            .pro("DELETE", "/api/v1/integrations/stripe", ws, None)
+            .await;
+        assert_eq!(d.status, 200, "{:?}", d.body);
+        let e = bench
+            .pro("POST", "/api/v1/integrations/stripe/erase", ws, None)
+            .await;
+        assert_eq!(e.status, 200, "{:?}", e.body);
+        assert!(bench.connection(ws).await.is_none());
+    }
+    assert!(!bench.table_text().await.contains(&acct.id));
+}

@@ -89,6 +89,15 @@ impl ConnectBench {
 
     /// A bench in `region`, its connect settings adjusted by `tune`.
     pub async fn with(region: Region, tune: impl FnOnce(&mut ConnectSettings)) -> Self {
+        Self::on(Engine::DynamoDbLocal, region, tune).await
+    }
+
+    /// A bench on `engine` in `region`, its connect settings adjusted by `tune`.
+    pub async fn on(
+        engine: Engine,
+        region: Region,
+        tune: impl FnOnce(&mut ConnectSettings),
+    ) -> Self {
         let sim = Simulator::new(SimConfig {
             seed: 11,
             customers: 20,
@@ -104,7 +113,7 @@ impl ConnectBench {
         for a in &sim.accounts {
             assert!(sim.sim.set_country(&a.id, country));
         }
-        let table = TestStore::new(Engine::DynamoDbLocal, region.aws_region()).await;
+        let table = TestStore::new(engine, region.aws_region()).await;
         let store = table.store.clone();
         let (config, arn) = moto::create_kms_key(region.aws_region()).await;
         let sealer = Arc::new(KmsSealer::new(&config, arn));
