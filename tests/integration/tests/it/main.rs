@@ -20,6 +20,7 @@ mod at_risk;
 mod catalog_store;
 mod connect;
 mod connect_app;
+mod connect_bench;
 mod connect_lifecycle;
 mod connect_logs;
 mod connect_region;
