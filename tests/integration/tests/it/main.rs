@@ -29,5 +29,6 @@ mod secrets;
 mod store_conformance;
 mod stripe_client;
 mod sync;
+mod sync_limits;
 mod webhook_catalog;
 mod webhook_ingest;
