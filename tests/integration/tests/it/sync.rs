@@ -180,7 +180,9 @@ async fn a_backfill_killed_at_random_points_ends_in_the_state_of_an_uninterrupte
     let mut rng = fastrand_like(7);
     loop {
         let worker = killed.worker_with(&killed.readers, Duration::from_secs(600));
-        let kill_after = Duration::from_millis(300 + rng() % 2200);
+        // Random points; the window widens as kills add up, so a slow (loaded) machine
+        // still gets through between kills.
+        let kill_after = Duration::from_millis((300 + rng() % 2200) * (1 + kills / 8));
         let run = worker.run_workspace(&killed.ws, Instant::now() + Duration::from_secs(600));
         match tokio::time::timeout(kill_after, run).await {
             Ok(Ok(Outcome::Finished(RunKind::Backfill))) => break,
@@ -191,7 +193,7 @@ async fn a_backfill_killed_at_random_points_ends_in_the_state_of_an_uninterrupte
                 lapse_lease(&killed).await;
             }
         }
-        assert!(kills < 60, "the backfill never finished");
+        assert!(kills < 80, "the backfill never finished");
     }
     assert!(kills >= 2, "the run was interrupted ({kills} kills)");
     assert_eq!(final_state(&killed, &profiles).await, expected);
