@@ -47,5 +47,6 @@ mod stripe_client;
 mod sync;
 mod template;
 mod tenant_isolation;
+mod sync_limits;
 mod webhook_catalog;
 mod webhook_ingest;
