@@ -20,6 +20,7 @@ use kustiq::domain::region::Region;
 use kustiq::domain::secret::Secret;
 use kustiq::domain::time::Timestamp;
 use kustiq::ports::clock::Clock;
+use serde_json::Value;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -172,7 +173,7 @@ pub async fn run(args: DemoArgs) -> Result<DemoSummary, DemoError> {
     api.connect_oauth().await?;
     backfill(&api).await?;
 
-    let victim = pick_victim(&api, &sim, &account, &profiles).await?;
+    let victim = pick_victim(&api, &sim, &account).await?;
     report::step(&format!("Running {} simulated days", args.days));
     let days = days_bar(args.days);
     let fail_on = [args.days / 3, (2 * args.days) / 3];
@@ -267,13 +268,14 @@ fn days_bar(days: u32) -> ProgressBar {
     bar
 }
 
-/// A matched customer with a live subscription whose payments will fail twice during the
-/// simulated days: the demo's proof that the segment follows billing as it happens.
+/// The customer whose payments will fail twice during the simulated days: a matched
+/// customer with an active subscription and, so far, no billing factor — the profile of
+/// the segment's highest score of that kind (its risk so far comes from the CRM's other
+/// families), else any such customer. The demo then shows billing moving it.
 async fn pick_victim(
     api: &Api,
     sim: &Simulator,
     account: &str,
-    profiles: &[crm::PlantedProfile],
 ) -> Result<Option<(String, String)>, DemoError> {
     let live: std::collections::HashSet<String> = sim
         .subscriptions(account)
@@ -281,19 +283,48 @@ async fn pick_victim(
         .filter(|s| s["status"] == "active")
         .filter_map(|s| s["customer"].as_str().map(str::to_owned))
         .collect();
-    let matched = api
-        .get("/api/v1/integrations/stripe/matches?status=matched&limit=200")
-        .await?;
-    let planted_email: std::collections::HashSet<&str> = profiles
-        .iter()
-        .filter(|p| p.planted == crm::Planted::Email)
-        .map(|p| p.id.as_str())
-        .collect();
-    let rows = matched["data"].as_array().cloned().unwrap_or_default();
-    Ok(rows.iter().find_map(|r| {
-        let customer = r["stripe_customer_id"].as_str()?;
-        let profile = r["profile_id"].as_str()?;
-        (live.contains(customer) && planted_email.contains(profile))
-            .then(|| (customer.to_owned(), profile.to_owned()))
-    }))
+    let mut customer_of = std::collections::HashMap::new();
+    let mut path = "/api/v1/integrations/stripe/matches?status=matched&limit=200".to_owned();
+    loop {
+        let page = api.get(&path).await?;
+        for r in page["data"].as_array().into_iter().flatten() {
+            if let (Some(c), Some(p)) = (r["stripe_customer_id"].as_str(), r["profile_id"].as_str())
+            {
+                if live.contains(c) {
+                    customer_of.insert(p.to_owned(), c.to_owned());
+                }
+            }
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => {
+                path = format!(
+                    "/api/v1/integrations/stripe/matches?status=matched&limit=200&cursor={c}"
+                )
+            }
+            None => break,
+        }
+    }
+    let billing_clean = |churn: &Value| {
+        churn["families"]["billing"]["factors"]
+            .as_array()
+            .is_none_or(|f| f.iter().all(|x| x["impact"].as_f64().unwrap_or(0.0) <= 0.0))
+    };
+    let segment = api.get("/api/v1/churn/at-risk?limit=50").await?;
+    for row in segment["data"].as_array().into_iter().flatten() {
+        let Some(profile) = row["profile_id"].as_str() else {
+            continue;
+        };
+        let Some(customer) = customer_of.get(profile) else {
+            continue;
+        };
+        let churn = api
+            .get(&format!("/api/v1/profiles/{profile}/churn"))
+            .await?;
+        if billing_clean(&churn) {
+            return Ok(Some((customer.clone(), profile.to_owned())));
+        }
+    }
+    let mut any: Vec<(&String, &String)> = customer_of.iter().collect();
+    any.sort();
+    Ok(any.first().map(|(p, c)| ((*c).clone(), (*p).clone())))
 }
