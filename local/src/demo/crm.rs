@@ -45,7 +45,7 @@ fn families(i: usize) -> Value {
     if h < 25 {
         crm.push(json!({"signal": "champion_left", "impact": 18, "explanation": "The account's champion left the company"}));
     }
-    if h % 3 == 0 {
+    if h.is_multiple_of(3) {
         product.push(json!({"signal": "weekly_active_users_drop", "impact": 10 + (h % 15) as i64, "explanation": "Weekly active users fell over the last month"}));
     }
     if h > 80 {

@@ -180,13 +180,14 @@ pub async fn run(args: DemoArgs) -> Result<DemoSummary, DemoError> {
     let mut failures = 0;
     let (mut delivered, mut refused) = (0, 0);
     for day in 0..args.days {
-        if let Some((customer, _)) = &victim {
-            if fail_on.contains(&day) && failures < 2 {
-                sim.emit(&account, "invoice.payment_failed", customer)
-                    .await
-                    .map_err(|e| DemoError::Setup(format!("simulator emit: {e}")))?;
-                failures += 1;
-            }
+        if let Some((customer, _)) = &victim
+            && fail_on.contains(&day)
+            && failures < 2
+        {
+            sim.emit(&account, "invoice.payment_failed", customer)
+                .await
+                .map_err(|e| DemoError::Setup(format!("simulator emit: {e}")))?;
+            failures += 1;
         }
         let advanced = sim.advance_days(1).await;
         delivered += advanced.delivered;
@@ -289,10 +290,9 @@ async fn pick_victim(
         let page = api.get(&path).await?;
         for r in page["data"].as_array().into_iter().flatten() {
             if let (Some(c), Some(p)) = (r["stripe_customer_id"].as_str(), r["profile_id"].as_str())
+                && live.contains(c)
             {
-                if live.contains(c) {
-                    customer_of.insert(p.to_owned(), c.to_owned());
-                }
+                customer_of.insert(p.to_owned(), c.to_owned());
             }
         }
         match page["next_cursor"].as_str() {
