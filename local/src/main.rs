@@ -1,7 +1,7 @@
 //! `kustiq-local`: runs the product on this machine (see CONTRACT.md).
 
 use clap::{Parser, Subcommand};
-use kustiq_local::runner::{region_from_env, start};
+use kustiq_local::runner::{deliver_outbound, region_from_env, start};
 use kustiq_local::server::{Local, serve};
 use kustiq_local::token::{Claims, TokenKey, parse_ttl};
 use std::path::PathBuf;
@@ -92,8 +92,13 @@ async fn run(cli: Cli) -> Result<(), String> {
                 stack.settings.engine.clone(),
                 stack.clock.clone(),
             );
+            let outbound_clock = clock.clone();
             tokio::spawn(async move {
                 kustiq::app::worker::run_retries(&store, &engine, clock.as_ref()).await;
+            });
+            let outbound = stack.outbound;
+            tokio::spawn(async move {
+                deliver_outbound(&outbound, outbound_clock.as_ref()).await;
             });
             eprintln!(
                 "kustiq-local serving http://127.0.0.1:{port} (region {region}, data {})",

@@ -7,16 +7,21 @@ use crate::files;
 use crate::token::TokenKey;
 use kustiq::adapters::clock::SystemClock;
 use kustiq::adapters::dynamo::DynamoStore;
+use kustiq::adapters::local::keys::LocalSealer;
 use kustiq::adapters::local::secrets::EnvSecrets;
+use kustiq::adapters::outbound::{HttpSender, SendTimeouts};
 use kustiq::adapters::runtime::Secrets;
 use kustiq::adapters::stripe::{PlatformSources, StripeClient};
+use kustiq::app::outbound::deliver::Backoff;
+use kustiq::app::outbound::target::TargetPolicy;
 use kustiq::domain::region::Region;
 use kustiq::domain::secret::Secret;
-use kustiq::http::{ApiRoutes, Router, Settings, WebhookRoutes};
+use kustiq::http::{ApiRoutes, OutboundRoutes, Router, Settings, WebhookRoutes};
 use kustiq::ports::clock::Clock;
 use kustiq::ports::keys::KeyError;
 use kustiq::ports::secrets::SecretName;
 use kustiq::ports::store::StoreError;
+use kustiq::scheduled::{Job, OutboundDelivery};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -72,6 +77,31 @@ pub struct LocalStack {
     pub clock: Arc<dyn Clock>,
     /// The bearer-token key.
     pub tokens: TokenKey,
+    /// The outbound churn events' delivery job (run by [`deliver_outbound`]).
+    pub outbound: OutboundDelivery<DynamoStore, LocalSealer, HttpSender>,
+}
+
+/// How often `kustiq-local serve` delivers outbound churn events.
+pub const OUTBOUND_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Runs the outbound delivery job every [`OUTBOUND_INTERVAL`], forever.
+pub async fn deliver_outbound(
+    job: &OutboundDelivery<DynamoStore, LocalSealer, HttpSender>,
+    clock: &dyn Clock,
+) {
+    loop {
+        match job.run(clock.now()).await {
+            Ok(report) => tracing::debug!(?report, "outbound run"),
+            Err(e) => tracing::warn!(error = %e, "outbound run failed"),
+        }
+        tokio::time::sleep(OUTBOUND_INTERVAL).await;
+    }
+}
+
+/// The local outbound sender: public endpoints and the loopback (so a listener
+/// on this machine can receive events), never private or metadata addresses.
+fn local_sender() -> Result<HttpSender, RunnerError> {
+    HttpSender::new(TargetPolicy::LOCAL, SendTimeouts::default()).map_err(RunnerError::Config)
 }
 
 /// The region from `KUSTIQ_REGION` (default eu).
@@ -132,7 +162,20 @@ pub async fn start(data_dir: &Path, region: Region) -> Result<LocalStack, Runner
             secrets: secrets(&cursor_key),
             clock: clock.clone(),
             settings: settings.clone(),
+        })
+        .mount(OutboundRoutes {
+            store: store.clone(),
+            sealer: LocalSealer::open_or_create(data_dir)?,
+            sender: local_sender()?,
+            clock: clock.clone(),
+            settings: settings.clone(),
         });
+    let outbound = OutboundDelivery {
+        store: store.clone(),
+        sealer: LocalSealer::open_or_create(data_dir)?,
+        sender: local_sender()?,
+        backoff: Backoff::default(),
+    };
     Ok(LocalStack {
         engine,
         router,
@@ -140,5 +183,6 @@ pub async fn start(data_dir: &Path, region: Region) -> Result<LocalStack, Runner
         settings,
         clock,
         tokens,
+        outbound,
     })
 }

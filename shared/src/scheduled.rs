@@ -3,12 +3,16 @@
 //! retryable / not-retryable kind.
 
 use crate::app::ingest::retry_due;
+use crate::app::outbound::OutboundError;
+use crate::app::outbound::deliver::{Backoff, Worker};
 use crate::app::worker::BATCH;
 use crate::domain::engine::EngineConfig;
 use crate::domain::time::Timestamp;
 use crate::ports::connections::ConnectionStore;
 use crate::ports::events::EventLog;
 use crate::ports::ingest::IngestStore;
+use crate::ports::keys::{KeyError, Sealer};
+use crate::ports::outbound::{EndpointStore, OutboxStore, Sender};
 use crate::ports::store::StoreError;
 use lambda_http::lambda_runtime::Diagnostic;
 use serde_json::{Value, json};
@@ -20,6 +24,20 @@ pub enum JobError {
     /// The store failed.
     #[error("store: {0}")]
     Store(#[from] StoreError),
+    /// Opening an endpoint's signing secret failed.
+    #[error("keys: {0}")]
+    Key(#[from] KeyError),
+}
+
+impl From<OutboundError> for JobError {
+    fn from(e: OutboundError) -> Self {
+        match e {
+            OutboundError::Store(s) => Self::Store(s),
+            OutboundError::Key(k) => Self::Key(k),
+            // The worker makes none of the others; should one appear, it is a bug.
+            other => Self::Store(StoreError::Invalid(other.to_string())),
+        }
+    }
 }
 
 impl JobError {
@@ -28,6 +46,7 @@ impl JobError {
     pub fn retryable(&self) -> bool {
         match self {
             Self::Store(e) => e.retryable(),
+            Self::Key(e) => e.is_retryable(),
         }
     }
 }
@@ -40,6 +59,7 @@ impl From<JobError> for Diagnostic {
             JobError::Store(StoreError::Unavailable(_)) => "StoreUnavailable",
             JobError::Store(StoreError::Corrupt(_)) => "StoreCorrupt",
             JobError::Store(_) => "Store",
+            JobError::Key(_) => "Keys",
         };
         let prefix = if e.retryable() {
             "Retryable"
@@ -75,6 +95,42 @@ where
     async fn run(&self, now: Timestamp) -> Result<Value, JobError> {
         let applied = retry_due(&self.store, &self.engine, now, BATCH).await?;
         Ok(json!({"applied": applied}))
+    }
+}
+
+/// Delivers outbound churn events (every minute): fan-out of the outbox, then
+/// the due deliveries, signed, in order per (endpoint, profile).
+pub struct OutboundDelivery<S, K, H> {
+    /// The table.
+    pub store: S,
+    /// Opens endpoint secrets.
+    pub sealer: K,
+    /// Sends behind the SSRF guard.
+    pub sender: H,
+    /// Retry pacing.
+    pub backoff: Backoff,
+}
+
+/// Profiles fanned out and lanes delivered per run, at most.
+pub const OUTBOUND_BATCH: u16 = 100;
+
+impl<S, K, H> Job for OutboundDelivery<S, K, H>
+where
+    S: EndpointStore + OutboxStore,
+    K: Sealer,
+    H: Sender,
+{
+    async fn run(&self, now: Timestamp) -> Result<Value, JobError> {
+        let worker = Worker {
+            store: &self.store,
+            sealer: &self.sealer,
+            sender: &self.sender,
+            backoff: self.backoff,
+            batch: OUTBOUND_BATCH,
+        };
+        // Boxed: the worker's future is deep enough to overflow the binary's layout limit.
+        let report = Box::pin(worker.run(now)).await?;
+        Ok(serde_json::to_value(report).unwrap_or(Value::Null))
     }
 }
 

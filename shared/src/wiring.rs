@@ -5,12 +5,16 @@
 use crate::adapters::aws::{AwsTarget, sdk_config};
 use crate::adapters::clock::SystemClock;
 use crate::adapters::dynamo::DynamoStore;
+use crate::adapters::kms::KmsSealer;
+use crate::adapters::outbound::{HttpSender, SendTimeouts};
 use crate::adapters::runtime::{ConfigError, FunctionConfig, Secrets};
 use crate::adapters::secrets::{CachedSecrets, SecretsManagerSource};
 use crate::adapters::stripe::{PlatformSources, RetryPolicy, StripeClient, StripeConfig};
-use crate::http::{ApiRoutes, Router, Settings, WebhookRoutes};
+use crate::app::outbound::deliver::Backoff;
+use crate::app::outbound::target::TargetPolicy;
+use crate::http::{ApiRoutes, OutboundRoutes, Router, Settings, WebhookRoutes};
 use crate::ports::clock::Clock;
-use crate::scheduled::{Job, NightlySync, RetrySweep};
+use crate::scheduled::{Job, NightlySync, OutboundDelivery, RetrySweep};
 use lambda_http::lambda_runtime::{self, LambdaEvent};
 use lambda_http::{Error, service_fn};
 use std::sync::Arc;
@@ -50,6 +54,23 @@ impl Aws {
             SystemClock,
             self.cfg.secrets_ttl_secs,
         ))
+    }
+
+    /// The region's KMS key (`KUSTIQ_KMS_KEY_ID`): seals endpoint signing secrets.
+    /// Unset, every seal and open fails as misconfigured (and says so in the logs).
+    pub fn sealer(&self) -> KmsSealer {
+        let key = std::env::var("KUSTIQ_KMS_KEY_ID").unwrap_or_default();
+        if key.is_empty() {
+            tracing::error!(
+                "KUSTIQ_KMS_KEY_ID is not set: webhook endpoint secrets cannot be sealed"
+            );
+        }
+        KmsSealer::new(&self.sdk, key)
+    }
+
+    /// The outbound events' HTTP sender: public `https` endpoints only.
+    pub fn outbound_sender(&self) -> Result<HttpSender, Error> {
+        Ok(HttpSender::new(TargetPolicy::AWS, SendTimeouts::default())?)
     }
 
     /// HTTP settings for this region.
@@ -98,14 +119,22 @@ pub fn webhook(aws: &Aws) -> Result<Router, Error> {
     )))
 }
 
-/// The dashboard API function.
+/// The dashboard API function (the webhook-endpoints routes included).
 pub fn api(aws: &Aws) -> Result<Router, Error> {
-    Ok(Router::new().mount(ApiRoutes {
-        store: aws.store(),
-        secrets: aws.secrets(),
-        clock: clock(),
-        settings: aws.settings(),
-    }))
+    Ok(Router::new()
+        .mount(ApiRoutes {
+            store: aws.store(),
+            secrets: aws.secrets(),
+            clock: clock(),
+            settings: aws.settings(),
+        })
+        .mount(OutboundRoutes {
+            store: aws.store(),
+            sealer: aws.sealer(),
+            sender: aws.outbound_sender()?,
+            clock: clock(),
+            settings: aws.settings(),
+        }))
 }
 
 /// The OAuth connect and callback function. Its routes land with the connect
@@ -126,6 +155,18 @@ pub fn retry_sweep(aws: &Aws) -> RetrySweep<DynamoStore> {
         store: aws.store(),
         engine: aws.settings().engine,
     }
+}
+
+/// The outbound delivery function (every minute).
+pub fn outbound_delivery(
+    aws: &Aws,
+) -> Result<OutboundDelivery<DynamoStore, KmsSealer, HttpSender>, Error> {
+    Ok(OutboundDelivery {
+        store: aws.store(),
+        sealer: aws.sealer(),
+        sender: aws.outbound_sender()?,
+        backoff: Backoff::default(),
+    })
 }
 
 /// The nightly sync function.
@@ -151,7 +192,19 @@ pub async fn run_http(build: fn(&Aws) -> Result<Router, Error>) -> Result<(), Er
 pub async fn run_job<J: Job + 'static>(build: fn(&Aws) -> J) -> Result<(), Error> {
     crate::telemetry::init();
     let aws = Aws::from_env().await?;
-    let job = build(&aws);
+    serve_job(build(&aws)).await
+}
+
+/// [`run_job`] for a job whose construction can fail (a client that must build).
+pub async fn run_fallible_job<J: Job + 'static>(
+    build: fn(&Aws) -> Result<J, Error>,
+) -> Result<(), Error> {
+    crate::telemetry::init();
+    let aws = Aws::from_env().await?;
+    serve_job(build(&aws)?).await
+}
+
+async fn serve_job<J: Job + 'static>(job: J) -> Result<(), Error> {
     let job = &job;
     let clock = SystemClock;
     let clock = &clock;

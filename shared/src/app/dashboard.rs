@@ -2,6 +2,7 @@
 //! read a profile, its explained score, and the at-risk segment.
 
 use crate::app::optimistic::{Round, until_committed};
+use crate::app::outbound::derive::derive;
 use crate::app::score::score_profile;
 use crate::domain::engine::EngineConfig;
 use crate::domain::ids::{ProfileId, WorkspaceId};
@@ -74,11 +75,10 @@ where
             Some(c) => Some(store.load(ws, c).await?.0).filter(|b| b.newest.is_some()),
             None => None,
         };
-        let version = store
-            .score(ws, &profile.profile_id)
-            .await?
-            .map(|(_, v)| v)
-            .unwrap_or(0);
+        let (previous, version) = match store.score(ws, &profile.profile_id).await? {
+            Some((s, v)) => (Some(s), v),
+            None => (None, 0),
+        };
         let score = score_profile(
             profile,
             billing.as_ref(),
@@ -87,7 +87,10 @@ where
             cfg,
             "profile update",
         );
-        let outcome = store.save_scored(ws, profile, &score, version).await?;
+        let events = derive(ws, previous.as_ref(), &score, version + 1);
+        let outcome = store
+            .save_scored_with_events(ws, profile, &score, version, &events)
+            .await?;
         Ok::<_, StoreError>(Round::from_commit(outcome, |_| score))
     })
     .await?;

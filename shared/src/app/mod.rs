@@ -6,5 +6,6 @@ pub mod cursor;
 pub mod dashboard;
 pub mod ingest;
 pub mod optimistic;
+pub mod outbound;
 pub mod score;
 pub mod worker;

@@ -4,6 +4,7 @@
 
 use crate::app::dashboard::DashboardError;
 use crate::app::ingest::IngestError;
+use crate::app::outbound::OutboundError;
 use crate::domain::error_code::ErrorCode;
 use crate::http::auth::AuthError;
 use crate::ports::store::StoreError;
@@ -165,6 +166,22 @@ impl From<DashboardError> for ApiError {
                 Self::new(ErrorCode::ERR_CONFLICT, format!("replay failed again: {m}"))
             }
             DashboardError::Store(s) => s.into(),
+        }
+    }
+}
+
+impl From<OutboundError> for ApiError {
+    fn from(e: OutboundError) -> Self {
+        match e {
+            OutboundError::Invalid(m) => Self::bad_request(m),
+            OutboundError::Target(t) => Self::bad_request(t.to_string()),
+            OutboundError::NotFound(m) => Self::not_found(m),
+            OutboundError::Conflict(m) => Self::new(ErrorCode::ERR_CONFLICT, m),
+            OutboundError::Key(k) => {
+                tracing::error!(error = %k, retryable = k.is_retryable(), "endpoint secret not sealed");
+                Self::unavailable()
+            }
+            OutboundError::Store(s) => s.into(),
         }
     }
 }

@@ -6,10 +6,12 @@ pub mod auth;
 pub mod dashboard;
 pub mod error;
 pub mod integration;
+pub mod outbound;
 pub mod router;
 pub mod webhook;
 
 pub use api::ApiRoutes;
+pub use outbound::OutboundRoutes;
 pub use router::{Router, Routes};
 pub use webhook::WebhookRoutes;
 

@@ -8,6 +8,7 @@ pub mod connections;
 pub mod events;
 pub mod ingest;
 pub mod keys;
+pub mod outbound;
 pub mod profiles;
 pub mod readers;
 pub mod secrets;

@@ -15,6 +15,7 @@ mod errors;
 pub mod events;
 pub mod item;
 pub mod keys;
+mod outbound;
 mod profiles;
 pub mod schema;
 
