@@ -81,6 +81,7 @@ impl TestStore {
 
 pub mod faults;
 pub mod local;
+pub mod outbound;
 pub mod simulated;
 pub mod snapshot;
 pub mod webhook;

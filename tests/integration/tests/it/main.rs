@@ -24,6 +24,8 @@ mod keys;
 mod local_hardening;
 mod local_runner;
 mod localstripe;
+mod outbound;
+mod outbound_routes;
 mod secrets;
 mod store_conformance;
 mod stripe_client;
