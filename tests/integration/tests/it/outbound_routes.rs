@@ -206,3 +206,27 @@ on_both_engines!(
     another_workspace_can_neither_see_nor_touch_an_endpoint,
     every_route_needs_the_pro_plan,
 );
+
+#[tokio::test]
+async fn openapi_documents_every_webhook_endpoints_route() {
+    let spec = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/openapi.yaml"
+    ))
+    .unwrap_or_else(|e| panic!("docs/openapi.yaml: {e}"));
+    let b = OutboundBench::new(Engine::Dynoxide, T0).await;
+    let ours: Vec<_> = b
+        .bench
+        .router
+        .routes()
+        .into_iter()
+        .filter(|(_, p)| p.starts_with(BASE))
+        .collect();
+    assert_eq!(ours.len(), 5);
+    for (_, path) in ours {
+        assert!(
+            spec.lines().any(|l| l.trim() == format!("{path}:")),
+            "docs/openapi.yaml lacks {path}"
+        );
+    }
+}
