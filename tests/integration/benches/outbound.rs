@@ -38,7 +38,7 @@ fn outbound(c: &mut Criterion) {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
                 // Alternate in and out of the segment so every PUT makes one event.
-                let risk = if round % 2 == 0 { 30.0 } else { 0.0 };
+                let risk = if round.is_multiple_of(2) { 30.0 } else { 0.0 };
                 round += 1;
                 rt.block_on(async {
                     for p in 0..EVENTS {

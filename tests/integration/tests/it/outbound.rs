@@ -170,11 +170,15 @@ async fn a_delivery_fails_for_good_after_its_attempts_and_the_next_event_goes(en
 
 async fn each_profile_receives_its_events_in_order(engine: Engine) {
     let (b, r, _, _) = at_risk_endpoint(engine).await;
-    for round in 0..3 {
+    for round in 0u32..3 {
         b.score("ws_out", "p1", 30.0).await;
         b.score("ws_out", "p1", 0.0).await;
-        b.score("ws_out", "p2", if round % 2 == 0 { 30.0 } else { 0.0 })
-            .await;
+        b.score(
+            "ws_out",
+            "p2",
+            if round.is_multiple_of(2) { 30.0 } else { 0.0 },
+        )
+        .await;
     }
     b.deliver().await;
     let got = r.received();
