@@ -114,6 +114,10 @@ pub struct OutboundDelivery<S, K, H> {
 /// Profiles fanned out and lanes delivered per run, at most.
 pub const OUTBOUND_BATCH: u16 = 100;
 
+/// No delivery attempt starts after this long into a run: with 10 s per request the
+/// run ends within 40 s, inside the outbound function's 60 s timeout.
+pub const OUTBOUND_BUDGET: std::time::Duration = std::time::Duration::from_secs(30);
+
 impl<S, K, H> Job for OutboundDelivery<S, K, H>
 where
     S: EndpointStore + OutboxStore,
@@ -127,6 +131,7 @@ where
             sender: &self.sender,
             backoff: self.backoff,
             batch: OUTBOUND_BATCH,
+            budget: OUTBOUND_BUDGET,
         };
         // Boxed: the worker's future is deep enough to overflow the binary's layout limit.
         let report = Box::pin(worker.run(now)).await?;

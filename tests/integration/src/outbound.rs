@@ -159,6 +159,7 @@ impl OutboundBench {
             sender: &self.sender,
             backoff: self.backoff,
             batch: 100,
+            budget: std::time::Duration::from_secs(60),
         };
         worker
             .run(self.now())

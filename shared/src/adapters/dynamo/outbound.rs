@@ -14,6 +14,9 @@ use crate::ports::store::{Committed, StoreError};
 /// Finished deliveries are kept this long (the deliveries route shows them).
 pub const DELIVERY_TTL_DAYS: i64 = 30;
 
+/// The version every outbox item has: written once, never updated.
+const OUTBOX_ITEM_VERSION: u64 = 1;
+
 /// The outbox item of `event`: written in the transaction of the score that made it.
 pub(crate) fn outbox_item(event: &OutboundEvent) -> Result<TxOp, StoreError> {
     let ws = &event.workspace_id;
@@ -146,10 +149,9 @@ impl OutboxStore for DynamoStore {
             keys::outbox(&event.workspace_id, &event.profile_id),
             event.seq.clone(),
         );
-        let Some(stored) = self.get(&key).await? else {
-            return Ok(Committed::Raced);
-        };
-        let mut ops = vec![TxOp::Delete(key, Condition::Version(stored.version))];
+        // An outbox item is written once (`attribute_not_exists`, so at version 1) and never
+        // updated: deleting at version 1 fails only if another run removed it first.
+        let mut ops = vec![TxOp::Delete(key, Condition::Version(OUTBOX_ITEM_VERSION))];
         for d in deliveries {
             ops.push(TxOp::Put(delivery_item(d)?, Condition::Absent));
         }

@@ -27,6 +27,7 @@ use crate::ports::store::Committed;
 use futures::StreamExt;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 /// Attempts kept on a delivery (the oldest are dropped beyond this).
 pub const ATTEMPTS_KEPT: usize = 20;
@@ -94,6 +95,9 @@ pub struct Worker<'a, S, K, H> {
     pub backoff: Backoff,
     /// Profiles fanned out and lanes delivered per run, at most.
     pub batch: u16,
+    /// No attempt starts after this long into a run (what is left waits for the
+    /// next run), so a run ends inside its function's timeout.
+    pub budget: Duration,
 }
 
 impl<S, K, H> Worker<'_, S, K, H>
@@ -104,6 +108,7 @@ where
 {
     /// One run at `now`: fan-out, then delivery.
     pub async fn run(&self, now: Timestamp) -> Result<RunReport, OutboundError> {
+        let deadline = Instant::now() + self.budget;
         let mut report = RunReport {
             fanned_out: self.fan_out(now).await?,
             ..RunReport::default()
@@ -122,7 +127,7 @@ where
                 let endpoint = endpoints
                     .get(&lane.workspace)
                     .and_then(|l| l.iter().find(|e| e.id == lane.endpoint));
-                self.deliver_lane(&lane, endpoint, now).await
+                self.deliver_lane(&lane, endpoint, now, deadline).await
             })
             .buffer_unordered(CONCURRENT_LANES)
             .collect()
@@ -178,6 +183,7 @@ where
         lane: &Lane,
         endpoint: Option<&Endpoint>,
         now: Timestamp,
+        deadline: Instant,
     ) -> Result<RunReport, OutboundError> {
         let mut report = RunReport::default();
         let mut secret: Option<Secret> = None;
@@ -196,7 +202,7 @@ where
                 report.given_up += 1;
                 continue;
             };
-            if d.next_at > now {
+            if d.next_at > now || Instant::now() >= deadline {
                 break;
             }
             let key = match &secret {

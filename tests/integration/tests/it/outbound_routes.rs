@@ -230,3 +230,42 @@ async fn openapi_documents_every_webhook_endpoints_route() {
         );
     }
 }
+
+/// `kustiq-local serve` mounts the routes: registration over real HTTP with the
+/// runner's own token, a loopback endpoint allowed, a private one refused.
+#[tokio::test]
+async fn the_local_runner_serves_the_webhook_endpoints_routes() {
+    let server = kustiq_tests::local::LocalServer::start(
+        "ws_local",
+        kustiq_local::server::Limits::default(),
+    )
+    .await;
+    let r = Receiver::start().await;
+    let body = json!({"url": r.url, "events": ["profile.entered_at_risk"]}).to_string();
+    let a = server
+        .call(
+            reqwest::Method::POST,
+            BASE,
+            Some(&server.token),
+            Some(&body),
+        )
+        .await;
+    assert_eq!(a.status, 201, "{:?}", a.body);
+    assert!(
+        a.body["secret"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("whsec_"))
+    );
+    let private = json!({"url": "http://10.0.0.1/h", "events": ["profile.entered_at_risk"]});
+    server
+        .call(
+            reqwest::Method::POST,
+            BASE,
+            Some(&server.token),
+            Some(&private.to_string()),
+        )
+        .await
+        .assert_refused(400, "ERR_BAD_REQUEST");
+    let list = server.get(BASE).await;
+    assert_eq!(list.body["data"].as_array().map(Vec::len), Some(1));
+}
