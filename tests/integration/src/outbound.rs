@@ -207,6 +207,7 @@ pub struct Receiver {
     pub port: u16,
     captured: Arc<Mutex<Vec<Captured>>>,
     status: Arc<AtomicU16>,
+    location: Arc<Mutex<Option<String>>>,
 }
 
 impl Receiver {
@@ -214,11 +215,12 @@ impl Receiver {
     pub async fn start() -> Self {
         let captured: Arc<Mutex<Vec<Captured>>> = Arc::default();
         let status = Arc::new(AtomicU16::new(200));
-        let (c, s) = (captured.clone(), status.clone());
+        let location: Arc<Mutex<Option<String>>> = Arc::default();
+        let (c, s, l) = (captured.clone(), status.clone(), location.clone());
         let app = axum::Router::new().route(
             "/hook",
             axum::routing::post(move |headers: http::HeaderMap, body: String| {
-                let (c, s) = (c.clone(), s.clone());
+                let (c, s, l) = (c.clone(), s.clone(), l.clone());
                 async move {
                     let signature = headers
                         .get("kustiq-signature")
@@ -228,8 +230,14 @@ impl Receiver {
                     c.lock()
                         .unwrap_or_else(|e| e.into_inner())
                         .push(Captured { signature, body });
-                    http::StatusCode::from_u16(s.load(Ordering::SeqCst))
-                        .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR)
+                    let status = http::StatusCode::from_u16(s.load(Ordering::SeqCst))
+                        .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+                    let to = l.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                    let mut headers = http::HeaderMap::new();
+                    if let Some(v) = to.and_then(|t| http::HeaderValue::from_str(&t).ok()) {
+                        headers.insert(http::header::LOCATION, v);
+                    }
+                    (status, headers)
                 }
             }),
         );
@@ -248,7 +256,14 @@ impl Receiver {
             port,
             captured,
             status,
+            location,
         }
+    }
+
+    /// Answers `307 Temporary Redirect` to `url` from now on.
+    pub fn redirect_to(&self, url: &str) {
+        *self.location.lock().unwrap_or_else(|e| e.into_inner()) = Some(url.to_owned());
+        self.answer(307);
     }
 
     /// Answers `status` from now on.

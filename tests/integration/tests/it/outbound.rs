@@ -249,6 +249,44 @@ async fn a_deleted_endpoint_gets_nothing_more(engine: Engine) {
     assert_eq!(r.received().len(), 1);
 }
 
+/// A redirect is a failed attempt, never followed: a public endpoint cannot
+/// bounce our POST to another address.
+async fn a_redirect_is_not_followed(engine: Engine) {
+    let (b, r, id, _) = at_risk_endpoint(engine).await;
+    let elsewhere = Receiver::start().await;
+    r.redirect_to(&elsewhere.url);
+    b.score("ws_out", "p1", 30.0).await;
+    let report = b.deliver().await;
+    assert_eq!((report.delivered, report.failed_attempts), (0, 1));
+    assert_eq!(r.received().len(), 1);
+    assert!(elsewhere.received().is_empty());
+    let d = &b.deliveries("ws_out", &id).await[0];
+    assert_eq!(d["attempts"][0]["status"], 307);
+    assert_eq!(d["status"], "pending");
+}
+
+/// Deliveries still pending when their endpoint is deleted are given up, not sent.
+async fn pending_deliveries_of_a_deleted_endpoint_are_given_up(engine: Engine) {
+    let (b, r, id, _) = at_risk_endpoint(engine).await;
+    r.answer(500);
+    b.score("ws_out", "p1", 30.0).await;
+    b.deliver().await;
+    assert_eq!(r.received().len(), 1);
+    let path = format!("/api/v1/webhook-endpoints/{id}");
+    assert_eq!(
+        b.call("DELETE", &path, "ws_out", "pro", None).await.status,
+        200
+    );
+    r.answer(200);
+    b.bench.clock.set(T0.plus_secs(3_600));
+    let report = b.deliver().await;
+    assert_eq!((report.delivered, report.given_up), (0, 1));
+    assert_eq!(r.received().len(), 1, "nothing sent after the delete");
+    // Nothing is left due: a later run finds no work.
+    b.bench.clock.set(T0.plus_secs(7_200));
+    assert_eq!(b.deliver().await, Default::default());
+}
+
 /// DNS rebinding: a host that passed registration but now resolves to a
 /// forbidden address is refused at connect time; nothing reaches it.
 async fn delivery_refuses_a_host_that_resolves_to_a_forbidden_address(engine: Engine) {
@@ -343,5 +381,7 @@ on_both_engines!(
     a_replayed_delivery_is_sent_again_with_the_same_event,
     only_subscribed_types_are_delivered,
     a_deleted_endpoint_gets_nothing_more,
+    a_redirect_is_not_followed,
+    pending_deliveries_of_a_deleted_endpoint_are_given_up,
     delivery_refuses_a_host_that_resolves_to_a_forbidden_address,
 );
