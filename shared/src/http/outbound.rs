@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 
 /// Largest registration body.
-const MAX_BODY: usize = 8 * 1024;
+pub const MAX_ENDPOINT_BODY_BYTES: usize = 8 * 1024;
 
 /// Deliveries listed by default, and at most.
 const DELIVERIES_DEFAULT: u16 = 50;
@@ -58,7 +58,7 @@ struct RegisterBody {
 }
 
 fn endpoint_id(raw: &str) -> Result<EndpointId, ApiError> {
-    EndpointId::parse(raw).map_err(ApiError::bad_request)
+    EndpointId::parse(raw).map_err(|e| ApiError::bad_request(e.to_string()))
 }
 
 fn endpoint_json(e: &Endpoint) -> Value {
@@ -88,9 +88,9 @@ fn delivery_json(d: &Delivery) -> Value {
 }
 
 fn parse_registration(body: &[u8]) -> Result<Registration, ApiError> {
-    if body.len() > MAX_BODY {
+    if body.len() > MAX_ENDPOINT_BODY_BYTES {
         return Err(ApiError::too_large(format!(
-            "a webhook endpoint body is at most {MAX_BODY} bytes"
+            "a webhook endpoint body is at most {MAX_ENDPOINT_BODY_BYTES} bytes"
         )));
     }
     let b: RegisterBody = serde_json::from_slice(body).map_err(|_| {
@@ -115,14 +115,14 @@ fn parse_registration(body: &[u8]) -> Result<Registration, ApiError> {
 
 /// A fresh endpoint id and signing secret from the OS RNG.
 fn fresh() -> Result<Fresh, ApiError> {
-    let random = |_| {
+    let random = || {
         crate::adapters::kms::random_secret().map_err(|e| {
             tracing::error!(error = %e, "no randomness for a webhook endpoint");
             ApiError::unavailable()
         })
     };
-    let id_hex = random(())?;
-    let secret_hex = random(())?;
+    let id_hex = random()?;
+    let secret_hex = random()?;
     Ok(Fresh {
         id: EndpointId::parse(format!("we_{}", &id_hex.expose()[..24]))
             .map_err(|_| ApiError::unavailable())?,

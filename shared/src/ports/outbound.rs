@@ -5,7 +5,7 @@
 //! the same transaction as the score → fan-out to one [`Delivery`] per subscribed
 //! endpoint → signed POST, retried with backoff, in order per (endpoint, profile).
 
-use crate::domain::ids::{ProfileId, WorkspaceId};
+use crate::domain::ids::{IdError, ProfileId, WorkspaceId};
 use crate::domain::time::Timestamp;
 use crate::ports::keys::SealedBlob;
 use crate::ports::store::{Committed, StoreError};
@@ -67,7 +67,7 @@ pub struct EndpointId(String);
 
 impl EndpointId {
     /// Parses `we_` + 24 lowercase hex digits.
-    pub fn parse(raw: impl Into<String>) -> Result<Self, String> {
+    pub fn parse(raw: impl Into<String>) -> Result<Self, IdError> {
         let raw = raw.into();
         let ok = raw.strip_prefix("we_").is_some_and(|h| {
             h.len() == 24 && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
@@ -75,7 +75,10 @@ impl EndpointId {
         if ok {
             Ok(Self(raw))
         } else {
-            Err("a webhook endpoint id is `we_` and 24 hex digits".into())
+            Err(IdError {
+                kind: "webhook endpoint id",
+                reason: "expected `we_` and 24 lowercase hex digits",
+            })
         }
     }
 
@@ -86,8 +89,8 @@ impl EndpointId {
 }
 
 impl TryFrom<String> for EndpointId {
-    type Error = String;
-    fn try_from(raw: String) -> Result<Self, String> {
+    type Error = IdError;
+    fn try_from(raw: String) -> Result<Self, IdError> {
         Self::parse(raw)
     }
 }

@@ -117,6 +117,24 @@ async fn unknown_and_malformed_ids_are_404_and_400(engine: Engine) {
     assert_eq!(list.body["data"], json!([]));
 }
 
+async fn a_workspace_has_at_most_10_endpoints(engine: Engine) {
+    let b = OutboundBench::new(engine, T0).await;
+    let r = Receiver::start().await;
+    for _ in 0..kustiq::app::outbound::MAX_ENDPOINTS {
+        b.register("ws_a", &r.url, &["profile.left_at_risk"]).await;
+    }
+    let before = b.bench.snapshot().await;
+    let body = json!({"url": r.url, "events": ["profile.left_at_risk"]}).to_string();
+    b.call("POST", BASE, "ws_a", "pro", Some(&body))
+        .await
+        .assert_refused(409, "ERR_CONFLICT");
+    b.bench
+        .assert_nothing_stored(&before, "the 11th endpoint")
+        .await;
+    // Another workspace has its own ten.
+    b.register("ws_b", &r.url, &["profile.left_at_risk"]).await;
+}
+
 async fn another_workspace_can_neither_see_nor_touch_an_endpoint(engine: Engine) {
     let b = OutboundBench::new(engine, T0).await;
     let r = Receiver::start().await;
@@ -203,6 +221,7 @@ on_both_engines!(
     registration_shows_the_secret_once_and_seals_it_at_rest,
     malformed_registrations_are_400_and_store_nothing,
     unknown_and_malformed_ids_are_404_and_400,
+    a_workspace_has_at_most_10_endpoints,
     another_workspace_can_neither_see_nor_touch_an_endpoint,
     every_route_needs_the_pro_plan,
 );
@@ -268,4 +287,31 @@ async fn the_local_runner_serves_the_webhook_endpoints_routes() {
         .assert_refused(400, "ERR_BAD_REQUEST");
     let list = server.get(BASE).await;
     assert_eq!(list.body["data"].as_array().map(Vec::len), Some(1));
+}
+
+#[test]
+fn errors_md_lists_the_webhook_endpoint_limits_with_their_values() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/errors.md"))
+        .unwrap_or_else(|e| panic!("docs/errors.md: {e}"));
+    for (name, value) in [
+        (
+            "MAX_ENDPOINTS",
+            kustiq::app::outbound::MAX_ENDPOINTS.to_string(),
+        ),
+        (
+            "MAX_URL_LEN",
+            kustiq::app::outbound::target::MAX_URL_LEN.to_string(),
+        ),
+        (
+            "MAX_ENDPOINT_BODY_BYTES",
+            kustiq::http::outbound::MAX_ENDPOINT_BODY_BYTES.to_string(),
+        ),
+    ] {
+        let row = doc
+            .lines()
+            .find(|l| l.starts_with(&format!("| `{name}` |")))
+            .unwrap_or_else(|| panic!("docs/errors.md has no row for {name}"));
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        assert_eq!(cells[2], value, "docs/errors.md: the value of {name}");
+    }
 }
