@@ -18,7 +18,7 @@ use crate::app::outbound::endpoints::secret_context;
 use crate::domain::ids::WorkspaceId;
 use crate::domain::secret::Secret;
 use crate::domain::time::Timestamp;
-use crate::ports::keys::Sealer;
+use crate::ports::keys::{KeyError, Sealer};
 use crate::ports::outbound::{
     Attempt, Delivery, DeliveryStatus, Endpoint, EndpointId, EndpointStore, Lane, OutboundEvent,
     OutboxStore, Sender, Sent,
@@ -114,20 +114,44 @@ where
             ..RunReport::default()
         };
         let lanes = self.store.due_lanes(now, self.batch).await?;
+        // Each workspace's endpoints read once, each endpoint's secret opened once per run
+        // (one KMS call per endpoint, not per lane).
         let mut endpoints: HashMap<WorkspaceId, Vec<Endpoint>> = HashMap::new();
+        let mut secrets: HashMap<EndpointId, Result<Secret, KeyError>> = HashMap::new();
         for lane in &lanes {
             if !endpoints.contains_key(&lane.workspace) {
                 let list = self.store.endpoints(&lane.workspace).await?;
                 endpoints.insert(lane.workspace.clone(), list);
             }
+            let endpoint = endpoints
+                .get(&lane.workspace)
+                .and_then(|l| l.iter().find(|e| e.id == lane.endpoint));
+            if let Some(e) = endpoint
+                && !secrets.contains_key(&e.id)
+            {
+                let opened = self
+                    .sealer
+                    .open(&secret_context(&lane.workspace), &e.secret)
+                    .await;
+                secrets.insert(e.id.clone(), opened);
+            }
         }
-        let endpoints = &endpoints;
+        let (endpoints, secrets) = (&endpoints, &secrets);
         let results: Vec<Result<RunReport, OutboundError>> = futures::stream::iter(lanes)
             .map(|lane| async move {
                 let endpoint = endpoints
                     .get(&lane.workspace)
                     .and_then(|l| l.iter().find(|e| e.id == lane.endpoint));
-                self.deliver_lane(&lane, endpoint, now, deadline).await
+                let target = match endpoint {
+                    None => None,
+                    Some(e) => match secrets.get(&e.id) {
+                        Some(Ok(secret)) => Some((e, secret)),
+                        // The secret cannot be opened: leave the lane for a later run.
+                        Some(Err(k)) => return Err(OutboundError::Key(k.clone())),
+                        None => return Ok(RunReport::default()),
+                    },
+                };
+                self.deliver_lane(&lane, target, now, deadline).await
             })
             .buffer_unordered(CONCURRENT_LANES)
             .collect()
@@ -181,17 +205,16 @@ where
     async fn deliver_lane(
         &self,
         lane: &Lane,
-        endpoint: Option<&Endpoint>,
+        target: Option<(&Endpoint, &Secret)>,
         now: Timestamp,
         deadline: Instant,
     ) -> Result<RunReport, OutboundError> {
         let mut report = RunReport::default();
-        let mut secret: Option<Secret> = None;
         for (mut d, version) in self.store.lane(lane).await? {
             if d.status != DeliveryStatus::Pending {
                 continue;
             }
-            let Some(endpoint) = endpoint else {
+            let Some((endpoint, key)) = target else {
                 d.status = DeliveryStatus::Failed;
                 d.attempts.push(Attempt {
                     at: now,
@@ -205,18 +228,7 @@ where
             if d.next_at > now || Instant::now() >= deadline {
                 break;
             }
-            let key = match &secret {
-                Some(s) => s.clone(),
-                None => {
-                    let s = self
-                        .sealer
-                        .open(&secret_context(&lane.workspace), &endpoint.secret)
-                        .await?;
-                    secret = Some(s.clone());
-                    s
-                }
-            };
-            let signature = crate::stripe::signature::sign(d.body.as_bytes(), &key, now);
+            let signature = crate::stripe::signature::sign(d.body.as_bytes(), key, now);
             let sent = self.sender.post(&endpoint.url, &signature, &d.body).await;
             d.tries += 1;
             let ok = record(&mut d, &sent, now, &self.backoff);
