@@ -187,12 +187,16 @@ fn authorize(headers: &http::HeaderMap, tokens: &TokenKey) -> Result<Option<Clai
     }
 }
 
-/// A received request → lambda_http request → handler → response.
+/// A received request → lambda_http request → handler → response; the
+/// dashboard page's own files are answered first, without a token.
 pub async fn bridge(
     local: &Local,
     limits: &Limits,
     req: http::Request<AxumBody>,
 ) -> axum::response::Response {
+    if let Some(page) = crate::page::asset(req.method(), req.uri().path()) {
+        return page;
+    }
     let (parts, body) = req.into_parts();
     let declared = parts
         .headers

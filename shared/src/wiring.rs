@@ -9,12 +9,23 @@ use crate::adapters::kms::KmsSealer;
 use crate::adapters::outbound::{HttpSender, SendTimeouts};
 use crate::adapters::runtime::{ConfigError, FunctionConfig, Secrets};
 use crate::adapters::secrets::{CachedSecrets, SecretsManagerSource};
-use crate::adapters::stripe::{PlatformSources, RetryPolicy, StripeClient, StripeConfig};
+use crate::adapters::stripe::{Platform, PlatformSources, RetryPolicy, StripeClient, StripeConfig};
+use crate::app::connect::{ConnectSettings, Connector, SealedReaders};
 use crate::app::outbound::deliver::Backoff;
 use crate::app::outbound::target::TargetPolicy;
-use crate::http::{ApiRoutes, OutboundRoutes, Router, Settings, WebhookRoutes};
+use crate::app::sync::worker::WorkerConfig;
+use crate::domain::region::Region;
+use crate::domain::time::Timestamp;
+use crate::events_ingress::{EventSourceName, StripeEvents};
+use crate::http::{
+    ApiRoutes, ConnectRoutes, DisconnectRoutes, OutboundRoutes, Router, Settings, SyncRoutes,
+    WebhookRoutes,
+};
 use crate::ports::clock::Clock;
-use crate::scheduled::{Job, NightlySync, OutboundDelivery, RetrySweep};
+use crate::scheduled::{
+    CredentialRotation, Job, JobError, NightlySync, OutboundDelivery, RetrySweep, Tasks, task_of,
+};
+use futures::future::BoxFuture;
 use lambda_http::lambda_runtime::{self, LambdaEvent};
 use lambda_http::{Error, service_fn};
 use std::sync::Arc;
@@ -39,6 +50,14 @@ impl Aws {
         Ok(Self { cfg, sdk })
     }
 
+    /// The same from `cfg` against `endpoint` with dummy credentials: what the
+    /// template and emulator tests build each function's routes from. Nothing is
+    /// called until a request is served.
+    pub async fn local(cfg: FunctionConfig, endpoint: &str) -> Self {
+        let sdk = sdk_config(&AwsTarget::local(&cfg.aws_region, endpoint)).await;
+        Self { cfg, sdk }
+    }
+
     /// The table.
     pub fn store(&self) -> DynamoStore {
         DynamoStore::new(
@@ -54,23 +73,6 @@ impl Aws {
             SystemClock,
             self.cfg.secrets_ttl_secs,
         ))
-    }
-
-    /// The region's KMS key (`KUSTIQ_KMS_KEY_ID`): seals endpoint signing secrets.
-    /// Unset, every seal and open fails as misconfigured (and says so in the logs).
-    pub fn sealer(&self) -> KmsSealer {
-        let key = std::env::var("KUSTIQ_KMS_KEY_ID").unwrap_or_default();
-        if key.is_empty() {
-            tracing::error!(
-                "KUSTIQ_KMS_KEY_ID is not set: webhook endpoint secrets cannot be sealed"
-            );
-        }
-        KmsSealer::new(&self.sdk, key)
-    }
-
-    /// The outbound events' HTTP sender: public `https` endpoints only.
-    pub fn outbound_sender(&self) -> Result<HttpSender, Error> {
-        Ok(HttpSender::new(TargetPolicy::AWS, SendTimeouts::default())?)
     }
 
     /// HTTP settings for this region.
@@ -108,18 +110,38 @@ fn clock() -> Arc<dyn Clock> {
     Arc::new(SystemClock)
 }
 
-/// The webhook function: `POST /webhooks/stripe` and nothing else.
+/// The webhook function: `POST /webhooks/stripe` and, with `KUSTIQ_KMS_KEY_ID`
+/// set, the restricted-key connections' own `POST /webhooks/stripe/c/{id}` and
+/// catalog reads through each connection's own sealed credentials (without it,
+/// through the platform key only).
 pub fn webhook(aws: &Aws) -> Result<Router, Error> {
-    Ok(Router::new().mount(WebhookRoutes::new(
+    let routes = WebhookRoutes::new(
         aws.store(),
         aws.secrets(),
         aws.catalog_sources()?,
         clock(),
         aws.settings(),
-    )))
+    );
+    if env("KUSTIQ_KMS_KEY_ID").is_none_or(|v| v.is_empty()) {
+        return Ok(Router::new().mount(routes));
+    }
+    // Catalog reads through each connection's own credentials.
+    let client = StripeClient::new(webhook_stripe_config(aws.cfg.stripe_api_base.clone()))?;
+    let client_id = env("KUSTIQ_STRIPE_CLIENT_ID").unwrap_or_default();
+    let sources = SealedReaders {
+        store: aws.store(),
+        sealer: sealer(aws, &env)?,
+        platform: Platform::new(client, client_id, aws.secrets()),
+        clock: clock(),
+    };
+    Ok(Router::new().mount(
+        WebhookRoutes::new(aws.store(), aws.secrets(), sources, clock(), aws.settings())
+            .with_sealer(sealer(aws, &env)?),
+    ))
 }
 
-/// The dashboard API function (the webhook-endpoints routes included).
+/// The dashboard API function (sync and backfill only queue work for the sync function;
+/// the webhook-endpoints routes seal endpoint secrets with the region's KMS key).
 pub fn api(aws: &Aws) -> Result<Router, Error> {
     Ok(Router::new()
         .mount(ApiRoutes {
@@ -128,50 +150,251 @@ pub fn api(aws: &Aws) -> Result<Router, Error> {
             clock: clock(),
             settings: aws.settings(),
         })
+        .mount(SyncRoutes {
+            store: aws.store(),
+            secrets: aws.secrets(),
+            clock: clock(),
+            settings: aws.settings(),
+        })
         .mount(OutboundRoutes {
             store: aws.store(),
-            sealer: aws.sealer(),
-            sender: aws.outbound_sender()?,
+            sealer: sealer(aws, &env)?,
+            sender: outbound_sender()?,
             clock: clock(),
             settings: aws.settings(),
         }))
 }
 
-/// The OAuth connect and callback function. Its routes land with the connect
-/// issue; until then it serves none (every request is a 404).
-pub fn connect(_aws: &Aws) -> Result<Router, Error> {
-    Ok(Router::new())
+/// The outbound events' HTTP sender in AWS: public `https` endpoints only.
+fn outbound_sender() -> Result<HttpSender, Error> {
+    Ok(HttpSender::new(TargetPolicy::AWS, SendTimeouts::default())?)
 }
 
-/// The disconnect and erase function. Its routes land with the connect issue;
-/// until then it serves none (every request is a 404).
-pub fn disconnect(_aws: &Aws) -> Result<Router, Error> {
-    Ok(Router::new())
-}
-
-/// The retry sweep (scoring function, every minute).
-pub fn retry_sweep(aws: &Aws) -> RetrySweep<DynamoStore> {
-    RetrySweep {
-        store: aws.store(),
-        engine: aws.settings().engine,
-    }
-}
-
-/// The outbound delivery function (every minute).
-pub fn outbound_delivery(
+/// The Stripe platform of the connect and disconnect functions: the Connect /
+/// App client id `KUSTIQ_STRIPE_CLIENT_ID`, the API at `KUSTIQ_STRIPE_API_BASE`
+/// and Connect OAuth at `KUSTIQ_STRIPE_CONNECT_BASE` (Stripe's when unset).
+fn platform(
     aws: &Aws,
-) -> Result<OutboundDelivery<DynamoStore, KmsSealer, HttpSender>, Error> {
-    Ok(OutboundDelivery {
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<Platform<Secrets>, Error> {
+    let mut config = StripeConfig::default();
+    if let Some(base) = &aws.cfg.stripe_api_base {
+        config.api_base = base.clone();
+    }
+    if let Some(base) = lookup("KUSTIQ_STRIPE_CONNECT_BASE").filter(|v| !v.is_empty()) {
+        let api = config.api_base.to_string();
+        config = config.with_bases(&api, &base)?;
+    }
+    let client_id = lookup("KUSTIQ_STRIPE_CLIENT_ID")
+        .filter(|v| !v.is_empty())
+        .ok_or(ConfigError::Missing("KUSTIQ_STRIPE_CLIENT_ID"))?;
+    Ok(Platform::new(
+        StripeClient::new(config)?,
+        client_id,
+        aws.secrets(),
+    ))
+}
+
+/// The region's KMS key (`KUSTIQ_KMS_KEY_ID`, optional `KUSTIQ_KMS_KEY_VERSION`).
+fn sealer(aws: &Aws, lookup: &dyn Fn(&str) -> Option<String>) -> Result<KmsSealer, Error> {
+    let key = lookup("KUSTIQ_KMS_KEY_ID")
+        .filter(|v| !v.is_empty())
+        .ok_or(ConfigError::Missing("KUSTIQ_KMS_KEY_ID"))?;
+    let version = match lookup("KUSTIQ_KMS_KEY_VERSION").filter(|v| !v.is_empty()) {
+        None => 1,
+        Some(v) => v.parse().map_err(|_| ConfigError::Invalid {
+            name: "KUSTIQ_KMS_KEY_VERSION",
+            reason: format!("{v:?} is not a positive number"),
+        })?,
+    };
+    Ok(KmsSealer::new(&aws.sdk, key).with_key_version(version))
+}
+
+/// What the operator offers: `KUSTIQ_PUBLIC_URL` (required: OAuth redirect URIs),
+/// `KUSTIQ_CONNECT_METHODS` (`connect,app,api_key` by default) and
+/// `KUSTIQ_ALLOW_SECRET_KEY` (`true` to accept `sk_…` keys; default refused).
+pub fn connect_settings(
+    lookup: &dyn Fn(&str) -> Option<String>,
+    region: Region,
+) -> Result<ConnectSettings, ConfigError> {
+    let raw = lookup("KUSTIQ_PUBLIC_URL")
+        .filter(|v| !v.is_empty())
+        .ok_or(ConfigError::Missing("KUSTIQ_PUBLIC_URL"))?;
+    let url = url::Url::parse(&raw)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
+        .ok_or_else(|| ConfigError::Invalid {
+            name: "KUSTIQ_PUBLIC_URL",
+            reason: format!("{raw:?} is not an http(s) URL"),
+        })?;
+    let mut settings = ConnectSettings::new(url, region);
+    if let Some(m) = lookup("KUSTIQ_CONNECT_METHODS").filter(|v| !v.is_empty()) {
+        settings.methods =
+            ConnectSettings::parse_methods(&m).map_err(|reason| ConfigError::Invalid {
+                name: "KUSTIQ_CONNECT_METHODS",
+                reason,
+            })?;
+    }
+    settings.allow_secret_key = match lookup("KUSTIQ_ALLOW_SECRET_KEY").as_deref() {
+        None | Some("") | Some("false") => false,
+        Some("true") => true,
+        Some(other) => {
+            return Err(ConfigError::Invalid {
+                name: "KUSTIQ_ALLOW_SECRET_KEY",
+                reason: format!("{other:?} is not true or false"),
+            });
+        }
+    };
+    Ok(settings)
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+/// The OAuth connect and callback function: connect, callback, restricted key,
+/// webhook secrets.
+pub fn connect(aws: &Aws) -> Result<Router, Error> {
+    let settings = connect_settings(&env, aws.cfg.region)?;
+    Ok(Router::new().mount(ConnectRoutes {
+        connector: Connector {
+            store: aws.store(),
+            secrets: aws.secrets(),
+            sealer: sealer(aws, &env)?,
+            platform: platform(aws, &env)?,
+            settings,
+        },
+        clock: clock(),
+        settings: aws.settings(),
+    }))
+}
+
+/// The disconnect and erase function.
+pub fn disconnect(aws: &Aws) -> Result<Router, Error> {
+    Ok(Router::new().mount(DisconnectRoutes {
         store: aws.store(),
-        sealer: aws.sealer(),
-        sender: aws.outbound_sender()?,
-        backoff: Backoff::default(),
+        platform: platform(aws, &env)?,
+        clock: clock(),
+        settings: aws.settings(),
+    }))
+}
+
+/// The credential job (every 6 hours; see [`CredentialRotation`]): the region's
+/// KMS key and the Stripe platform, as the connect function reads them.
+pub fn credential_rotation(
+    aws: &Aws,
+) -> Result<CredentialRotation<DynamoStore, KmsSealer, Platform<Secrets>>, Error> {
+    Ok(CredentialRotation {
+        readers: sealed_readers(aws)?,
     })
 }
 
-/// The nightly sync function.
-pub fn nightly_sync(_aws: &Aws) -> NightlySync {
-    NightlySync
+/// The events function: Stripe's Amazon EventBridge destination into the same
+/// ingest as the webhook, with the same Stripe reads. Its partner event source is
+/// `KUSTIQ_STRIPE_EVENT_SOURCE`.
+pub fn stripe_events(
+    aws: &Aws,
+) -> Result<StripeEvents<DynamoStore, PlatformSources<Secrets>>, Error> {
+    let source = std::env::var("KUSTIQ_STRIPE_EVENT_SOURCE").unwrap_or_default();
+    Ok(StripeEvents {
+        store: aws.store(),
+        sources: aws.catalog_sources()?,
+        engine: aws.settings().engine,
+        source: EventSourceName::parse(&source)?,
+    })
+}
+
+/// The retry sweep (scoring function, every minute).
+pub fn retry_sweep(aws: &Aws) -> Result<RetrySweep<DynamoStore>, Error> {
+    Ok(RetrySweep {
+        store: aws.store(),
+        engine: aws.settings().engine,
+    })
+}
+
+/// Readers over each connection's sealed credentials, at Stripe's published limits.
+fn sealed_readers(
+    aws: &Aws,
+) -> Result<SealedReaders<DynamoStore, KmsSealer, Platform<Secrets>>, Error> {
+    Ok(SealedReaders {
+        store: aws.store(),
+        sealer: sealer(aws, &env)?,
+        platform: platform(aws, &env)?,
+        clock: clock(),
+    })
+}
+
+/// The sync function's tasks: `nightly-sync` (05:45 UTC) and `backfill-continue` (every
+/// few minutes) run the same worker — nightly once a day, then due backfills and
+/// syncs in a chunk — and `rotate-credentials` (every 6 hours) the credential job.
+pub struct SyncFunction {
+    /// Nightly sync, backfills and sync-now.
+    pub sync: NightlySync<DynamoStore, SealedReaders<DynamoStore, KmsSealer, Platform<Secrets>>>,
+    /// Apps token refresh and re-sealing.
+    pub rotation: CredentialRotation<DynamoStore, KmsSealer, Platform<Secrets>>,
+}
+
+impl Tasks for SyncFunction {
+    fn names(&self) -> &'static [&'static str] {
+        &["nightly-sync", "backfill-continue", "rotate-credentials"]
+    }
+
+    async fn run_task(&self, task: &str, now: Timestamp) -> Result<serde_json::Value, JobError> {
+        match task {
+            "nightly-sync" | "backfill-continue" => self.sync.run(now).await,
+            "rotate-credentials" => self.rotation.run(now).await,
+            other => Err(JobError::unknown_task(self.names(), other)),
+        }
+    }
+}
+
+/// The sync function.
+pub fn sync_function(aws: &Aws) -> Result<SyncFunction, Error> {
+    Ok(SyncFunction {
+        sync: NightlySync {
+            store: aws.store(),
+            readers: sealed_readers(aws)?,
+            engine: aws.settings().engine,
+            config: WorkerConfig::lambda(),
+        },
+        rotation: credential_rotation(aws)?,
+    })
+}
+
+/// The scoring function's tasks: `retry-sweep` and `outbound-delivery` (each every minute).
+pub struct ScoringFunction {
+    /// Re-runs due recorded events.
+    pub retry: RetrySweep<DynamoStore>,
+    /// Fans out the outbox and sends due outbound churn events.
+    pub outbound: OutboundDelivery<DynamoStore, KmsSealer, HttpSender>,
+}
+
+impl Tasks for ScoringFunction {
+    fn names(&self) -> &'static [&'static str] {
+        &["retry-sweep", "outbound-delivery"]
+    }
+
+    async fn run_task(&self, task: &str, now: Timestamp) -> Result<serde_json::Value, JobError> {
+        match task {
+            "retry-sweep" => self.retry.run(now).await,
+            "outbound-delivery" => self.outbound.run(now).await,
+            other => Err(JobError::unknown_task(self.names(), other)),
+        }
+    }
+}
+
+/// The scoring function: the retry sweep, and the outbound delivery with the region's
+/// KMS key (opens endpoint signing secrets) and the guarded sender.
+pub fn scoring_function(aws: &Aws) -> Result<ScoringFunction, Error> {
+    Ok(ScoringFunction {
+        retry: retry_sweep(aws)?,
+        outbound: OutboundDelivery {
+            store: aws.store(),
+            sealer: sealer(aws, &env)?,
+            sender: outbound_sender()?,
+            backoff: Backoff::default(),
+        },
+    })
 }
 
 /// Runs an HTTP function: telemetry, configuration, its router built once,
@@ -188,29 +411,42 @@ pub async fn run_http(build: fn(&Aws) -> Result<Router, Error>) -> Result<(), Er
 }
 
 /// Runs a scheduled function: telemetry, configuration, its job built once,
-/// then the Lambda loop; a failed run is a Lambda error with a retryable kind.
-pub async fn run_job<J: Job + 'static>(build: fn(&Aws) -> J) -> Result<(), Error> {
-    crate::telemetry::init();
-    let aws = Aws::from_env().await?;
-    serve_job(build(&aws)).await
-}
-
-/// [`run_job`] for a job whose construction can fail (a client that must build).
-pub async fn run_fallible_job<J: Job + 'static>(
-    build: fn(&Aws) -> Result<J, Error>,
+/// then the Lambda loop. Each invocation names its task (the schedule's
+/// `{"kustiq_task": …}` input); a task this function does not run fails loudly
+/// instead of running another job, and a failed run is a Lambda error with a
+/// retryable kind.
+pub async fn run_tasks<T: Tasks + 'static>(
+    build: fn(&Aws) -> Result<T, Error>,
 ) -> Result<(), Error> {
     crate::telemetry::init();
     let aws = Aws::from_env().await?;
-    serve_job(build(&aws)?).await
-}
-
-async fn serve_job<J: Job + 'static>(job: J) -> Result<(), Error> {
+    let job = build(&aws)?;
     let job = &job;
     let clock = SystemClock;
     let clock = &clock;
-    lambda_runtime::run(service_fn(
-        move |_: LambdaEvent<serde_json::Value>| async move { job.run(clock.now()).await },
-    ))
+    // Boxed: the sync worker's future is too deep to lay out inline in `main`.
+    lambda_runtime::run(service_fn(move |e: LambdaEvent<serde_json::Value>| {
+        let run: BoxFuture<'_, _> =
+            Box::pin(async move { job.run_task(task_of(&e.payload), clock.now()).await });
+        run
+    }))
+    .await
+}
+
+/// Runs the events function: telemetry, configuration, its handler built once,
+/// then the Lambda loop; a failed delivery is a Lambda error with a retryable kind.
+pub async fn run_stripe_events() -> Result<(), Error> {
+    crate::telemetry::init();
+    let aws = Aws::from_env().await?;
+    let events = stripe_events(&aws)?;
+    let events = &events;
+    let clock = SystemClock;
+    let clock = &clock;
+    // Boxed: the ingest future is too deep for the compiler to lay out inline in `main`.
+    lambda_runtime::run(service_fn(move |e: LambdaEvent<serde_json::Value>| {
+        let run: BoxFuture<'_, _> = Box::pin(events.receive(e.payload, clock.now()));
+        run
+    }))
     .await
 }
 

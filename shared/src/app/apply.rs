@@ -9,6 +9,7 @@ use crate::domain::billing_state::{Fact, Observation};
 use crate::domain::engine::EngineConfig;
 use crate::domain::ids::{StripeCustomerId, WorkspaceId};
 use crate::domain::payments::ChargeOwner;
+use crate::domain::profile_history::advance;
 use crate::domain::time::Timestamp;
 use crate::ports::events::EventRecord;
 use crate::ports::ingest::{Commit, Committed, IngestStore};
@@ -122,13 +123,13 @@ pub async fn apply<S: IngestStore>(
                 cfg,
                 input.reason.as_str(),
             );
-            (s, snap.score_version)
+            (advance(snap.previous_score.as_ref(), s), snap.score_version)
         });
         let score_value = score.as_ref().map(|(s, _)| s.score.score);
         // The score's version orders a profile's events; they commit with it.
         let outbox = score
             .as_ref()
-            .map(|(s, v)| derive(&ws, snap.score.as_ref(), s, v + 1))
+            .map(|(s, v)| derive(&ws, snap.previous_score.as_ref(), s, v + 1))
             .unwrap_or_default();
         let commit = Commit {
             workspace: ws.clone(),

@@ -79,11 +79,17 @@ impl TestStore {
     }
 }
 
+pub mod api;
+pub mod emulator;
+pub mod eventbridge;
 pub mod faults;
 pub mod local;
+pub mod openapi;
 pub mod outbound;
 pub mod simulated;
 pub mod snapshot;
+pub mod sync;
+pub mod template;
 pub mod webhook;
 
 /// One answer from the handler or a server: status and JSON body.

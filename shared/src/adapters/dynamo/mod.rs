@@ -11,13 +11,16 @@ mod billing;
 mod catalog;
 mod connections;
 mod cursor;
+mod erase;
 mod errors;
 pub mod events;
 pub mod item;
 pub mod keys;
+mod matches;
 mod outbound;
 mod profiles;
 pub mod schema;
+mod sync;
 
 use crate::adapters::aws::{AwsTarget, sdk_config};
 use crate::ports::store::{Page, StoreCursor, StoreError};

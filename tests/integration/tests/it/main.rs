@@ -16,18 +16,36 @@ macro_rules! on_both_engines {
     };
 }
 
+mod at_risk;
 mod catalog_store;
+mod connect;
+mod connect_app;
+mod connect_lifecycle;
+mod connect_logs;
+mod connect_region;
+mod connect_webhook;
 mod connections;
 mod docs;
+mod eventbridge;
+mod explained;
 mod hardening;
 mod keys;
 mod local_hardening;
 mod local_runner;
 mod localstripe;
+mod matching;
+mod openapi;
 mod outbound;
 mod outbound_routes;
+mod page;
+mod profiles_batch;
+mod regions;
+mod runtime_emulator;
 mod secrets;
 mod store_conformance;
 mod stripe_client;
+mod sync;
+mod template;
+mod tenant_isolation;
 mod webhook_catalog;
 mod webhook_ingest;
