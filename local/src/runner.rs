@@ -9,18 +9,23 @@ use kustiq::adapters::clock::SystemClock;
 use kustiq::adapters::dynamo::DynamoStore;
 use kustiq::adapters::local::keys::LocalSealer;
 use kustiq::adapters::local::secrets::{EnvSecrets, SIM_PLATFORM_KEY};
+use kustiq::adapters::outbound::{HttpSender, SendTimeouts};
 use kustiq::adapters::runtime::Secrets;
 use kustiq::adapters::stripe::{Platform, StripeClient, StripeConfig};
 use kustiq::app::connect::{Connector, SealedReaders};
+use kustiq::app::outbound::deliver::Backoff;
+use kustiq::app::outbound::target::TargetPolicy;
 use kustiq::domain::region::Region;
 use kustiq::domain::secret::Secret;
 use kustiq::http::{
-    ApiRoutes, ConnectRoutes, DisconnectRoutes, Router, Settings, SyncRoutes, WebhookRoutes,
+    ApiRoutes, ConnectRoutes, DisconnectRoutes, OutboundRoutes, Router, Settings, SyncRoutes,
+    WebhookRoutes,
 };
 use kustiq::ports::clock::Clock;
 use kustiq::ports::keys::KeyError;
 use kustiq::ports::secrets::SecretName;
 use kustiq::ports::store::StoreError;
+use kustiq::scheduled::{Job, OutboundDelivery};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -82,6 +87,31 @@ pub struct LocalStack {
     /// The sync worker's Stripe reads (backfills, sync now, nightly), through each
     /// connection's sealed credentials at Stripe's published limits.
     pub sync_readers: Arc<LocalReaders>,
+    /// The outbound churn events' delivery job (run by [`spawn_workers`]).
+    pub outbound: Arc<LocalOutbound>,
+}
+
+/// The local outbound delivery job: the embedded store, the key file, the local policy.
+pub type LocalOutbound = OutboundDelivery<DynamoStore, Arc<LocalSealer>, HttpSender>;
+
+/// How often `kustiq-local serve` delivers outbound churn events.
+pub const OUTBOUND_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Runs the outbound delivery job every [`OUTBOUND_INTERVAL`], forever.
+pub async fn deliver_outbound(job: &LocalOutbound, clock: &dyn Clock) {
+    loop {
+        match job.run(clock.now()).await {
+            Ok(report) => tracing::debug!(?report, "outbound run"),
+            Err(e) => tracing::warn!(error = %e, "outbound run failed"),
+        }
+        tokio::time::sleep(OUTBOUND_INTERVAL).await;
+    }
+}
+
+/// The local outbound sender: public endpoints and the loopback (so a listener
+/// on this machine can receive events), never private or metadata addresses.
+fn local_sender() -> Result<HttpSender, RunnerError> {
+    HttpSender::new(TargetPolicy::LOCAL, SendTimeouts::default()).map_err(RunnerError::Config)
 }
 
 /// What a caller may set instead of the environment (the demo, tests). `None` keeps
@@ -295,7 +325,20 @@ pub async fn start_with(
             secrets: secrets(),
             clock: clock.clone(),
             settings: settings.clone(),
+        })
+        .mount(OutboundRoutes {
+            store: store.clone(),
+            sealer: sealer.clone(),
+            sender: local_sender()?,
+            clock: clock.clone(),
+            settings: settings.clone(),
         });
+    let outbound = Arc::new(OutboundDelivery {
+        store: store.clone(),
+        sealer: sealer.clone(),
+        sender: local_sender()?,
+        backoff: Backoff::default(),
+    });
     Ok(LocalStack {
         engine,
         router,
@@ -304,11 +347,13 @@ pub async fn start_with(
         clock,
         tokens,
         sync_readers,
+        outbound,
     })
 }
 
-/// Starts the background work AWS runs on schedules: the retry sweep and the sync
-/// worker (connects' backfills, sync now, nightly). They run until the process ends.
+/// Starts the background work AWS runs on schedules: the retry sweep, the sync
+/// worker (connects' backfills, sync now, nightly) and the outbound delivery of churn
+/// events. They run until the process ends.
 pub fn spawn_workers(stack: &LocalStack) {
     let (store, engine, clock) = (
         stack.store.clone(),
@@ -326,5 +371,9 @@ pub fn spawn_workers(stack: &LocalStack) {
     );
     tokio::spawn(async move {
         kustiq::app::sync::worker::run_forever(&store, &*readers, &engine, clock.as_ref()).await;
+    });
+    let (outbound, clock) = (stack.outbound.clone(), stack.clock.clone());
+    tokio::spawn(async move {
+        deliver_outbound(&outbound, clock.as_ref()).await;
     });
 }

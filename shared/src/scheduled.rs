@@ -4,6 +4,8 @@
 
 use crate::adapters::clock::ManualClock;
 use crate::app::ingest::retry_due;
+use crate::app::outbound::OutboundError;
+use crate::app::outbound::deliver::{self as outbound, Backoff};
 use crate::app::sync::worker::{Outcome, Worker, WorkerConfig};
 use crate::app::sync::{SyncError, SyncReaders, SyncStores};
 use crate::app::worker::BATCH;
@@ -12,6 +14,8 @@ use crate::domain::time::Timestamp;
 use crate::ports::connections::ConnectionStore;
 use crate::ports::events::EventLog;
 use crate::ports::ingest::IngestStore;
+use crate::ports::keys::{KeyError, Sealer};
+use crate::ports::outbound::{EndpointStore, OutboxStore, Sender};
 use crate::ports::store::StoreError;
 use lambda_http::lambda_runtime::Diagnostic;
 use serde_json::{Value, json};
@@ -26,6 +30,9 @@ pub enum JobError {
     /// A sync run failed (its checkpoint stays; the next run continues).
     #[error("sync: {0}")]
     Sync(#[from] SyncError),
+    /// Opening an outbound endpoint's signing secret failed.
+    #[error("keys: {0}")]
+    Key(#[from] KeyError),
     /// The invocation asked for a task this function does not run (its schedule's
     /// `Input` in infra/template.yaml names another function's task, or none).
     #[error("this function runs {expected:?}, not {got:?}")]
@@ -59,6 +66,18 @@ impl JobError {
             Self::Store(e) => e.retryable(),
             Self::UnknownTask { .. } => false,
             Self::Sync(e) => e.retryable(),
+            Self::Key(e) => e.is_retryable(),
+        }
+    }
+}
+
+impl From<OutboundError> for JobError {
+    fn from(e: OutboundError) -> Self {
+        match e {
+            OutboundError::Store(s) => Self::Store(s),
+            OutboundError::Key(k) => Self::Key(k),
+            // The worker makes none of the others; should one appear, it is a bug.
+            other => Self::Store(StoreError::Invalid(other.to_string())),
         }
     }
 }
@@ -73,6 +92,7 @@ impl From<JobError> for Diagnostic {
             JobError::Store(_) => "Store",
             JobError::UnknownTask { .. } => "UnknownTask",
             JobError::Sync(_) => "Sync",
+            JobError::Key(_) => "Keys",
         };
         let prefix = if e.retryable() {
             "Retryable"
@@ -181,6 +201,47 @@ impl<S: SyncStores, R: SyncReaders> Job for NightlySync<S, R> {
             "continuing": count(|o| matches!(o, Outcome::OutOfTime)),
             "paused": count(|o| matches!(o, Outcome::Paused { .. })),
         }))
+    }
+}
+
+/// Delivers outbound churn events (every minute): fan-out of the outbox, then
+/// the due deliveries, signed, in order per (endpoint, profile).
+pub struct OutboundDelivery<S, K, H> {
+    /// The table.
+    pub store: S,
+    /// Opens endpoint secrets.
+    pub sealer: K,
+    /// Sends behind the SSRF guard.
+    pub sender: H,
+    /// Retry pacing.
+    pub backoff: Backoff,
+}
+
+/// Profiles fanned out and lanes delivered per run, at most.
+pub const OUTBOUND_BATCH: u16 = 100;
+
+/// No delivery attempt starts after this long into a run: with 10 s per request the
+/// run ends within 40 s, inside the outbound function's 60 s timeout.
+pub const OUTBOUND_BUDGET: std::time::Duration = std::time::Duration::from_secs(30);
+
+impl<S, K, H> Job for OutboundDelivery<S, K, H>
+where
+    S: EndpointStore + OutboxStore,
+    K: Sealer,
+    H: Sender,
+{
+    async fn run(&self, now: Timestamp) -> Result<Value, JobError> {
+        let worker = outbound::Worker {
+            store: &self.store,
+            sealer: &self.sealer,
+            sender: &self.sender,
+            backoff: self.backoff,
+            batch: OUTBOUND_BATCH,
+            budget: OUTBOUND_BUDGET,
+        };
+        // Boxed: the worker's future is deep enough to overflow a binary's layout limit.
+        let report = Box::pin(worker.run(now)).await?;
+        Ok(serde_json::to_value(report).unwrap_or(Value::Null))
     }
 }
 

@@ -6,20 +6,24 @@ use crate::adapters::aws::{AwsTarget, sdk_config};
 use crate::adapters::clock::SystemClock;
 use crate::adapters::dynamo::DynamoStore;
 use crate::adapters::kms::KmsSealer;
+use crate::adapters::outbound::{HttpSender, SendTimeouts};
 use crate::adapters::runtime::{ConfigError, FunctionConfig, Secrets};
 use crate::adapters::secrets::{CachedSecrets, SecretsManagerSource};
 use crate::adapters::stripe::{Platform, PlatformSources, RetryPolicy, StripeClient, StripeConfig};
 use crate::app::connect::{ConnectSettings, Connector, SealedReaders};
+use crate::app::outbound::deliver::Backoff;
+use crate::app::outbound::target::TargetPolicy;
 use crate::app::sync::worker::WorkerConfig;
 use crate::domain::region::Region;
 use crate::domain::time::Timestamp;
 use crate::events_ingress::{EventSourceName, StripeEvents};
 use crate::http::{
-    ApiRoutes, ConnectRoutes, DisconnectRoutes, Router, Settings, SyncRoutes, WebhookRoutes,
+    ApiRoutes, ConnectRoutes, DisconnectRoutes, OutboundRoutes, Router, Settings, SyncRoutes,
+    WebhookRoutes,
 };
 use crate::ports::clock::Clock;
 use crate::scheduled::{
-    CredentialRotation, Job, JobError, NightlySync, RetrySweep, Tasks, task_of,
+    CredentialRotation, Job, JobError, NightlySync, OutboundDelivery, RetrySweep, Tasks, task_of,
 };
 use futures::future::BoxFuture;
 use lambda_http::lambda_runtime::{self, LambdaEvent};
@@ -136,7 +140,8 @@ pub fn webhook(aws: &Aws) -> Result<Router, Error> {
     ))
 }
 
-/// The dashboard API function (sync and backfill only queue work for the sync function).
+/// The dashboard API function (sync and backfill only queue work for the sync function;
+/// the webhook-endpoints routes seal endpoint secrets with the region's KMS key).
 pub fn api(aws: &Aws) -> Result<Router, Error> {
     Ok(Router::new()
         .mount(ApiRoutes {
@@ -150,7 +155,19 @@ pub fn api(aws: &Aws) -> Result<Router, Error> {
             secrets: aws.secrets(),
             clock: clock(),
             settings: aws.settings(),
+        })
+        .mount(OutboundRoutes {
+            store: aws.store(),
+            sealer: sealer(aws, &env)?,
+            sender: outbound_sender()?,
+            clock: clock(),
+            settings: aws.settings(),
         }))
+}
+
+/// The outbound events' HTTP sender in AWS: public `https` endpoints only.
+fn outbound_sender() -> Result<HttpSender, Error> {
+    Ok(HttpSender::new(TargetPolicy::AWS, SendTimeouts::default())?)
 }
 
 /// The Stripe platform of the connect and disconnect functions: the Connect /
@@ -344,29 +361,39 @@ pub fn sync_function(aws: &Aws) -> Result<SyncFunction, Error> {
     })
 }
 
-/// The scoring function's tasks: `retry-sweep` (every minute).
+/// The scoring function's tasks: `retry-sweep` and `outbound-delivery` (each every minute).
 pub struct ScoringFunction {
     /// Re-runs due recorded events.
     pub retry: RetrySweep<DynamoStore>,
+    /// Fans out the outbox and sends due outbound churn events.
+    pub outbound: OutboundDelivery<DynamoStore, KmsSealer, HttpSender>,
 }
 
 impl Tasks for ScoringFunction {
     fn names(&self) -> &'static [&'static str] {
-        &["retry-sweep"]
+        &["retry-sweep", "outbound-delivery"]
     }
 
     async fn run_task(&self, task: &str, now: Timestamp) -> Result<serde_json::Value, JobError> {
         match task {
             "retry-sweep" => self.retry.run(now).await,
+            "outbound-delivery" => self.outbound.run(now).await,
             other => Err(JobError::unknown_task(self.names(), other)),
         }
     }
 }
 
-/// The scoring function.
+/// The scoring function: the retry sweep, and the outbound delivery with the region's
+/// KMS key (opens endpoint signing secrets) and the guarded sender.
 pub fn scoring_function(aws: &Aws) -> Result<ScoringFunction, Error> {
     Ok(ScoringFunction {
         retry: retry_sweep(aws)?,
+        outbound: OutboundDelivery {
+            store: aws.store(),
+            sealer: sealer(aws, &env)?,
+            sender: outbound_sender()?,
+            backoff: Backoff::default(),
+        },
     })
 }
 

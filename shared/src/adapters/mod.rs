@@ -5,6 +5,7 @@ pub mod clock;
 pub mod dynamo;
 pub mod kms;
 pub mod local;
+pub mod outbound;
 pub mod runtime;
 pub mod secrets;
 pub mod stripe;

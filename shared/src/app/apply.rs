@@ -3,6 +3,7 @@
 //! here; the event record is optional (backfilled objects have none).
 
 use crate::app::optimistic::{Round, until_committed};
+use crate::app::outbound::derive::derive;
 use crate::app::score::score_profile;
 use crate::domain::billing_state::{Fact, Observation};
 use crate::domain::engine::EngineConfig;
@@ -125,6 +126,11 @@ pub async fn apply<S: IngestStore>(
             (advance(snap.previous_score.as_ref(), s), snap.score_version)
         });
         let score_value = score.as_ref().map(|(s, _)| s.score.score);
+        // The score's version orders a profile's events; they commit with it.
+        let outbox = score
+            .as_ref()
+            .map(|(s, v)| derive(&ws, snap.previous_score.as_ref(), s, v + 1))
+            .unwrap_or_default();
         let commit = Commit {
             workspace: ws.clone(),
             event: input.record.clone(),
@@ -133,6 +139,7 @@ pub async fn apply<S: IngestStore>(
             billing_version,
             charge_owners: input.charge_owners.clone(),
             score,
+            outbox,
         };
         let committed = store.commit(&commit).await?;
         Ok::<_, ApplyError>(Round::from_commit(committed, |c| match c {

@@ -2,6 +2,7 @@
 //! read a profile, its explained score, and the at-risk segment.
 
 use crate::app::optimistic::{Round, until_committed};
+use crate::app::outbound::derive::derive;
 use crate::app::score::score_profile;
 use crate::domain::engine::EngineConfig;
 use crate::domain::ids::{ProfileId, WorkspaceId};
@@ -118,7 +119,10 @@ where
                 "profile update",
             ),
         );
-        let outcome = store.save_scored(ws, profile, &score, version).await?;
+        let events = derive(ws, previous.as_ref().map(|(s, _)| s), &score, version + 1);
+        let outcome = store
+            .save_scored_with_events(ws, profile, &score, version, &events)
+            .await?;
         Ok::<_, StoreError>(Round::from_commit(outcome, |_| score))
     })
     .await?;

@@ -8,6 +8,7 @@ pub mod dashboard;
 pub mod ingest;
 pub mod matching;
 pub mod optimistic;
+pub mod outbound;
 pub mod score;
 pub mod sync;
 pub mod worker;

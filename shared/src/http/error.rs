@@ -6,6 +6,7 @@ use crate::app::connect::ConnectError;
 use crate::app::dashboard::DashboardError;
 use crate::app::ingest::IngestError;
 use crate::app::matching::MatchError;
+use crate::app::outbound::OutboundError;
 use crate::app::sync::request::RequestError;
 use crate::domain::error_code::ErrorCode;
 use crate::http::auth::AuthError;
@@ -256,6 +257,22 @@ impl From<RequestError> for ApiError {
                 ErrorCode::ERR_CONFLICT,
                 "the sync state kept changing concurrently; retry",
             ),
+        }
+    }
+}
+
+impl From<OutboundError> for ApiError {
+    fn from(e: OutboundError) -> Self {
+        match e {
+            OutboundError::Invalid(m) => Self::bad_request(m),
+            OutboundError::Target(t) => Self::bad_request(t.to_string()),
+            OutboundError::NotFound(m) => Self::not_found(m),
+            OutboundError::Conflict(m) => Self::new(ErrorCode::ERR_CONFLICT, m),
+            OutboundError::Key(k) => {
+                tracing::error!(error = %k, retryable = k.is_retryable(), "endpoint secret not sealed");
+                Self::unavailable()
+            }
+            OutboundError::Store(s) => s.into(),
         }
     }
 }

@@ -7,12 +7,14 @@ pub mod connect;
 pub mod dashboard;
 pub mod error;
 pub mod integration;
+pub mod outbound;
 pub mod router;
 pub mod sync;
 pub mod webhook;
 
 pub use api::ApiRoutes;
 pub use connect::{ConnectRoutes, DisconnectRoutes};
+pub use outbound::OutboundRoutes;
 pub use router::{Router, Routes};
 pub use sync::SyncRoutes;
 pub use webhook::WebhookRoutes;

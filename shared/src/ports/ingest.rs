@@ -41,13 +41,17 @@ pub struct Commit {
     pub charge_owners: Vec<crate::domain::payments::ChargeOwner>,
     /// The matched profile's new score and its stored version.
     pub score: Option<(StoredScore, u64)>,
+    /// Outbound churn events the score change made (the outbox): committed
+    /// with the score or not at all.
+    pub outbox: Vec<crate::ports::outbound::OutboundEvent>,
 }
 
 pub use crate::ports::store::Committed;
 
 /// Reads and commits for the apply pipe (webhooks, replay, backfill, sync, rematch).
 ///
-/// Contract: `commit` writes every item of the [`Commit`] or none;
+/// Contract: `commit` writes every item of the [`Commit`] or none (outbox
+/// events included, ahead of charge owners within DynamoDB's 100-item limit);
 /// [`StoreError::Unavailable`] means nothing is known to be written and the
 /// caller may retry; `Duplicate` and `Raced` are outcomes, not errors.
 pub trait IngestStore: Send + Sync {

@@ -52,6 +52,8 @@ pub enum SealPurpose {
     RestrictedKey,
     /// A webhook endpoint signing secret.
     WebhookSecret,
+    /// The signing secret of an outbound churn-event endpoint the workspace registered.
+    OutboundSigningSecret,
 }
 
 impl SealPurpose {
@@ -62,6 +64,7 @@ impl SealPurpose {
             Self::AccessToken => "access_token",
             Self::RestrictedKey => "restricted_key",
             Self::WebhookSecret => "webhook_secret",
+            Self::OutboundSigningSecret => "outbound_signing_secret",
         }
     }
 }

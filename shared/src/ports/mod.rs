@@ -10,6 +10,7 @@ pub mod ingest;
 pub mod keys;
 pub mod matches;
 pub mod oauth;
+pub mod outbound;
 pub mod profiles;
 pub mod readers;
 pub mod secrets;

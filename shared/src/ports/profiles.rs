@@ -3,6 +3,7 @@
 use crate::domain::ids::{ProfileId, WorkspaceId};
 use crate::domain::profile::{HistoryEntry, Profile, StoredScore};
 use crate::domain::segment::SegmentOrder;
+use crate::ports::outbound::OutboundEvent;
 use crate::ports::store::{Committed, Page, PageSize, StoreCursor, StoreError};
 use std::future::Future;
 
@@ -50,12 +51,27 @@ pub trait ProfileStore: Send + Sync {
 
     /// Writes the profile (and its match) with its new score and a history
     /// entry, all or nothing, if the score's version is still `expected` (0: none yet).
+    /// Makes no outbound events: score changes that should notify use
+    /// [`ProfileStore::save_scored_with_events`].
     fn save_scored(
         &self,
         workspace: &WorkspaceId,
         profile: &Profile,
         score: &StoredScore,
         expected: u64,
+    ) -> impl Future<Output = Result<Committed, StoreError>> + Send {
+        self.save_scored_with_events(workspace, profile, score, expected, &[])
+    }
+
+    /// [`ProfileStore::save_scored`] with the outbound churn events the change
+    /// made (`app::outbound::derive`), written to the outbox in the same transaction.
+    fn save_scored_with_events(
+        &self,
+        workspace: &WorkspaceId,
+        profile: &Profile,
+        score: &StoredScore,
+        expected: u64,
+        outbox: &[OutboundEvent],
     ) -> impl Future<Output = Result<Committed, StoreError>> + Send;
 
     /// Scored profiles from an index, never a scan: in `SegmentOrder::Score`,

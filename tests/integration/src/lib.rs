@@ -85,6 +85,7 @@ pub mod eventbridge;
 pub mod faults;
 pub mod local;
 pub mod openapi;
+pub mod outbound;
 pub mod simulated;
 pub mod snapshot;
 pub mod sync;

@@ -219,3 +219,55 @@ pub const MATCH_RECORD_PREFIX: &str = "MREC#";
 pub fn match_status(ws: &WorkspaceId, status: &str) -> String {
     format!("WS#{ws}#MATCHES#{status}")
 }
+
+/// A registered outbound webhook endpoint.
+pub fn webhook_endpoint(ws: &WorkspaceId, id: &crate::ports::outbound::EndpointId) -> Key {
+    Key::new(workspace(ws), format!("WHEP#{id}"))
+}
+
+/// The sort-key prefix of a workspace's webhook endpoints.
+pub const WEBHOOK_ENDPOINT_PREFIX: &str = "WHEP#";
+
+/// A profile's outbox partition: events waiting for fan-out, by `seq`.
+pub fn outbox(ws: &WorkspaceId, profile: &ProfileId) -> String {
+    format!("OBX#{ws}#{profile}")
+}
+
+/// GSI2 partition of profiles with events waiting for fan-out.
+pub const OUTBOX_QUEUE: &str = "OUTBOX";
+
+/// GSI2 sort key of an outbox event: the profile, then its `seq`.
+pub fn outbox_sort(ws: &WorkspaceId, profile: &ProfileId, seq: &str) -> String {
+    format!("{ws}#{profile}#{seq}")
+}
+
+/// A lane's partition: one endpoint's deliveries of one profile, by `seq`.
+pub fn delivery_lane(
+    ws: &WorkspaceId,
+    endpoint: &crate::ports::outbound::EndpointId,
+    profile: &ProfileId,
+) -> String {
+    format!("DLV#{ws}#{endpoint}#{profile}")
+}
+
+/// GSI1 partition of an endpoint's deliveries, by delivery id (newest last).
+pub fn endpoint_deliveries(
+    ws: &WorkspaceId,
+    endpoint: &crate::ports::outbound::EndpointId,
+) -> String {
+    format!("WS#{ws}#EP#{endpoint}")
+}
+
+/// GSI2 partition of pending deliveries, by due time.
+pub const DELIVERY_QUEUE: &str = "OUTBOUND";
+
+/// GSI2 sort key of a pending delivery: zero-padded due time, then its lane and `seq`.
+pub fn delivery_due_sort(
+    due: Timestamp,
+    ws: &WorkspaceId,
+    endpoint: &crate::ports::outbound::EndpointId,
+    profile: &ProfileId,
+    seq: &str,
+) -> String {
+    format!("{:012}#{ws}#{endpoint}#{profile}#{seq}", due.unix().max(0))
+}

@@ -17,6 +17,7 @@ pub mod events;
 pub mod item;
 pub mod keys;
 mod matches;
+mod outbound;
 mod profiles;
 pub mod schema;
 mod sync;

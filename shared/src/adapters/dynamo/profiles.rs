@@ -259,15 +259,19 @@ impl ProfileStore for DynamoStore {
         }
     }
 
-    async fn save_scored(
+    async fn save_scored_with_events(
         &self,
         workspace: &WorkspaceId,
         profile: &Profile,
         score: &StoredScore,
         expected: u64,
+        outbox: &[crate::ports::outbound::OutboundEvent],
     ) -> Result<Committed, StoreError> {
         let mut ops = profile_items(workspace, profile)?;
         ops.extend(score_items(workspace, score, expected)?);
+        for event in outbox {
+            ops.push(super::outbound::outbox_item(event)?);
+        }
         match self.transact(ops).await {
             Ok(()) => Ok(Committed::Done),
             Err(StoreError::TransactionCancelled { reasons })
@@ -393,6 +397,9 @@ impl IngestStore for DynamoStore {
         ops.push(TxOp::Put(billing, billing_condition));
         if let Some((score, expected)) = &c.score {
             ops.extend(score_items(ws, score, *expected)?);
+        }
+        for event in &c.outbox {
+            ops.push(super::outbound::outbox_item(event)?);
         }
         // One op per key (a transaction refuses two on the same item); at most
         // 100 items, so owners beyond that are written by a later pass.

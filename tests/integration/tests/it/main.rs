@@ -37,6 +37,8 @@ mod local_runner;
 mod localstripe;
 mod matching;
 mod openapi;
+mod outbound;
+mod outbound_routes;
 mod page;
 mod profiles_batch;
 mod regions;
