@@ -6,8 +6,10 @@ use super::lists::{Flow, PAGE};
 use super::worker::Ctx;
 use super::{SyncError, SyncStores};
 use crate::app::optimistic::{Round, until_committed};
+use crate::app::outbound::derive::derive;
 use crate::app::score::score_profile;
 use crate::domain::ids::{ProfileId, StripeCustomerId};
+use crate::domain::profile_history::advance;
 use crate::ports::store::{PageSize, StoreCursor, StoreError};
 use std::time::Instant;
 
@@ -70,22 +72,33 @@ async fn rescore_one<S: SyncStores, T>(
         let (billing, _) = store.load(ws, customer).await?;
         let billing = Some(billing).filter(|b| b.newest.is_some());
         let stored = store.score(ws, pid).await?;
-        let score = score_profile(
-            &profile,
-            billing.as_ref(),
-            ctx.connection.feeds_scores(),
-            ctx.now,
-            ctx.cfg,
-            ctx.reason,
+        let previous = stored.as_ref().map(|(s, _)| s);
+        // Through the history (one point per change, the 7-day rise) like every score write.
+        let score = advance(
+            previous,
+            score_profile(
+                &profile,
+                billing.as_ref(),
+                ctx.connection.feeds_scores(),
+                ctx.now,
+                ctx.cfg,
+                ctx.reason,
+            ),
         );
-        if let Some((old, _)) = &stored
+        let version = stored.as_ref().map(|(_, v)| *v).unwrap_or(0);
+        // Time alone can move a profile in or out of the segment or make a renewal due:
+        // those are outbound events, committed with the score.
+        let events = derive(ws, previous, &score, version + 1);
+        if let Some(old) = previous
             && old.score == score.score
             && old.billing == score.billing
+            && events.is_empty()
         {
             return Ok(Round::Done(false));
         }
-        let version = stored.map(|(_, v)| v).unwrap_or(0);
-        let outcome = store.save_scored(ws, &profile, &score, version).await?;
+        let outcome = store
+            .save_scored_with_events(ws, &profile, &score, version, &events)
+            .await?;
         Ok::<_, StoreError>(Round::from_commit(outcome, |_| true))
     })
     .await?;

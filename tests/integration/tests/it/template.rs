@@ -26,7 +26,7 @@ const HTTP_FUNCTIONS: [(&str, Build); 4] = [
 
 /// Who may open sealed credentials with the data key, for which purposes, and why.
 /// Everyone else reaches the key only through DynamoDB and Secrets Manager.
-const OPENS_CREDENTIALS: [(&str, &[&str], &str); 3] = [
+const OPENS_CREDENTIALS: [(&str, &[&str], &str); 4] = [
     (
         "kustiq-connect",
         &[
@@ -44,8 +44,18 @@ const OPENS_CREDENTIALS: [(&str, &[&str], &str); 3] = [
     ),
     (
         "kustiq-webhook",
-        &["webhook_secret"],
-        "verifies a restricted-key connection's endpoint signature",
+        &[
+            "webhook_secret",
+            "restricted_key",
+            "access_token",
+            "oauth_refresh_token",
+        ],
+        "verifies a restricted-key connection's endpoint signature; reads what a payload lacks with the connection's own credential",
+    ),
+    (
+        "kustiq-scoring",
+        &["outbound_signing_secret"],
+        "signs each outbound churn event with its endpoint's secret",
     ),
 ];
 
