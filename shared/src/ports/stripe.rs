@@ -31,9 +31,19 @@ pub struct ListFilter {
     pub customer: Option<StripeCustomerId>,
     /// Resume after this object id (`starting_after`): a checkpointed list's cursor.
     pub starting_after: Option<String>,
+    /// For subscriptions: expand their discounts (`expand[]=data.discounts`), whose
+    /// objects name their coupon, so no retrieve per subscription is needed. Off by
+    /// default: not every Stripe-compatible server supports it.
+    pub expand_discounts: bool,
 }
 
 impl ListFilter {
+    /// The same filter, with subscriptions' discounts expanded.
+    pub fn with_discounts(mut self) -> Self {
+        self.expand_discounts = true;
+        self
+    }
+
     /// Every object of the list.
     pub fn all() -> Self {
         Self::default()

@@ -224,8 +224,9 @@ impl StripeReader for AccountReader {
         let mut params = filter_params(&filter, true);
         // Without it Stripe omits canceled subscriptions, which churn needs.
         params.push(("status", "all".to_owned()));
-        // Discount objects name their coupon: no retrieve per subscription to learn it.
-        params.push(("expand[]", "data.discounts".to_owned()));
+        if filter.expand_discounts {
+            params.push(("expand[]", "data.discounts".to_owned()));
+        }
         self.list(ReadPath::Subscriptions, params, filter.starting_after)
     }
 

@@ -58,8 +58,9 @@ fn list<'r, R: StripeReader>(
             .customers(filter)
             .map_ok(|o| EventObject::Customer(Box::new(o)))
             .boxed(),
+        // Discount objects name their coupon: no retrieve per subscription to learn it.
         ListKind::Subscriptions => reader
-            .subscriptions(filter)
+            .subscriptions(filter.with_discounts())
             .map_ok(|o| EventObject::Subscription(Box::new(o)))
             .boxed(),
         ListKind::Invoices => reader

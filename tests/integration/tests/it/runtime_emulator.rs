@@ -49,11 +49,16 @@ async fn environment(bench: &Bench) -> Vec<(&'static str, String)> {
         ("stripe-webhook-secret", format!("[\"{WEBHOOK_SECRET}\"]")),
         ("stripe-platform-key", stripe_sim::PLATFORM_KEY.to_owned()),
         ("api-cursor-key", "emulator-cursor-key".to_owned()),
+        ("oauth-state-key", "emulator-state-key".to_owned()),
     ] {
         moto::create_secret(&sm, &format!("{prefix}{name}"), &value).await;
     }
+    let (_, kms_key) = moto::create_kms_key("eu-central-1").await;
     vec![
         ("KUSTIQ_ENV", "test".to_owned()),
+        ("KUSTIQ_KMS_KEY_ID", kms_key),
+        ("KUSTIQ_PUBLIC_URL", "https://api.eu.kustiq.example".to_owned()),
+        ("KUSTIQ_STRIPE_CLIENT_ID", stripe_sim::CLIENT_ID.to_owned()),
         ("KUSTIQ_REGION", "eu".to_owned()),
         ("AWS_REGION", "eu-central-1".to_owned()),
         ("KUSTIQ_TABLE", bench.store.table().to_owned()),
