@@ -144,3 +144,89 @@ async fn forward(State(ctx): State<Ctx>, req: Request) -> Response {
             .unwrap_or_default(),
     }
 }
+
+/// A plain TCP relay in front of a real endpoint (DynamoDB Local) that can be
+/// taken down and brought back on the same port: while down, the port is
+/// closed and every open connection is cut, so a client meets exactly what a
+/// stopped server gives it (reset, then connection refused) — not an answer.
+pub struct TcpGate {
+    addr: std::net::SocketAddr,
+    upstream: String,
+    running: Mutex<Option<(tokio::task::JoinHandle<()>, tokio::sync::watch::Sender<()>)>>,
+}
+
+impl TcpGate {
+    /// A gate to `upstream` (`http://host:port`), up, on a free loopback port.
+    pub async fn start(upstream: &str) -> Self {
+        let upstream = upstream
+            .trim_end_matches('/')
+            .rsplit("://")
+            .next()
+            .unwrap_or(upstream)
+            .to_owned();
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .unwrap_or_else(|e| panic!("bind: {e}"));
+        let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+        let gate = Self {
+            addr,
+            upstream,
+            running: Mutex::new(None),
+        };
+        gate.serve(listener);
+        gate
+    }
+
+    /// The endpoint to give the store.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    fn serve(&self, listener: tokio::net::TcpListener) {
+        let (cut, _) = tokio::sync::watch::channel(());
+        let upstream = self.upstream.clone();
+        let cuts = cut.clone();
+        let accept = tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                let (upstream, mut cut) = (upstream.clone(), cuts.subscribe());
+                tokio::spawn(async move {
+                    let Ok(mut server) = tokio::net::TcpStream::connect(&upstream).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                        _ = cut.changed() => {}
+                    }
+                });
+            }
+        });
+        *self.running.lock().unwrap_or_else(|e| e.into_inner()) = Some((accept, cut));
+    }
+
+    /// Stops the endpoint: the port closes and open connections are cut.
+    pub fn down(&self) {
+        if let Some((accept, cut)) = self
+            .running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        {
+            accept.abort();
+            // Dropping the sender wakes every relay, which then drops both sockets.
+            drop(cut);
+        }
+    }
+
+    /// Starts the endpoint again on the same port.
+    pub async fn up(&self) {
+        self.down();
+        // The aborted accept loop releases the port asynchronously: retry briefly.
+        for _ in 0..100 {
+            if let Ok(listener) = tokio::net::TcpListener::bind(self.addr).await {
+                return self.serve(listener);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        panic!("the gate could not take its port {} back", self.addr);
+    }
+}

@@ -19,8 +19,11 @@ macro_rules! on_both_engines {
 mod catalog_store;
 mod connections;
 mod docs;
+mod faults;
 mod hardening;
+mod hostile;
 mod keys;
+mod load;
 mod local_hardening;
 mod local_runner;
 mod localstripe;

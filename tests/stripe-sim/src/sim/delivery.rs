@@ -108,8 +108,11 @@ impl Simulator {
                 .and_then(|v| v.get("id").and_then(Value::as_str).map(str::to_owned))
                 .unwrap_or_default();
             // Stripe signs with the wall clock at delivery; receivers reject stale timestamps.
-            let signature =
-                kustiq::stripe::signature::sign(body.as_bytes(), &target.secret, self.signing_time());
+            let signature = kustiq::stripe::signature::sign(
+                body.as_bytes(),
+                &target.secret,
+                self.signing_time(),
+            );
             let result = self
                 .inner
                 .http
