@@ -56,7 +56,7 @@ struct ProfileBody {
 /// Reads a profile body: a JSON object (never an array read by field
 /// position), known fields only. Messages name the rule and the position,
 /// never the caller's input or our internal types.
-fn parse_profile(id: ProfileId, body: &[u8]) -> Result<Profile, ApiError> {
+pub fn parse_profile(id: ProfileId, body: &[u8]) -> Result<Profile, ApiError> {
     if body.len() > MAX_PROFILE_BYTES {
         return Err(ApiError::too_large(format!(
             "a profile body is at most {MAX_PROFILE_BYTES} bytes"
