@@ -491,3 +491,113 @@ async fn every_route_refuses_hostile_input_with_a_json_4xx_never_a_5xx() {
     // The runner still serves after all of it.
     assert_eq!(r.get("/api/v1/integrations/stripe").await.status, 200);
 }
+
+/// Every numeric leaf of `v`, as JSON pointers.
+fn numeric_leaves(v: &serde_json::Value, at: String, out: &mut Vec<String>) {
+    match v {
+        serde_json::Value::Number(_) => out.push(at),
+        serde_json::Value::Object(map) => {
+            for (k, child) in map {
+                let k = k.replace('~', "~0").replace('/', "~1");
+                numeric_leaves(child, format!("{at}/{k}"), out);
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for (i, child) in items.iter().enumerate() {
+                numeric_leaves(child, format!("{at}/{i}"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Realistic Stripe events, correctly signed, for a connected account whose
+/// customers are matched, with one number at a time pushed to an extreme
+/// (amounts, quantities, timestamps, counts): the apply and scoring pipe answers
+/// 200 or a JSON 4xx, never a 5xx or a panic. Through the handler in process,
+/// with no Stripe to read (what a payload lacks stays unknown), so no request
+/// leaves the machine.
+#[tokio::test]
+async fn signed_events_with_extreme_numbers_are_applied_or_refused_never_a_5xx() {
+    use kustiq::domain::connection::Mode;
+    use kustiq_tests::Engine;
+    use kustiq_tests::simulated::customer_of;
+    use kustiq_tests::webhook::Bench;
+    use serde_json::{Value, json};
+
+    const ACCOUNT: &str = "acct_1Extreme";
+    let b = Bench::new(Engine::Dynoxide, Timestamp::from_unix(1_800_000_000)).await;
+    let ws = b.connect("ws_extreme", ACCOUNT, Mode::Test).await;
+    let dir = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/tests/fixtures/stripe"
+    );
+    let mut events: Vec<Value> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{dir}: {e}"))
+        .filter_map(|f| serde_json::from_slice(&std::fs::read(f.ok()?.path()).ok()?).ok())
+        .filter(|e: &Value| {
+            e["object"] == "event" && e["type"] != "account.application.deauthorized"
+        })
+        .collect();
+    events.sort_by_key(|e| e["id"].as_str().unwrap_or_default().to_owned());
+    assert!(events.len() >= 8, "fixtures missing: {}", events.len());
+    let mut customers: Vec<String> = events.iter().filter_map(customer_of).collect();
+    customers.sort();
+    customers.dedup();
+    for (i, c) in customers.iter().enumerate() {
+        b.match_profile(&ws, &format!("p{i}"), c).await;
+    }
+    let extremes = [
+        json!(i64::MAX),
+        json!(i64::MIN),
+        json!(u64::MAX),
+        json!(-1),
+        json!(0),
+        json!(1e300),
+    ];
+    let (mut sent, mut failures) = (0, Vec::new());
+    let mut outcomes: BTreeMap<String, usize> = BTreeMap::new();
+    for event in &events {
+        let mut leaves = Vec::new();
+        numeric_leaves(event, String::new(), &mut leaves);
+        for (i, pointer) in leaves.iter().enumerate() {
+            let mut e = event.clone();
+            e["account"] = json!(ACCOUNT);
+            e["livemode"] = json!(false);
+            let extreme = extremes[i % extremes.len()].clone();
+            if let Some(node) = e.pointer_mut(pointer) {
+                *node = extreme.clone();
+            }
+            e["id"] = json!(format!("evt_1Extreme{sent}"));
+            let a = b.post_event(&e).await;
+            sent += 1;
+            let outcome = a.outcome().or(a.code()).unwrap_or("?").to_owned();
+            *outcomes.entry(outcome).or_default() += 1;
+            let code = a.body["error"]["code"].as_str().unwrap_or_default();
+            let message = a.body["error"]["message"].as_str().unwrap_or_default();
+            let ok = a.status == 200
+                || ((400..500).contains(&a.status)
+                    && code.starts_with("ERR_")
+                    && !message.is_empty());
+            if !ok {
+                failures.push(format!(
+                    "{} with {pointer} = {extreme}: {} {}",
+                    event["type"], a.status, a.body
+                ));
+            }
+        }
+    }
+    eprintln!("{sent} signed events with an extreme number: {outcomes:?}");
+    // Most must reach the pipe, or the extremes never met the arithmetic.
+    let applied = outcomes.get("applied").copied().unwrap_or_default();
+    assert!(
+        applied * 2 > sent,
+        "only {applied} of {sent} applied: {outcomes:?}"
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {sent} answered neither 200 nor a JSON 4xx:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
