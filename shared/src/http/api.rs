@@ -41,24 +41,6 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/churn/at-risk"),
 ];
 
-/// The one value of query parameter `key`, if present. A key given twice is
-/// refused: which of two limits or cursors was meant is a guess we do not make
-/// (and a cache or proxy in between may have guessed the other one).
-pub(crate) fn query_param(
-    req: &Request,
-    key: &str,
-) -> Result<Option<String>, crate::http::error::ApiError> {
-    use lambda_http::RequestExt;
-    let query = req.query_string_parameters();
-    match query.all(key).as_deref() {
-        None | Some([]) => Ok(None),
-        Some([one]) => Ok(Some((*one).to_owned())),
-        Some(_) => Err(crate::http::error::ApiError::bad_request(format!(
-            "query parameter {key} given more than once"
-        ))),
-    }
-}
-
 impl<S, K> ApiRoutes<S, K> {
     /// The caller, checked for this deployment's region and the route's plan gate.
     pub(crate) fn caller(

@@ -9,16 +9,16 @@ use crate::domain::factors::{Factor, FactorSignal};
 use crate::domain::ids::{ProfileId, StripeCustomerId};
 use crate::domain::limits::MAX_PROFILE_BYTES;
 use crate::domain::profile::{Profile, StoredScore};
-use crate::http::api::{ApiRoutes, query_param};
+use crate::http::api::ApiRoutes;
 use crate::http::auth::Gate;
 use crate::http::error::{ApiError, ok};
-use crate::http::router::Reply;
+use crate::http::router::{Reply, once_each};
 use crate::ports::billing::BillingStore;
 use crate::ports::connections::ConnectionStore;
 use crate::ports::profiles::ProfileStore;
 use crate::ports::secrets::{SecretName, SecretSource};
 use crate::ports::store::PageSize;
-use lambda_http::Request;
+use lambda_http::{Request, RequestExt};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -216,7 +216,9 @@ pub async fn at_risk<S: ProfileStore, K: SecretSource>(
     req: &Request,
 ) -> Reply {
     let who = api.caller(req, Gate::Pro)?;
-    let limit = match query_param(req, "limit")?.as_deref() {
+    once_each(req, &["limit", "cursor"])?;
+    let query = req.query_string_parameters();
+    let limit = match query.first("limit") {
         None => PageSize::new(DEFAULT_PAGE),
         Some(l) => l
             .parse::<u16>()
@@ -236,8 +238,9 @@ pub async fn at_risk<S: ProfileStore, K: SecretSource>(
                 "the API is not configured",
             )
         })?;
-    let cursor = query_param(req, "cursor")?
-        .map(|c| cursor::open(&key, &who.workspace_id, AT_RISK_QUERY, &c))
+    let cursor = query
+        .first("cursor")
+        .map(|c| cursor::open(&key, &who.workspace_id, AT_RISK_QUERY, c))
         .transpose()
         .map_err(|_| ApiError::bad_request("invalid cursor"))?;
     let page = uc::at_risk(
