@@ -15,9 +15,11 @@ from cfnlint.decode import decode
 # (method, path) -> (function logical id, authorized by the workspace JWT)
 ROUTES = {
     ("POST", "/webhooks/stripe"): ("WebhookFunction", False),
+    ("POST", "/webhooks/stripe/c/{connection_id}"): ("WebhookFunction", False),
     ("GET", "/api/v1/integrations/stripe/connect"): ("ConnectFunction", True),
     ("GET", "/api/v1/integrations/stripe/oauth/callback"): ("ConnectFunction", False),
     ("POST", "/api/v1/integrations/stripe/api-key"): ("ConnectFunction", True),
+    ("PUT", "/api/v1/integrations/stripe/webhook-secret"): ("ConnectFunction", True),
     ("GET", "/api/v1/integrations/stripe"): ("ApiFunction", True),
     ("POST", "/api/v1/integrations/stripe/sync"): ("ApiFunction", True),
     ("POST", "/api/v1/integrations/stripe/backfill"): ("ApiFunction", True),
@@ -30,6 +32,11 @@ ROUTES = {
     ("POST", "/api/v1/profiles:batch"): ("ApiFunction", True),
     ("GET", "/api/v1/churn/at-risk"): ("ApiFunction", True),
     ("GET", "/api/v1/profiles/{profile_id}/churn"): ("ApiFunction", True),
+    ("POST", "/api/v1/webhook-endpoints"): ("ApiFunction", True),
+    ("GET", "/api/v1/webhook-endpoints"): ("ApiFunction", True),
+    ("DELETE", "/api/v1/webhook-endpoints/{id}"): ("ApiFunction", True),
+    ("GET", "/api/v1/webhook-endpoints/{id}/deliveries"): ("ApiFunction", True),
+    ("POST", "/api/v1/webhook-endpoints/{id}/deliveries/{delivery_id}/replay"): ("ApiFunction", True),
     ("DELETE", "/api/v1/integrations/stripe"): ("DisconnectFunction", True),
     ("POST", "/api/v1/integrations/stripe/erase"): ("DisconnectFunction", True),
 }
@@ -41,6 +48,7 @@ BINARIES = {
     "DisconnectFunction": "kustiq-disconnect",
     "SyncFunction": "kustiq-sync",
     "ScoringFunction": "kustiq-scoring",
+    "EventsFunction": "kustiq-events",
 }
 
 REQUIRED_ENV = {"KUSTIQ_REGION", "KUSTIQ_TABLE", "KUSTIQ_KMS_KEY_ID", "KUSTIQ_SECRETS_PREFIX"}

@@ -1,7 +1,8 @@
 //! `kustiq-local`: runs the product on this machine (see CONTRACT.md).
 
 use clap::{Parser, Subcommand};
-use kustiq_local::runner::{region_from_env, start};
+use kustiq_local::demo::{DemoArgs, run as run_demo};
+use kustiq_local::runner::{region_from_env, spawn_workers, start_at};
 use kustiq_local::server::{Local, serve};
 use kustiq_local::token::{Claims, TokenKey, parse_ttl};
 use std::path::PathBuf;
@@ -25,6 +26,31 @@ enum Command {
         port: u16,
         #[arg(long, default_value = ".kustiq")]
         data_dir: PathBuf,
+    },
+    /// Runs the whole product against a simulated Stripe account and prints the at-risk
+    /// segment (connect, backfill, simulated days of live webhooks and nightly syncs).
+    Demo {
+        /// Customers in the simulated account.
+        #[arg(long, default_value_t = 500)]
+        customers: usize,
+        /// Simulated days after the backfill.
+        #[arg(long, default_value_t = 14)]
+        days: u32,
+        /// Seed: same seed, same account, same output.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// Years of history in the simulated account.
+        #[arg(long, default_value_t = 3)]
+        years: u32,
+        /// Keep serving the API and the dashboard when done.
+        #[arg(long)]
+        serve: bool,
+        /// Port of the local runner (0 picks a free one).
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+        /// Data directory (default: a fresh temporary one).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
     },
     /// Prints a bearer token for the local runner.
     Token {
@@ -56,6 +82,25 @@ async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
+        Command::Demo {
+            customers,
+            days,
+            seed,
+            years,
+            serve,
+            port,
+            data_dir,
+        } => run_demo(DemoArgs {
+            customers,
+            days,
+            seed,
+            serve,
+            port,
+            data_dir,
+            years,
+        })
+        .await
+        .map_err(|e| e.to_string()),
         Command::Token {
             workspace,
             plan,
@@ -83,18 +128,17 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Serve { port, data_dir } => {
             let region = region_from_env().map_err(|e| e.to_string())?;
-            let stack = start(&data_dir, region).await.map_err(|e| e.to_string())?;
+            let public = match std::env::var("KUSTIQ_PUBLIC_URL") {
+                Ok(u) if !u.is_empty() => u,
+                _ => format!("http://127.0.0.1:{port}"),
+            };
+            let stack = start_at(&data_dir, region, &public)
+                .await
+                .map_err(|e| e.to_string())?;
             let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
                 .await
                 .map_err(|e| format!("cannot bind 127.0.0.1:{port}: {e}"))?;
-            let (store, engine, clock) = (
-                stack.store.clone(),
-                stack.settings.engine.clone(),
-                stack.clock.clone(),
-            );
-            tokio::spawn(async move {
-                kustiq::app::worker::run_retries(&store, &engine, clock.as_ref()).await;
-            });
+            spawn_workers(&stack);
             eprintln!(
                 "kustiq-local serving http://127.0.0.1:{port} (region {region}, data {})",
                 data_dir.display()

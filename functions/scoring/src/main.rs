@@ -3,5 +3,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    kustiq::wiring::run_job(kustiq::wiring::retry_sweep).await
+    kustiq::wiring::run_tasks(kustiq::wiring::scoring_function).await
 }

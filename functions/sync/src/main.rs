@@ -2,5 +2,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    kustiq::wiring::run_job(kustiq::wiring::nightly_sync).await
+    kustiq::wiring::run_tasks(kustiq::wiring::sync_function).await
 }

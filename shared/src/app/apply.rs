@@ -8,6 +8,7 @@ use crate::domain::billing_state::{Fact, Observation};
 use crate::domain::engine::EngineConfig;
 use crate::domain::ids::{StripeCustomerId, WorkspaceId};
 use crate::domain::payments::ChargeOwner;
+use crate::domain::profile_history::advance;
 use crate::domain::time::Timestamp;
 use crate::ports::events::EventRecord;
 use crate::ports::ingest::{Commit, Committed, IngestStore};
@@ -121,7 +122,7 @@ pub async fn apply<S: IngestStore>(
                 cfg,
                 input.reason.as_str(),
             );
-            (s, snap.score_version)
+            (advance(snap.previous_score.as_ref(), s), snap.score_version)
         });
         let score_value = score.as_ref().map(|(s, _)| s.score.score);
         let commit = Commit {

@@ -6,6 +6,7 @@
 
 use crate::app::apply::{Applied, ApplyError, Input, apply};
 use crate::app::catalog::{CatalogError, dispute_owner, resolve_catalog};
+use crate::app::matching::{MatchingStores, contact_of, match_customer, profile_index};
 use crate::app::optimistic::{Round, until_committed};
 use crate::domain::connection::{Connection, ConnectionStatus, Mode};
 use crate::domain::engine::EngineConfig;
@@ -22,8 +23,8 @@ use crate::ports::store::{PageSize, StoreError};
 use crate::ports::stripe::StripeError;
 use crate::stripe::VerifiedEvent;
 use crate::stripe::catalog::{Catalog, event_needs};
-use crate::stripe::models::Dispute;
 use crate::stripe::models::event::{Event, EventObject, EventType};
+use crate::stripe::models::{Customer, Dispute};
 use crate::stripe::observe::{Observed, dispute_payments, observe_event_with};
 
 /// Delays after the first, second … failed attempt: 1 m, 5 m, 30 m, 2 h, 12 h.
@@ -83,7 +84,8 @@ pub enum IngestError {
     Stripe(StripeError),
 }
 
-/// Ingests one verified event, reading what its payload lacks through `sources`.
+/// Ingests one verified event, reading what its payload lacks through `sources`; a
+/// customer event also matches the customer to a profile.
 /// `Ok` means: acknowledge with 2xx.
 pub async fn ingest<S, C>(
     store: &S,
@@ -93,7 +95,7 @@ pub async fn ingest<S, C>(
     event: VerifiedEvent,
 ) -> Result<Ingested, IngestError>
 where
-    S: ConnectionStore + EventLog + IngestStore + CatalogStore,
+    S: ConnectionStore + EventLog + IngestStore + CatalogStore + MatchingStores,
     C: CatalogSources,
 {
     let event = event.into_event();
@@ -148,8 +150,33 @@ where
         last_error: None,
     };
     match apply(store, cfg, now, input(&connection, record.clone(), 0, now)).await {
-        Ok(applied) => Ok(ingested(applied)),
+        Ok(applied) => {
+            if let (Applied::Done { .. }, EventObject::Customer(c)) = (&applied, &event.data.object)
+            {
+                match_on_event(store, cfg, now, &connection.workspace_id, c).await;
+            }
+            Ok(ingested(applied))
+        }
         Err(e) => defer(store, record, now, &e).await,
+    }
+}
+
+/// A new or changed customer is matched as it arrives. A failure is logged, not
+/// returned: the event is applied, and rematch or the next sync decides again.
+async fn match_on_event<S: MatchingStores>(
+    store: &S,
+    cfg: &EngineConfig,
+    now: Timestamp,
+    ws: &WorkspaceId,
+    customer: &Customer,
+) {
+    let result = async {
+        let mut index = profile_index(store, ws).await?;
+        match_customer(store, cfg, now, ws, &mut index, contact_of(customer)).await
+    }
+    .await;
+    if let Err(e) = result {
+        tracing::warn!(error = %e, customer = %customer.id, "matching a customer event failed");
     }
 }
 

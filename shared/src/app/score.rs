@@ -9,7 +9,9 @@ use crate::domain::signals::usage_signals;
 use crate::domain::time::Timestamp;
 
 /// Scores `profile` with its matched customer's billing state (if any).
-/// `stripe_connected` false keeps the billing family out of the score.
+/// `stripe_connected` false keeps the billing family out of the score. The
+/// result has no trail yet: `profile_history::advance` carries it on from the
+/// score it replaces.
 pub fn score_profile(
     profile: &Profile,
     billing: Option<&BillingState>,
@@ -33,5 +35,8 @@ pub fn score_profile(
         billing: billing.map(|b| profile_billing_view(b, now)),
         computed_at: now,
         reason: reason.into(),
+        trail: Vec::new(),
+        rise_7d: 0.0,
+        change: None,
     }
 }

@@ -51,6 +51,16 @@ pub enum ErrorCode {
     ERR_TIMEOUT,
     /// The deployment is misconfigured (a required secret or setting is missing): our fault, logged once.
     ERR_CONFIG,
+    /// The OAuth state is forged, expired, replayed, or another workspace's.
+    ERR_OAUTH_STATE,
+    /// The user denied access on Stripe's consent screen.
+    ERR_OAUTH_DENIED,
+    /// The Stripe account is already connected to another workspace.
+    ERR_ACCOUNT_ALREADY_CONNECTED,
+    /// The operator does not offer this connection method.
+    ERR_METHOD_DISABLED,
+    /// A secret key was pasted where only restricted keys are accepted.
+    ERR_SECRET_KEY_REFUSED,
 }
 
 impl ErrorCode {
@@ -79,11 +89,16 @@ impl ErrorCode {
             Self::ERR_HEADERS_TOO_LARGE => "ERR_HEADERS_TOO_LARGE",
             Self::ERR_TIMEOUT => "ERR_TIMEOUT",
             Self::ERR_CONFIG => "ERR_CONFIG",
+            Self::ERR_OAUTH_STATE => "ERR_OAUTH_STATE",
+            Self::ERR_OAUTH_DENIED => "ERR_OAUTH_DENIED",
+            Self::ERR_ACCOUNT_ALREADY_CONNECTED => "ERR_ACCOUNT_ALREADY_CONNECTED",
+            Self::ERR_METHOD_DISABLED => "ERR_METHOD_DISABLED",
+            Self::ERR_SECRET_KEY_REFUSED => "ERR_SECRET_KEY_REFUSED",
         }
     }
 
     /// Every code, for tables and tests.
-    pub const ALL: [Self; 22] = [
+    pub const ALL: [Self; 27] = [
         Self::ERR_ST_401,
         Self::ERR_ST_403,
         Self::ERR_MODE_MISMATCH,
@@ -106,6 +121,11 @@ impl ErrorCode {
         Self::ERR_HEADERS_TOO_LARGE,
         Self::ERR_TIMEOUT,
         Self::ERR_CONFIG,
+        Self::ERR_OAUTH_STATE,
+        Self::ERR_OAUTH_DENIED,
+        Self::ERR_ACCOUNT_ALREADY_CONNECTED,
+        Self::ERR_METHOD_DISABLED,
+        Self::ERR_SECRET_KEY_REFUSED,
     ];
 
     /// The troubleshooting anchor for the spec codes.

@@ -117,6 +117,11 @@ id_type!(
     StripeAccountId, "Stripe account id", &["acct_"]
 );
 id_type!(
+    /// A workspace's Stripe connection, `kc_…`: names the per-connection webhook
+    /// endpoint of a restricted-key connection (`/webhooks/stripe/c/{id}`).
+    ConnectionId, "connection id", &["kc_"]
+);
+id_type!(
     /// A Stripe customer, `cus_…`.
     StripeCustomerId, "Stripe customer id", &["cus_"]
 );

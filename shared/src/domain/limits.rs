@@ -10,6 +10,8 @@ use crate::domain::profile::Profile;
 pub const MAX_PROFILE_BYTES: usize = 64 * 1024;
 /// Largest batch body in bytes (`POST /api/v1/profiles:batch`, ≤ 1,000 profiles).
 pub const MAX_BATCH_BYTES: usize = 6 * 1024 * 1024;
+/// Most profiles in one `POST /api/v1/profiles:batch`.
+pub const MAX_BATCH: usize = 1_000;
 /// Largest email, in bytes (RFC 5321's path limit).
 pub const MAX_EMAIL: usize = 254;
 /// Largest domain, in bytes (RFC 1035).

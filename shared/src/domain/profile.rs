@@ -4,6 +4,7 @@ use crate::domain::contact::{Domain, Email};
 use crate::domain::engine::{ChurnScore, Family};
 use crate::domain::factors::Factor;
 use crate::domain::ids::{ProfileId, StripeCustomerId};
+use crate::domain::profile_history::{FactorChange, ScoreChange, ScorePoint};
 use crate::domain::profile_view::ProfileBillingView;
 use crate::domain::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -50,6 +51,17 @@ pub struct StoredScore {
     pub computed_at: Timestamp,
     /// What triggered it (an event id, `backfill`, `profile update` …).
     pub reason: String,
+    /// Recent points, oldest first: the window of `profile_history` plus the
+    /// point before it. Set by `profile_history::advance`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trail: Vec<ScorePoint>,
+    /// The rise over the 7 days before `computed_at` (negative: a fall).
+    #[serde(default)]
+    pub rise_7d: f64,
+    /// What this score changed against the one it replaced (`None`: nothing
+    /// moved, so no history point is written).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<ScoreChange>,
 }
 
 /// One entry of a profile's score history.
@@ -61,4 +73,24 @@ pub struct HistoryEntry {
     pub score: f64,
     /// Why it changed.
     pub reason: String,
+    /// The score before (`None`: the first score, or an entry written before
+    /// this was recorded).
+    #[serde(default)]
+    pub previous_score: Option<f64>,
+    /// The factors that appeared, went away or changed their impact.
+    #[serde(default)]
+    pub changes: Vec<FactorChange>,
+}
+
+impl HistoryEntry {
+    /// The history point `score` adds, if it changed anything.
+    pub fn of(score: &StoredScore) -> Option<Self> {
+        score.change.as_ref().map(|c| Self {
+            at: score.computed_at,
+            score: score.score.score,
+            reason: score.reason.clone(),
+            previous_score: c.previous_score,
+            changes: c.factors.clone(),
+        })
+    }
 }

@@ -8,7 +8,7 @@ use crate::http::router::{Reply, Routes, method_not_allowed};
 use crate::http::{dashboard, integration};
 use crate::ports::billing::BillingStore;
 use crate::ports::clock::Clock;
-use crate::ports::connections::ConnectionStore;
+use crate::ports::connections::{ConnectionStore, GrantStore};
 use crate::ports::events::EventLog;
 use crate::ports::ingest::IngestStore;
 use crate::ports::profiles::ProfileStore;
@@ -36,6 +36,7 @@ const ROUTES: &[(&str, &str)] = &[
         "/api/v1/integrations/stripe/failed-events/{event_id}/replay",
     ),
     ("PUT", "/api/v1/profiles/{profile_id}"),
+    ("POST", "/api/v1/profiles:batch"),
     ("GET", "/api/v1/profiles/{profile_id}"),
     ("GET", "/api/v1/profiles/{profile_id}/churn"),
     ("GET", "/api/v1/churn/at-risk"),
@@ -58,7 +59,14 @@ impl<S, K> ApiRoutes<S, K> {
 
 impl<S, K> Routes for ApiRoutes<S, K>
 where
-    S: ConnectionStore + EventLog + IngestStore + ProfileStore + BillingStore + 'static,
+    S: ConnectionStore
+        + GrantStore
+        + EventLog
+        + IngestStore
+        + ProfileStore
+        + BillingStore
+        + crate::ports::matches::MatchStore
+        + 'static,
     K: SecretSource + Send + Sync + 'static,
 {
     fn serve<'a>(&'a self, req: &'a Request, path: &'a [&'a str]) -> Option<BoxFuture<'a, Reply>> {
@@ -66,6 +74,8 @@ where
         let reply: BoxFuture<'a, Reply> = match path {
             ["api", "v1", "integrations", "stripe"] => match method {
                 "GET" => Box::pin(integration::status(self, req)),
+                // Disconnect is the disconnect function's (`DisconnectRoutes`).
+                "DELETE" => return None,
                 _ => return method_not_allowed(req),
             },
             [
@@ -78,6 +88,12 @@ where
                 "replay",
             ] => match method {
                 "POST" => Box::pin(integration::replay(self, req, id)),
+                _ => return method_not_allowed(req),
+            },
+            // One segment with a colon (Google's custom-method style): no
+            // profile id can hold `:`, so it never shadows `profiles/{id}`.
+            ["api", "v1", "profiles:batch"] => match method {
+                "POST" => Box::pin(dashboard::put_batch(self, req)),
                 _ => return method_not_allowed(req),
             },
             ["api", "v1", "profiles", id] => match method {

@@ -2,8 +2,11 @@
 //! to an [`ErrorCode`] here, and every code maps to its status in [`status`].
 //! Nowhere else in `http/` picks a status code.
 
+use crate::app::connect::ConnectError;
 use crate::app::dashboard::DashboardError;
 use crate::app::ingest::IngestError;
+use crate::app::matching::MatchError;
+use crate::app::sync::request::RequestError;
 use crate::domain::error_code::ErrorCode;
 use crate::http::auth::AuthError;
 use crate::ports::store::StoreError;
@@ -30,12 +33,17 @@ pub fn status(code: ErrorCode) -> u16 {
         | C::ERR_WEBHOOK_SIG
         | C::ERR_WEBHOOK_STALE
         | C::ERR_MATCH_LOW
-        | C::ERR_MODE_MISMATCH => 400,
+        | C::ERR_MODE_MISMATCH
+        | C::ERR_OAUTH_STATE
+        | C::ERR_OAUTH_DENIED
+        | C::ERR_SECRET_KEY_REFUSED => 400,
         C::ERR_UNAUTHENTICATED => 401,
-        C::ERR_PLAN_REQUIRED | C::ERR_ST_403 | C::ERR_ACCT_RESTRICTED => 403,
+        C::ERR_PLAN_REQUIRED | C::ERR_ST_403 | C::ERR_ACCT_RESTRICTED | C::ERR_METHOD_DISABLED => {
+            403
+        }
         C::ERR_NOT_FOUND => 404,
         C::ERR_METHOD_NOT_ALLOWED => 405,
-        C::ERR_CONFLICT | C::ERR_ST_401 => 409,
+        C::ERR_CONFLICT | C::ERR_ST_401 | C::ERR_ACCOUNT_ALREADY_CONNECTED => 409,
         C::ERR_PAYLOAD_TOO_LARGE => 413,
         C::ERR_URI_TOO_LONG => 414,
         C::ERR_REGION_MISMATCH => 421,
@@ -165,6 +173,86 @@ impl From<DashboardError> for ApiError {
                 Self::new(ErrorCode::ERR_CONFLICT, format!("replay failed again: {m}"))
             }
             DashboardError::Store(s) => s.into(),
+        }
+    }
+}
+
+impl From<ConnectError> for ApiError {
+    fn from(e: ConnectError) -> Self {
+        use ErrorCode as C;
+        let code = match &e {
+            ConnectError::MethodDisabled(_) => C::ERR_METHOD_DISABLED,
+            ConnectError::Invalid(_) => C::ERR_BAD_REQUEST,
+            ConnectError::State(_) => C::ERR_OAUTH_STATE,
+            ConnectError::Denied => C::ERR_OAUTH_DENIED,
+            ConnectError::ModeMismatch { .. } => C::ERR_MODE_MISMATCH,
+            ConnectError::SecretKeyRefused => C::ERR_SECRET_KEY_REFUSED,
+            ConnectError::AccountTaken => C::ERR_ACCOUNT_ALREADY_CONNECTED,
+            ConnectError::AlreadyConnected => C::ERR_CONFLICT,
+            ConnectError::RegionMismatch { .. } => C::ERR_REGION_MISMATCH,
+            ConnectError::MissingPermissions(_) => C::ERR_ST_403,
+            ConnectError::NotConnected => C::ERR_NOT_FOUND,
+            ConnectError::Stripe(s) => {
+                let code = s.code();
+                // Stripe's own words may name a key's masked tail; ours never carry a secret.
+                let message = match code {
+                    C::ERR_ST_401 => {
+                        "Stripe refused the credentials: the code, token or key is invalid, expired or revoked"
+                    }
+                    C::ERR_ST_403 => "the Stripe grant or key lacks a read permission",
+                    C::ERR_ACCT_RESTRICTED => "Stripe restricted the account",
+                    C::ERR_ST_429 => "Stripe rate-limited the request; retry later",
+                    C::ERR_BAD_REQUEST => "Stripe refused the request",
+                    _ => {
+                        tracing::warn!(error = %s, "Stripe failed during connect");
+                        "Stripe could not be reached; retry later"
+                    }
+                };
+                return Self::new(code, message);
+            }
+            ConnectError::Keys(k) => {
+                tracing::error!(error = %k, retryable = k.is_retryable(), "key service failed during connect");
+                return Self::unavailable();
+            }
+            ConnectError::Store(s) => {
+                return match s {
+                    StoreError::Conflict | StoreError::TransactionCancelled { .. } => Self::new(
+                        C::ERR_CONFLICT,
+                        "the connection changed concurrently; retry",
+                    ),
+                    other => {
+                        tracing::error!(error = %other, "store failed during connect");
+                        Self::unavailable()
+                    }
+                };
+            }
+            ConnectError::Secrets(s) => {
+                tracing::error!(error = %s, "operator secret unavailable during connect");
+                return Self::new(C::ERR_CONFIG, "the Stripe integration is not configured");
+            }
+        };
+        Self::new(code, e.to_string())
+    }
+}
+
+impl From<MatchError> for ApiError {
+    fn from(e: MatchError) -> Self {
+        match e {
+            MatchError::Store(s) => s.into(),
+            MatchError::WriteBack(d) => d.into(),
+            MatchError::NoProfile(id) => Self::not_found(format!("no profile {id}")),
+        }
+    }
+}
+
+impl From<RequestError> for ApiError {
+    fn from(e: RequestError) -> Self {
+        match e {
+            RequestError::Store(s) => s.into(),
+            RequestError::Contended => Self::new(
+                ErrorCode::ERR_CONFLICT,
+                "the sync state kept changing concurrently; retry",
+            ),
         }
     }
 }

@@ -1,27 +1,20 @@
 //! `GET /api/v1/integrations/stripe` (status) and the failed-event replay route.
 
+use crate::app::connect::method_name;
 use crate::app::dashboard::DashboardError;
 use crate::app::ingest::{Replayed, replay as replay_event};
-use crate::domain::connection::{ConnectMethod, Mode};
+use crate::domain::connection::Mode;
 use crate::domain::error_code::ErrorCode;
 use crate::domain::ids::StripeEventId;
 use crate::http::api::ApiRoutes;
 use crate::http::auth::{Gate, Plan};
 use crate::http::error::{ApiError, ok};
 use crate::http::router::Reply;
-use crate::ports::connections::ConnectionStore;
+use crate::ports::connections::{ConnectionStore, Credential, GrantStore};
 use crate::ports::events::EventLog;
 use crate::ports::ingest::IngestStore;
 use lambda_http::Request;
 use serde_json::{Value, json};
-
-fn method_name(m: ConnectMethod) -> &'static str {
-    match m {
-        ConnectMethod::Connect => "connect",
-        ConnectMethod::App => "app",
-        ConnectMethod::ApiKey => "api_key",
-    }
-}
 
 fn error_json(code: ErrorCode, message: &str) -> Value {
     json!({"code": code.as_str(), "message": message, "doc": code.doc()})
@@ -31,7 +24,7 @@ fn error_json(code: ErrorCode, message: &str) -> Value {
 /// non-Pro workspace sees `ERR_PLAN_REQUIRED` here, which is why its card is locked.
 pub async fn status<S, K>(api: &ApiRoutes<S, K>, req: &Request) -> Reply
 where
-    S: ConnectionStore + EventLog,
+    S: ConnectionStore + GrantStore + EventLog,
 {
     let who = api.caller(req, Gate::AnyPlan)?;
     let failed = api.store.failed(&who.workspace_id).await?;
@@ -52,6 +45,7 @@ where
             "the Stripe integration requires the Pro plan",
         )
     });
+    let grant = api.store.grant(&who.workspace_id).await?.map(|(g, _)| g);
     let body = match api.store.connection(&who.workspace_id).await? {
         None => json!({
             "connected": false,
@@ -59,6 +53,8 @@ where
             "mode": null,
             "region": who.region,
             "account_id": null,
+            "connected_since": null,
+            "cross_region": false,
             "backfill": null,
             "last_sync_at": null,
             "error": plan_error,
@@ -67,6 +63,15 @@ where
         Some((c, _)) => json!({
             "connected": c.feeds_scores(),
             "status": c.status,
+            "connected_since": c.feeds_scores().then(|| c.connected_at.to_rfc3339()),
+            "cross_region": grant.as_ref().is_some_and(|g| g.cross_region),
+            "connection_id": grant.as_ref().map(|g| &g.connection_id),
+            "webhook_path": grant
+                .as_ref()
+                .filter(|g| matches!(g.credential, Credential::ApiKey { .. }))
+                .map(|g| format!("/webhooks/stripe/c/{}", g.connection_id)),
+            "webhook_secrets": grant.as_ref().map_or(0, |g| g.webhook_secrets.len()),
+            "window": c.window.as_str(),
             "method": method_name(c.method),
             "mode": if c.mode == Mode::Live { "live" } else { "test" },
             "region": c.region,

@@ -3,14 +3,18 @@
 
 pub mod api;
 pub mod auth;
+pub mod connect;
 pub mod dashboard;
 pub mod error;
 pub mod integration;
 pub mod router;
+pub mod sync;
 pub mod webhook;
 
 pub use api::ApiRoutes;
+pub use connect::{ConnectRoutes, DisconnectRoutes};
 pub use router::{Router, Routes};
+pub use sync::SyncRoutes;
 pub use webhook::WebhookRoutes;
 
 use crate::domain::engine::EngineConfig;

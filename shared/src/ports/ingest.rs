@@ -19,6 +19,8 @@ pub struct Snapshot {
     pub profile: Option<Profile>,
     /// The version of the profile's stored score (0: none yet).
     pub score_version: u64,
+    /// The profile's stored score, if any (the new one carries its trail on).
+    pub previous_score: Option<StoredScore>,
 }
 
 /// Everything one pass of the apply pipe writes, all or nothing.

@@ -1,17 +1,17 @@
 //! Envelope encryption of tokens and keys at rest.
 //!
 //! A [`Sealer`] turns a [`Secret`] into a [`SealedBlob`] bound to a
-//! [`SealContext`] (workspace id + purpose) and back. Every adapter uses the
+//! [`SealContext`] (workspace id, Stripe account when there is one, purpose) and back. Every adapter uses the
 //! same envelope:
 //!
 //! 1. a fresh 256-bit data key per seal: from KMS `GenerateDataKey` (AES_256,
-//!    encryption context `{workspace_id, purpose}`), or locally random and
+//!    encryption context `{workspace_id, stripe_account?, purpose}`), or locally random and
 //!    wrapped with AES-256-GCM under the master key file;
 //! 2. the secret encrypted with AES-256-GCM under that data key, a random
 //!    96-bit nonce, and the associated data from [`SealContext::aad`]: format
-//!    version, key id, key version, workspace id and purpose. So a blob opened
-//!    with another workspace, another purpose or another key fails even where
-//!    the key service ignores the context;
+//!    version, key id, key version, workspace id, purpose and (when the context
+//!    names one) the Stripe account. So a blob opened with another workspace,
+//!    account, purpose or key fails even where the key service ignores the context;
 //! 3. the plaintext data key zeroized; the blob keeps only the wrapped one.
 //!
 //! A blob is stored as one ASCII string (see [`SealedBlob`]'s `Display`):
@@ -24,7 +24,7 @@
 //! KMS key ARN that sealed it, or `local:<fingerprint>` for the local master key;
 //! the key version is the operator's generation number for that key id.
 
-use crate::domain::ids::WorkspaceId;
+use crate::domain::ids::{StripeAccountId, WorkspaceId};
 use crate::domain::secret::Secret;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -78,25 +78,45 @@ impl fmt::Display for SealPurpose {
 pub struct SealContext {
     /// The workspace the secret belongs to.
     pub workspace_id: WorkspaceId,
+    /// The Stripe account the secret opens, for connection credentials.
+    pub account: Option<StripeAccountId>,
     /// What the secret is.
     pub purpose: SealPurpose,
 }
 
 impl SealContext {
-    /// A context for `workspace_id` and `purpose`.
+    /// A context for `workspace_id` and `purpose`, bound to no Stripe account.
     pub fn new(workspace_id: WorkspaceId, purpose: SealPurpose) -> Self {
         Self {
             workspace_id,
+            account: None,
             purpose,
         }
     }
 
-    /// The KMS encryption context pairs: `workspace_id` and `purpose`.
-    pub fn kms_pairs(&self) -> [(&'static str, &str); 2] {
-        [
-            ("workspace_id", self.workspace_id.as_str()),
-            ("purpose", self.purpose.as_str()),
-        ]
+    /// A context for a connection credential: `workspace_id`, the Stripe
+    /// `account` it opens, and `purpose`.
+    pub fn for_account(
+        workspace_id: WorkspaceId,
+        account: StripeAccountId,
+        purpose: SealPurpose,
+    ) -> Self {
+        Self {
+            workspace_id,
+            account: Some(account),
+            purpose,
+        }
+    }
+
+    /// The KMS encryption context pairs: `workspace_id`, `stripe_account` (when
+    /// set) and `purpose`.
+    pub fn kms_pairs(&self) -> Vec<(&'static str, &str)> {
+        let mut pairs = vec![("workspace_id", self.workspace_id.as_str())];
+        if let Some(account) = &self.account {
+            pairs.push(("stripe_account", account.as_str()));
+        }
+        pairs.push(("purpose", self.purpose.as_str()));
+        pairs
     }
 
     /// The AES-GCM associated data binding this context to the blob header.
@@ -105,12 +125,18 @@ impl SealContext {
         let mut aad = Vec::with_capacity(64 + key_id.len());
         aad.extend_from_slice(b"kustiq-seal");
         aad.push(FORMAT_VERSION);
-        for field in [
+        let version = key_version.to_be_bytes();
+        let mut fields: Vec<&[u8]> = vec![
             key_id.as_bytes(),
-            &key_version.to_be_bytes(),
+            &version,
             self.workspace_id.as_str().as_bytes(),
             self.purpose.as_str().as_bytes(),
-        ] {
+        ];
+        // Appended only when set, so blobs sealed without an account still open.
+        if let Some(account) = &self.account {
+            fields.push(account.as_str().as_bytes());
+        }
+        for field in fields {
             aad.extend_from_slice(&(field.len() as u32).to_be_bytes());
             aad.extend_from_slice(field);
         }
@@ -327,6 +353,45 @@ pub trait Sealer: Send + Sync {
     ) -> impl Future<Output = Result<Secret, KeyError>> + Send;
 }
 
+/// No key configured: every call is [`KeyError::Misconfigured`]. For processes
+/// that never open a sealed value (a webhook function without per-connection
+/// endpoints).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoSealer;
+
+impl Sealer for NoSealer {
+    async fn seal(&self, _: &SealContext, _: &Secret) -> Result<SealedBlob, KeyError> {
+        Err(KeyError::Misconfigured(
+            "no sealing key is configured".into(),
+        ))
+    }
+
+    async fn open(&self, _: &SealContext, _: &SealedBlob) -> Result<Secret, KeyError> {
+        Err(KeyError::Misconfigured(
+            "no sealing key is configured".into(),
+        ))
+    }
+}
+
+/// A shared sealer seals and opens as the one it shares.
+impl<T: Sealer> Sealer for std::sync::Arc<T> {
+    fn seal(
+        &self,
+        ctx: &SealContext,
+        plaintext: &Secret,
+    ) -> impl Future<Output = Result<SealedBlob, KeyError>> + Send {
+        (**self).seal(ctx, plaintext)
+    }
+
+    fn open(
+        &self,
+        ctx: &SealContext,
+        blob: &SealedBlob,
+    ) -> impl Future<Output = Result<Secret, KeyError>> + Send {
+        (**self).open(ctx, blob)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -370,6 +435,11 @@ mod tests {
         let a = SealContext::new(ws("ws_a"), SealPurpose::AccessToken);
         let b = SealContext::new(ws("ws_b"), SealPurpose::AccessToken);
         let c = SealContext::new(ws("ws_a"), SealPurpose::RestrictedKey);
+        let acct = |a: &str| StripeAccountId::parse(a).unwrap();
+        let d = SealContext::for_account(ws("ws_a"), acct("acct_1"), SealPurpose::AccessToken);
+        let e = SealContext::for_account(ws("ws_a"), acct("acct_2"), SealPurpose::AccessToken);
+        assert_ne!(a.aad("k", 1), d.aad("k", 1));
+        assert_ne!(d.aad("k", 1), e.aad("k", 1));
         assert_ne!(a.aad("k", 1), b.aad("k", 1));
         assert_ne!(a.aad("k", 1), c.aad("k", 1));
         assert_ne!(a.aad("k", 1), a.aad("k", 2));

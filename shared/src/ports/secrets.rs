@@ -26,6 +26,8 @@ impl SecretName {
     pub const STRIPE_PLATFORM_KEY: Self = Self(Cow::Borrowed("stripe-platform-key"));
     /// The key that seals the API's page cursors (HMAC bound to workspace and query).
     pub const API_CURSOR_KEY: Self = Self(Cow::Borrowed("api-cursor-key"));
+    /// The key that signs OAuth `state` values (HMAC bound to workspace, mode, window, method).
+    pub const OAUTH_STATE_KEY: Self = Self(Cow::Borrowed("oauth-state-key"));
 
     /// Parses and validates a name.
     pub fn parse(raw: impl Into<String>) -> Result<Self, SecretNameError> {

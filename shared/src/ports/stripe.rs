@@ -29,6 +29,8 @@ pub struct ListFilter {
     pub created_gte: Option<Timestamp>,
     /// Only one customer's objects (`customer=`); for subscriptions, invoices and charges.
     pub customer: Option<StripeCustomerId>,
+    /// Resume after this object id (`starting_after`): a checkpointed list's cursor.
+    pub starting_after: Option<String>,
 }
 
 impl ListFilter {
@@ -41,15 +43,21 @@ impl ListFilter {
     pub fn created_since(since: Timestamp) -> Self {
         Self {
             created_gte: Some(since),
-            customer: None,
+            ..Self::default()
         }
+    }
+
+    /// The same filter, resuming after the object `id` (`None`: from the start).
+    pub fn after(mut self, id: Option<String>) -> Self {
+        self.starting_after = id;
+        self
     }
 
     /// One customer's objects.
     pub fn for_customer(customer: StripeCustomerId) -> Self {
         Self {
-            created_gte: None,
             customer: Some(customer),
+            ..Self::default()
         }
     }
 }
@@ -61,6 +69,8 @@ pub struct EventQuery {
     pub created_gte: Option<Timestamp>,
     /// Only these types (`types[]`); empty means every type.
     pub types: Vec<EventType>,
+    /// Resume after this event id (`starting_after`): a checkpointed listing's cursor.
+    pub starting_after: Option<String>,
 }
 
 /// The connected account as `/v1/account` describes it: who it is and whether
@@ -199,7 +209,8 @@ pub trait StripeReader: Send + Sync {
         filter: ListFilter,
     ) -> impl Stream<Item = Result<Customer, StripeError>> + Send + Unpin + '_;
 
-    /// Every subscription, canceled ones included (`status=all`).
+    /// Every subscription, canceled ones included (`status=all`), with its
+    /// discounts expanded.
     fn subscriptions(
         &self,
         filter: ListFilter,
@@ -217,7 +228,8 @@ pub trait StripeReader: Send + Sync {
         filter: ListFilter,
     ) -> impl Stream<Item = Result<Charge, StripeError>> + Send + Unpin + '_;
 
-    /// Every dispute; `filter.customer` is ignored (Stripe has no such filter).
+    /// Every dispute, each with its charge expanded (so it names its customer);
+    /// `filter.customer` is ignored (Stripe has no such filter).
     fn disputes(
         &self,
         filter: ListFilter,

@@ -4,6 +4,7 @@
 use super::models::{Event, EventParseError};
 use super::signature::{self, SignatureError};
 use crate::domain::error_code::ErrorCode;
+use crate::domain::ids::StripeAccountId;
 use crate::domain::secret::Secret;
 use crate::domain::time::Timestamp;
 
@@ -25,9 +26,33 @@ impl VerifiedEvent {
         }
     }
 
+    /// An event delivered by Stripe's Amazon EventBridge event destination: AWS
+    /// authenticates the partner event source, and only its rule can invoke the
+    /// function that calls this (`crate::events_ingress`).
+    pub fn from_partner_event_source(event: Event) -> Self {
+        Self {
+            event,
+            secret_index: None,
+        }
+    }
+
     /// The event.
     pub fn event(&self) -> &Event {
         &self.event
+    }
+
+    /// The event attributed to `account`: an event delivered to a connection's
+    /// own endpoint (restricted key) and verified with that connection's secret
+    /// carries no `account`, but belongs to the connection's. `None` when it
+    /// names another account.
+    pub fn for_account(mut self, account: &StripeAccountId) -> Option<Self> {
+        match &self.event.account {
+            Some(a) if a != account => None,
+            _ => {
+                self.event.account = Some(account.clone());
+                Some(self)
+            }
+        }
     }
 
     /// The event, consuming the wrapper.
@@ -36,7 +61,7 @@ impl VerifiedEvent {
     }
 
     /// Which of the endpoint secrets matched (index into the slice given to
-    /// [`verify_and_parse`]); `None` for events read from the API.
+    /// [`verify_and_parse`]); `None` for events read from the API or EventBridge.
     pub fn secret_index(&self) -> Option<usize> {
         self.secret_index
     }

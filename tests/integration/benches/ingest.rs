@@ -185,6 +185,8 @@ fn bench_ingest(c: &mut Criterion) {
             at: now,
             score: score.score.score,
             reason: event.id.as_str().to_owned(),
+            previous_score: None,
+            changes: Vec::new(),
         };
         eprintln!(
             "{}: body {} B; state before: {} invoices, {} charges, {} subscriptions, {} plan samples; stored state {} B",

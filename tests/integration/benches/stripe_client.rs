@@ -34,7 +34,10 @@ where
 {
     let config = StripeConfig::at(&sim.base_url)
         .expect("simulator URL")
-        .with_rate(NonZeroU32::new(rate).expect("rate > 0"));
+        .with_rate(NonZeroU32::new(rate).expect("rate > 0"))
+        // This bench measures the account gate; the per-endpoint gate is measured in
+        // tests/integration/tests/it/sync.rs and the backfill bench.
+        .with_endpoint_rate(NonZeroU32::new(rate).expect("rate > 0"));
     let client = StripeClient::new(config).expect("client");
     let reader = client.reader(StripeCredentials::Connect {
         platform_key: Secret::new(PLATFORM_KEY),

@@ -79,10 +79,16 @@ impl TestStore {
     }
 }
 
+pub mod api;
+pub mod emulator;
+pub mod eventbridge;
 pub mod faults;
 pub mod local;
+pub mod openapi;
 pub mod simulated;
 pub mod snapshot;
+pub mod sync;
+pub mod template;
 pub mod webhook;
 
 /// One answer from the handler or a server: status and JSON body.

@@ -45,8 +45,29 @@ impl TableSnapshot {
         Self(items)
     }
 
+    /// Only the items whose `(pk, sk)` `keep` accepts (e.g. one workspace's).
+    pub fn only(&self, keep: impl Fn(&str, &str) -> bool) -> Self {
+        Self(
+            self.0
+                .iter()
+                .filter(|((pk, sk), _)| keep(pk, sk))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        )
+    }
+
+    /// How many items it holds.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether it holds no item.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     /// The keys added, removed and changed from `self` to `later`, one per line.
-    fn changes(&self, later: &Self) -> Vec<String> {
+    pub fn changes(&self, later: &Self) -> Vec<String> {
         let mut out = Vec::new();
         for (key, item) in &later.0 {
             match self.0.get(key) {

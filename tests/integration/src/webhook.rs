@@ -22,7 +22,7 @@ use kustiq::domain::profile::Profile;
 use kustiq::domain::region::Region;
 use kustiq::domain::secret::Secret;
 use kustiq::domain::time::Timestamp;
-use kustiq::http::{ApiRoutes, Router, Settings, WebhookRoutes};
+use kustiq::http::{ApiRoutes, Router, Settings, SyncRoutes, WebhookRoutes};
 use kustiq::ports::billing::BillingStore;
 use kustiq::ports::connections::ConnectionStore;
 use kustiq::ports::events::{EventLog, EventRecord};
@@ -53,7 +53,7 @@ pub struct Bench {
 pub const CURSOR_KEY: &str = "bench-cursor-key";
 
 /// The secrets of the bench's app: endpoint secrets, cursor key, the simulator's platform key.
-fn secrets() -> Secrets {
+pub fn secrets() -> Secrets {
     Secrets::Env(EnvSecrets::from_vars([
         ("KUSTIQ_STRIPE_WEBHOOK_SECRET".to_owned(), SECRETS.join(",")),
         ("KUSTIQ_API_CURSOR_KEY".to_owned(), CURSOR_KEY.to_owned()),
@@ -83,6 +83,12 @@ fn router(
             settings.clone(),
         ))
         .mount(ApiRoutes {
+            store: store.clone(),
+            secrets: secrets(),
+            clock: shared_clock.clone(),
+            settings: settings.clone(),
+        })
+        .mount(SyncRoutes {
             store: store.clone(),
             secrets: secrets(),
             clock: shared_clock,

@@ -27,6 +27,10 @@ struct Args {
     /// Requests per second per account before 429s (0 = unlimited). Stripe's test mode allows 25.
     #[arg(long, default_value_t = 25)]
     rate_limit: u32,
+    /// Requests per second per endpoint of an account before 429s (0 = unlimited).
+    /// Stripe allows 25 by default.
+    #[arg(long, default_value_t = 25)]
+    endpoint_rate_limit: u32,
     /// Milliseconds added to every API response.
     #[arg(long, default_value_t = 0)]
     latency_ms: u64,
@@ -73,6 +77,7 @@ async fn main() -> std::process::ExitCode {
         years: args.years,
         accounts: args.accounts,
         rate_limit: (args.rate_limit > 0).then_some(args.rate_limit),
+        endpoint_rate_limit: (args.endpoint_rate_limit > 0).then_some(args.endpoint_rate_limit),
         latency: Duration::from_millis(args.latency_ms),
         webhook,
         api_version: args.api_version,

@@ -1,7 +1,8 @@
 //! Every key format of the table, in one place (see `docs/tables.md`).
 
 use crate::domain::ids::{
-    ProfileId, StripeAccountId, StripeCustomerId, StripeEventId, StripeObjectId, WorkspaceId,
+    ConnectionId, ProfileId, StripeAccountId, StripeCustomerId, StripeEventId, StripeObjectId,
+    WorkspaceId,
 };
 use crate::domain::segment::SegmentRank;
 use crate::domain::time::Timestamp;
@@ -21,6 +22,32 @@ pub fn connection(ws: &WorkspaceId) -> Key {
 /// The route from a Stripe account to its workspace in this region.
 pub fn account_route(account: &StripeAccountId) -> Key {
     Key::new(format!("ACCT#{account}"), "ROUTE")
+}
+
+/// The workspace's sealed Stripe credentials (its grant).
+pub fn grant(ws: &WorkspaceId) -> Key {
+    Key::new(workspace(ws), "GRANT#stripe")
+}
+
+/// GSI1 partition listing every grant of the region (the re-seal job's list).
+pub const GRANTS: &str = "GRANTS";
+
+/// The route from a connection id (per-connection webhook URL) to its workspace.
+pub fn connection_id_route(id: &ConnectionId) -> Key {
+    Key::new(format!("CONNID#{id}"), "ROUTE")
+}
+
+/// A Connect deauthorization still owed to Stripe for `account`.
+pub fn owed_deauthorization(account: &StripeAccountId) -> Key {
+    Key::new(format!("DEAUTH#{account}"), "OWED")
+}
+
+/// GSI1 partition listing owed deauthorizations.
+pub const DEAUTHS: &str = "DEAUTHS";
+
+/// A used OAuth state nonce (expires with the state).
+pub fn oauth_state(nonce: &str) -> Key {
+    Key::new(format!("OSTATE#{nonce}"), "USED")
 }
 
 /// A customer's billing state.
@@ -104,12 +131,30 @@ pub fn score_sort(rank: &SegmentRank, id: &ProfileId) -> String {
     )
 }
 
-/// The GSI1 sort-key range of live (or churned) scores from `min_score` up to the top.
-pub fn score_range(live: bool, min_score: u8) -> (String, String) {
+/// The GSI1 sort-key range of live (or churned) scores from `min_tenths` (a
+/// score in tenths of a point) up to the top.
+pub fn score_range(live: bool, min_tenths: u16) -> (String, String) {
     let class = u8::from(live);
     (
-        format!("{class}{:04}", u16::from(min_score) * 10),
+        format!("{class}{:04}", min_tenths.min(1_000)),
         format!("{class}1001"),
+    )
+}
+
+/// GSI2 partition of a workspace's rising at-risk profiles (sparse: only a
+/// score that is at risk and rose over its window has it).
+pub fn rising(ws: &WorkspaceId) -> String {
+    format!("WS#{ws}#RISING")
+}
+
+/// GSI2 sort key of a rising score: the rise in tenths, then the score in
+/// tenths, then the profile, zero-padded so a descending query lists the
+/// largest rise first.
+pub fn rising_sort(rise_tenths: u16, score_tenths: u16, id: &ProfileId) -> String {
+    format!(
+        "{:04}#{:04}#{id}",
+        rise_tenths.min(1_000),
+        score_tenths.min(1_000)
     )
 }
 
@@ -118,12 +163,59 @@ pub fn history(ws: &WorkspaceId, id: &ProfileId) -> String {
     format!("HIST#{ws}#{id}")
 }
 
-/// One history entry: time, then a discriminator so same-second entries coexist.
-pub fn history_sort(at: Timestamp, discriminator: &str) -> String {
-    format!("{:012}#{discriminator}", at.unix().max(0))
+/// One history entry: time, then the score item's version that the write
+/// created, so two writes in the same second never share a key (the version
+/// moves by one per write of the score, under the write's own condition).
+pub fn history_sort(at: Timestamp, version: u64) -> String {
+    format!("{:012}#{version:012}", at.unix().max(0))
 }
 
 /// The key of one history entry.
-pub fn history_entry(ws: &WorkspaceId, id: &ProfileId, at: Timestamp, discriminator: &str) -> Key {
-    Key::new(history(ws, id), history_sort(at, discriminator))
+pub fn history_entry(ws: &WorkspaceId, id: &ProfileId, at: Timestamp, version: u64) -> Key {
+    Key::new(history(ws, id), history_sort(at, version))
+}
+
+/// A workspace's sync state (queue entry, lease, checkpoints).
+pub fn sync_state(ws: &WorkspaceId) -> Key {
+    Key::new(workspace(ws), "SYNC#stripe")
+}
+
+/// GSI2 partition of workspaces with sync work, sorted by when it is due.
+pub const SYNC_QUEUE: &str = "SYNCQ";
+
+/// GSI2 sort key of a workspace's sync work: zero-padded due time, then the workspace.
+pub fn sync_due_sort(due: Timestamp, ws: &WorkspaceId) -> String {
+    format!("{:012}#{ws}", due.unix().max(0))
+}
+
+/// The GSI2 sort-key bound of every sync due at `now` or earlier.
+pub fn sync_due_until(now: Timestamp) -> String {
+    format!("{:012}~", now.unix().max(0))
+}
+
+/// GSI1 partition listing the region's connections (the table is the region's).
+pub const CONNECTIONS: &str = "CONNS";
+
+/// The marker the first nightly run of `day` writes.
+pub fn nightly_claim(day: &str) -> Key {
+    Key::new(format!("NIGHTLY#{day}"), "NIGHTLY")
+}
+
+/// Sort-key prefix of a workspace's profiles.
+pub const PROFILE_PREFIX: &str = "PROF#";
+
+/// Sort-key prefix of a workspace's customer → profile links.
+pub const MATCH_PREFIX: &str = "MATCH#";
+
+/// A customer's row of the match table.
+pub fn match_record(ws: &WorkspaceId, customer: &StripeCustomerId) -> Key {
+    Key::new(workspace(ws), format!("{MATCH_RECORD_PREFIX}{customer}"))
+}
+
+/// Sort-key prefix of a workspace's match table.
+pub const MATCH_RECORD_PREFIX: &str = "MREC#";
+
+/// GSI1 partition of a workspace's match table rows with one status.
+pub fn match_status(ws: &WorkspaceId, status: &str) -> String {
+    format!("WS#{ws}#MATCHES#{status}")
 }

@@ -11,12 +11,15 @@ mod billing;
 mod catalog;
 mod connections;
 mod cursor;
+mod erase;
 mod errors;
 pub mod events;
 pub mod item;
 pub mod keys;
+mod matches;
 mod profiles;
 pub mod schema;
+mod sync;
 
 use crate::adapters::aws::{AwsTarget, sdk_config};
 use crate::ports::store::{Page, StoreCursor, StoreError};

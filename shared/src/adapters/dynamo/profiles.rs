@@ -3,9 +3,9 @@
 use super::{Condition, DynamoStore, Index, Item, Query, SortKey, TxOp, keys};
 use crate::domain::ids::{ProfileId, StripeCustomerId, StripeEventId, WorkspaceId};
 use crate::domain::profile::{HistoryEntry, Profile, StoredScore};
-use crate::domain::segment::segment_rank;
+use crate::domain::segment::{SegmentOrder, segment_rank};
 use crate::ports::ingest::{Commit, Committed, IngestStore, Snapshot};
-use crate::ports::profiles::ProfileStore;
+use crate::ports::profiles::{ProfileStore, SegmentEntry};
 use crate::ports::store::{Page, PageSize, StoreCursor, StoreError};
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
@@ -29,36 +29,43 @@ fn score_items(
     score: &StoredScore,
     expected: u64,
 ) -> Result<Vec<TxOp>, StoreError> {
-    let item = Item::json(keys::score(ws, &score.profile_id), score)?.with_gsi1(
-        keys::scores(ws),
-        keys::score_sort(
-            &segment_rank(
-                score.profile_id.as_str(),
-                &score.score,
-                score.billing.as_ref().map(|b| b.lifecycle),
-            ),
-            &score.profile_id,
-        ),
+    let rank = segment_rank(
+        score.profile_id.as_str(),
+        &score.score,
+        score.billing.as_ref().map(|b| b.lifecycle),
     );
-    let entry = HistoryEntry {
-        at: score.computed_at,
-        score: score.score.score,
-        reason: score.reason.clone(),
-    };
-    let history = Item::json(
-        keys::history_entry(ws, &score.profile_id, score.computed_at, &score.reason),
-        &entry,
-    )?
-    .with_ttl(score.computed_at.plus_days(HISTORY_TTL_DAYS).unix());
+    let mut item = Item::json(keys::score(ws, &score.profile_id), score)?
+        .with_gsi1(keys::scores(ws), keys::score_sort(&rank, &score.profile_id));
+    // Sparse: only an at-risk score that rose is in the rising index; a later
+    // put without it takes the profile out.
+    let rise_tenths = (score.rise_7d * 10.0).round();
+    if score.score.at_risk && rise_tenths >= 1.0 {
+        item = item.with_gsi2(
+            keys::rising(ws),
+            keys::rising_sort(
+                rise_tenths.min(1_000.0) as u16,
+                rank.score_tenths(),
+                &score.profile_id,
+            ),
+        );
+    }
     let condition = if expected == 0 {
         Condition::Absent
     } else {
         Condition::Version(expected)
     };
-    Ok(vec![
-        TxOp::Put(item, condition),
-        TxOp::Put(history, Condition::None),
-    ])
+    let mut ops = vec![TxOp::Put(item, condition)];
+    if let Some(entry) = HistoryEntry::of(score) {
+        // The version this write gives the score item: unique per write.
+        let written = expected + 1;
+        let history = Item::json(
+            keys::history_entry(ws, &score.profile_id, score.computed_at, written),
+            &entry,
+        )?
+        .with_ttl(score.computed_at.plus_days(HISTORY_TTL_DAYS).unix());
+        ops.push(TxOp::Put(history, Condition::None));
+    }
+    Ok(ops)
 }
 
 /// The profile and, when it names a customer, the customer → profile match.
@@ -79,19 +86,19 @@ fn profile_items(workspace: &WorkspaceId, profile: &Profile) -> Result<Vec<TxOp>
     Ok(ops)
 }
 
-/// DynamoDB refuses a start key outside the query's partition or sort range
-/// (a cursor of another workspace, or from before a threshold change) with a
-/// validation error: that is a bad cursor, never an outage.
 /// The at-risk cursor that starts the churned range.
 const CHURNED_START: &str = "churned";
 
+/// DynamoDB refuses a start key outside the query's partition or sort range
+/// (a cursor of another workspace, or from before a threshold change) with a
+/// validation error: that is a bad cursor, never an outage.
 /// Checks an at-risk cursor points into this workspace's score index, within
 /// one of the two ranges; returns whether it is in the live range.
 fn check_score_cursor(
     cursor: &StoreCursor,
     workspace: &WorkspaceId,
     partition: &str,
-    min_score: u8,
+    min_tenths: u16,
 ) -> Result<bool, StoreError> {
     let start = super::cursor::decode(cursor.as_str(), Index::Gsi1)?;
     let attr = |name: &str| match start.get(name) {
@@ -102,13 +109,122 @@ fn check_score_cursor(
         && attr("sk").is_some_and(|sk| sk.starts_with("SCORE#"))
         && attr("gsi1pk") == Some(partition);
     let in_range = |live: bool| {
-        let (from, to) = keys::score_range(live, min_score);
+        let (from, to) = keys::score_range(live, min_tenths);
         attr("gsi1sk").is_some_and(|sk| (from.as_str()..=to.as_str()).contains(&sk))
     };
     match (fits, in_range(true), in_range(false)) {
         (true, true, _) => Ok(true),
         (true, false, true) => Ok(false),
         _ => Err(StoreError::BadCursor),
+    }
+}
+
+/// Checks a rising cursor points into this workspace's rising index.
+fn check_rising_cursor(cursor: &StoreCursor, workspace: &WorkspaceId) -> Result<(), StoreError> {
+    let start = super::cursor::decode(cursor.as_str(), Index::Gsi2)?;
+    let attr = |name: &str| match start.get(name) {
+        Some(AttributeValue::S(v)) => Some(v.as_str()),
+        _ => None,
+    };
+    let fits = attr("pk") == Some(keys::workspace(workspace).as_str())
+        && attr("sk").is_some_and(|sk| sk.starts_with("SCORE#"))
+        && attr("gsi2pk") == Some(keys::rising(workspace).as_str())
+        && attr("gsi2sk").is_some();
+    if fits {
+        Ok(())
+    } else {
+        Err(StoreError::BadCursor)
+    }
+}
+
+/// A score item of an index query with the cursor that resumes after it (the
+/// item's table and index keys: what DynamoDB's `LastEvaluatedKey` would be).
+fn entry(item: &Item, index: Index) -> Result<SegmentEntry, StoreError> {
+    let mut key = item.key.to_attributes();
+    let gsi = match index {
+        Index::Gsi1 => item.gsi1.as_ref().map(|g| ("gsi1pk", "gsi1sk", g)),
+        Index::Gsi2 => item.gsi2.as_ref().map(|g| ("gsi2pk", "gsi2sk", g)),
+        Index::Table => None,
+    };
+    if let Some((pk, sk, g)) = gsi {
+        key.insert(pk.to_owned(), AttributeValue::S(g.pk.clone()));
+        key.insert(sk.to_owned(), AttributeValue::S(g.sk.clone()));
+    }
+    Ok(SegmentEntry {
+        score: item.parse()?,
+        resume: StoreCursor::new(super::cursor::encode(&key)?),
+    })
+}
+
+impl DynamoStore {
+    /// The at-risk segment in its order: two ranges, live customers then
+    /// churned ones. A cursor names its range by its own sort key;
+    /// `CHURNED_START` starts the second.
+    async fn segment_by_score(
+        &self,
+        workspace: &WorkspaceId,
+        min_tenths: u16,
+        limit: PageSize,
+        cursor: Option<StoreCursor>,
+    ) -> Result<Page<SegmentEntry>, StoreError> {
+        let partition = keys::scores(workspace);
+        let (mut live, mut start) = match cursor {
+            None => (true, None),
+            Some(c) if c.as_str() == CHURNED_START => (false, None),
+            Some(c) => {
+                let live = check_score_cursor(&c, workspace, &partition, min_tenths)?;
+                (live, Some(c))
+            }
+        };
+        let mut items = Vec::new();
+        loop {
+            let room = usize::from(limit.get()) - items.len();
+            let mut q = Query::partition(Index::Gsi1, partition.clone());
+            let (from, to) = keys::score_range(live, min_tenths);
+            q.sort = SortKey::Between(from, to);
+            q.forward = false;
+            q.limit = i32::try_from(room).ok();
+            q.cursor = start.take();
+            let page = self.query(&q).await?;
+            for item in &page.items {
+                items.push(entry(item, Index::Gsi1)?);
+            }
+            let next_cursor = match page.next_cursor {
+                Some(next) => Some(next),
+                None if live && items.len() < usize::from(limit.get()) => {
+                    live = false;
+                    continue;
+                }
+                None if live => Some(StoreCursor::new(CHURNED_START.to_owned())),
+                None => None,
+            };
+            return Ok(Page { items, next_cursor });
+        }
+    }
+
+    /// The rising index, largest rise first.
+    async fn segment_by_rise(
+        &self,
+        workspace: &WorkspaceId,
+        limit: PageSize,
+        cursor: Option<StoreCursor>,
+    ) -> Result<Page<SegmentEntry>, StoreError> {
+        if let Some(c) = &cursor {
+            check_rising_cursor(c, workspace)?;
+        }
+        let mut q = Query::partition(Index::Gsi2, keys::rising(workspace));
+        q.forward = false;
+        q.limit = Some(i32::from(limit.get()));
+        q.cursor = cursor;
+        let page = self.query(&q).await?;
+        Ok(Page {
+            items: page
+                .items
+                .iter()
+                .map(|i| entry(i, Index::Gsi2))
+                .collect::<Result<_, _>>()?,
+            next_cursor: page.next_cursor,
+        })
     }
 }
 
@@ -169,55 +285,17 @@ impl ProfileStore for DynamoStore {
     async fn at_risk(
         &self,
         workspace: &WorkspaceId,
-        min_score: u8,
+        order: SegmentOrder,
+        min_tenths: u16,
         limit: PageSize,
         cursor: Option<StoreCursor>,
-    ) -> Result<Page<StoredScore>, StoreError> {
-        // Two ranges in the segment's order: live customers, then churned ones.
-        // A cursor names its range by its own sort key; `CHURNED_START` starts the second.
-        let partition = keys::scores(workspace);
-        let (mut live, mut start) = match cursor {
-            None => (true, None),
-            Some(c) if c.as_str() == CHURNED_START => (false, None),
-            Some(c) => {
-                let live = check_score_cursor(&c, workspace, &partition, min_score)?;
-                (live, Some(c))
+    ) -> Result<Page<SegmentEntry>, StoreError> {
+        match order {
+            SegmentOrder::Score => {
+                self.segment_by_score(workspace, min_tenths, limit, cursor)
+                    .await
             }
-        };
-        let mut items = Vec::new();
-        loop {
-            let room = usize::from(limit.get()) - items.len();
-            let mut q = Query::partition(Index::Gsi1, partition.clone());
-            let (from, to) = keys::score_range(live, min_score);
-            q.sort = SortKey::Between(from, to);
-            q.forward = false;
-            q.limit = i32::try_from(room).ok();
-            q.cursor = start.take();
-            let page = self.query(&q).await?;
-            for item in &page.items {
-                items.push(item.parse()?);
-            }
-            match page.next_cursor {
-                Some(next) => {
-                    return Ok(Page {
-                        items,
-                        next_cursor: Some(next),
-                    });
-                }
-                None if live && items.len() < usize::from(limit.get()) => live = false,
-                None if live => {
-                    return Ok(Page {
-                        items,
-                        next_cursor: Some(StoreCursor::new(CHURNED_START.to_owned())),
-                    });
-                }
-                None => {
-                    return Ok(Page {
-                        items,
-                        next_cursor: None,
-                    });
-                }
-            }
+            SegmentOrder::Rising => self.segment_by_rise(workspace, limit, cursor).await,
         }
     }
 
@@ -274,6 +352,8 @@ impl IngestStore for DynamoStore {
                     snap.profile = Some(item.parse()?);
                 } else if item.key == s_key {
                     snap.score_version = item.version;
+                    // A score that no longer reads only restarts the trail.
+                    snap.previous_score = item.parse().ok();
                 }
             }
         }

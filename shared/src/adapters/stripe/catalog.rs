@@ -15,11 +15,12 @@ use crate::stripe::models::{Charge, Coupon, Price, Subscription};
 /// Catalog reads on every connected account through the platform's secret key and the
 /// `Stripe-Account` header ([`StripeCredentials::Connect`]), over one shared client.
 ///
-/// Connections made with a restricted key or through Stripe Apps have no stored
-/// credentials yet (issue 11): until they do, their reads go through the platform key
-/// too. Stripe accepts it only for accounts connected to the platform; for any other it
-/// refuses (401/403), which is not retried: observation goes on with what the payload
-/// tells (amounts unknown, a dispute on an unknown charge deferred).
+/// Used where no sealing key is configured. Where one is, ingest reads through each
+/// connection's own credentials instead (`app::connect::SealedReaders`, which falls
+/// back to this for connections without stored credentials). Stripe accepts the
+/// platform key only for accounts connected to the platform; for any other it refuses
+/// (401/403), which is not retried: observation goes on with what the payload tells
+/// (amounts unknown, a dispute on an unknown charge deferred).
 #[derive(Clone)]
 pub struct PlatformSources<K> {
     client: StripeClient,

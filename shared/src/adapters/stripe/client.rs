@@ -80,7 +80,12 @@ impl StripeClient {
             .connect_timeout(config.connect_timeout)
             .build()
             .map_err(|e| StripeError::Config(format!("HTTP client: {e}")))?;
-        let gates = Gates::new(config.live_rate, config.test_rate, config.max_in_flight);
+        let gates = Gates::new(
+            config.live_rate,
+            config.test_rate,
+            config.endpoint_rate,
+            config.max_in_flight,
+        );
         Ok(Self {
             inner: Arc::new(Inner {
                 http,
@@ -144,7 +149,7 @@ impl StripeClient {
         loop {
             attempt += 1;
             let (failure, error) = {
-                let _permit = gate.admit().await?;
+                let _permit = gate.admit(path.endpoint()).await?;
                 let mut request = inner
                     .http
                     .get(url.clone())

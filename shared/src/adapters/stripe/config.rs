@@ -21,6 +21,9 @@ pub struct StripeConfig {
     pub live_rate: NonZeroU32,
     /// Requests per second per test-mode account.
     pub test_rate: NonZeroU32,
+    /// Requests per second per endpoint of an account (Stripe: 25 by default, both
+    /// modes); never more than the account's rate.
+    pub endpoint_rate: NonZeroU32,
     /// Requests in flight at once per account.
     pub max_in_flight: usize,
     /// Retries of 429, 409, 5xx and network failures.
@@ -41,6 +44,7 @@ impl Default for StripeConfig {
             app_authorize_url: fixed_url("https://marketplace.stripe.com/oauth/v2/authorize"),
             live_rate: NonZeroU32::new(100).unwrap_or(NonZeroU32::MIN),
             test_rate: NonZeroU32::new(25).unwrap_or(NonZeroU32::MIN),
+            endpoint_rate: NonZeroU32::new(25).unwrap_or(NonZeroU32::MIN),
             max_in_flight: 8,
             retry: RetryPolicy::default(),
             request_timeout: Duration::from_secs(30),
@@ -70,10 +74,17 @@ impl StripeConfig {
         Ok(self)
     }
 
-    /// The same settings with one rate for both modes.
+    /// The same settings with one account rate for both modes (the per-endpoint
+    /// rate stays as it is: see [`Self::with_endpoint_rate`]).
     pub fn with_rate(mut self, per_second: NonZeroU32) -> Self {
         self.live_rate = per_second;
         self.test_rate = per_second;
+        self
+    }
+
+    /// The same settings with another per-endpoint rate.
+    pub fn with_endpoint_rate(mut self, per_second: NonZeroU32) -> Self {
+        self.endpoint_rate = per_second;
         self
     }
 }

@@ -16,7 +16,9 @@ mod credentials;
 mod limiter;
 mod oauth;
 mod path;
+mod platform;
 mod reader;
+mod readers;
 mod response;
 mod retry;
 
@@ -26,5 +28,7 @@ pub use client::{ClientStats, StripeClient, http_builder};
 pub use config::StripeConfig;
 pub use credentials::{StripeCredentials, StripeMode};
 pub use oauth::{OAuthGrant, StripeOAuth};
+pub use platform::Platform;
 pub use reader::AccountReader;
+pub use readers::PlatformReaders;
 pub use retry::RetryPolicy;

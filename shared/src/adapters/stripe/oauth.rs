@@ -25,24 +25,7 @@ enum OAuthPath {
     AppToken,
 }
 
-/// Tokens granted by an OAuth exchange or refresh. `Debug` shows no token.
-#[derive(Debug, Clone)]
-pub struct OAuthGrant {
-    /// The connected account (`stripe_user_id`).
-    pub account: StripeAccountId,
-    /// The access token: for Connect, use the platform key with
-    /// `Stripe-Account` instead; for Stripe Apps, the bearer for one hour.
-    pub access_token: Secret,
-    /// The refresh token. Stripe Apps rotate it on every refresh: store the
-    /// new one and forget the old one, which no longer works.
-    pub refresh_token: Option<Secret>,
-    /// Whether the grant is for live mode.
-    pub livemode: bool,
-    /// The granted scope, e.g. `read_only`.
-    pub scope: Option<String>,
-    /// How long the access token lives, when Stripe says (Apps: one hour).
-    pub expires_in: Option<Duration>,
-}
+pub use crate::ports::oauth::OAuthGrant;
 
 #[derive(Deserialize)]
 struct GrantWire {

@@ -41,6 +41,28 @@ pub(crate) enum ReadPath {
 }
 
 impl ReadPath {
+    /// The endpoint this path is, as Stripe's per-endpoint rate limit counts them: a
+    /// list and a retrieve of one collection are two endpoints.
+    pub(crate) fn endpoint(&self) -> &'static str {
+        match self {
+            Self::Account => "account",
+            Self::Customers => "customers",
+            Self::Customer(_) => "customers/:id",
+            Self::Subscriptions => "subscriptions",
+            Self::Subscription(_) => "subscriptions/:id",
+            Self::Invoices => "invoices",
+            Self::Invoice(_) => "invoices/:id",
+            Self::Charges => "charges",
+            Self::Charge(_) => "charges/:id",
+            Self::Disputes => "disputes",
+            Self::Dispute(_) => "disputes/:id",
+            Self::Events => "events",
+            Self::Event(_) => "events/:id",
+            Self::Price(_) => "prices/:id",
+            Self::Coupon(_) => "coupons/:id",
+        }
+    }
+
     /// The path, e.g. `/v1/customers/cus_1`. Ids are validated to letters,
     /// digits, `_`, `-`, `.`; one starting with a dot is refused so that no
     /// id can form a `.`/`..` segment and reach another path.

@@ -63,11 +63,13 @@ impl AccountReader {
     /// `starting_after` relative to the list's own order, so this is right
     /// whether the server lists newest-first (Stripe) or oldest-first
     /// (localstripe). A cursor seen twice means the server is looping: the
-    /// stream ends with an error instead of yielding objects again.
+    /// stream ends with an error instead of yielding objects again. `after` resumes
+    /// a list after that object (a checkpoint).
     pub(crate) fn list<T>(
         &self,
         path: ReadPath,
         params: Vec<(&'static str, String)>,
+        after: Option<String>,
     ) -> BoxStream<'static, Result<T, StripeError>>
     where
         T: DeserializeOwned + Listed + Send + 'static,
@@ -78,7 +80,7 @@ impl AccountReader {
         }
         let reader = self.clone();
         let start = Some(Cursor {
-            after: None,
+            after,
             seen: HashSet::new(),
         });
         stream::try_unfold(start, move |state| {
@@ -124,6 +126,7 @@ impl AccountReader {
 }
 
 fn filter_params(filter: &ListFilter, with_customer: bool) -> Vec<(&'static str, String)> {
+    // `starting_after` is the list's own cursor: `list` adds it.
     let mut params = Vec::new();
     if let Some(since) = filter.created_gte {
         params.push(("created[gte]", since.unix().to_string()));
@@ -207,7 +210,11 @@ impl StripeReader for AccountReader {
         &self,
         filter: ListFilter,
     ) -> impl Stream<Item = Result<Customer, StripeError>> + Send + Unpin + '_ {
-        self.list(ReadPath::Customers, filter_params(&filter, false))
+        self.list(
+            ReadPath::Customers,
+            filter_params(&filter, false),
+            filter.starting_after,
+        )
     }
 
     fn subscriptions(
@@ -217,28 +224,41 @@ impl StripeReader for AccountReader {
         let mut params = filter_params(&filter, true);
         // Without it Stripe omits canceled subscriptions, which churn needs.
         params.push(("status", "all".to_owned()));
-        self.list(ReadPath::Subscriptions, params)
+        // Discount objects name their coupon: no retrieve per subscription to learn it.
+        params.push(("expand[]", "data.discounts".to_owned()));
+        self.list(ReadPath::Subscriptions, params, filter.starting_after)
     }
 
     fn invoices(
         &self,
         filter: ListFilter,
     ) -> impl Stream<Item = Result<Invoice, StripeError>> + Send + Unpin + '_ {
-        self.list(ReadPath::Invoices, filter_params(&filter, true))
+        self.list(
+            ReadPath::Invoices,
+            filter_params(&filter, true),
+            filter.starting_after,
+        )
     }
 
     fn charges(
         &self,
         filter: ListFilter,
     ) -> impl Stream<Item = Result<Charge, StripeError>> + Send + Unpin + '_ {
-        self.list(ReadPath::Charges, filter_params(&filter, true))
+        self.list(
+            ReadPath::Charges,
+            filter_params(&filter, true),
+            filter.starting_after,
+        )
     }
 
     fn disputes(
         &self,
         filter: ListFilter,
     ) -> impl Stream<Item = Result<Dispute, StripeError>> + Send + Unpin + '_ {
-        self.list(ReadPath::Disputes, filter_params(&filter, false))
+        let mut params = filter_params(&filter, false);
+        // The charge names the customer a dispute belongs to.
+        params.push(("expand[]", "data.charge".to_owned()));
+        self.list(ReadPath::Disputes, params, filter.starting_after)
     }
 
     fn events(
@@ -252,7 +272,7 @@ impl StripeReader for AccountReader {
         for kind in &query.types {
             params.push(("types[]", kind.as_str().to_owned()));
         }
-        self.list(ReadPath::Events, params)
+        self.list(ReadPath::Events, params, query.starting_after)
     }
 
     fn customer(

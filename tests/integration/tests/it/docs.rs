@@ -1,8 +1,19 @@
 //! The API reference lists every route the dispatcher serves.
 
-const ROUTES: [&str; 6] = [
+const ROUTES: [&str; 17] = [
     "/webhooks/stripe:",
+    "/webhooks/stripe/c/{connection_id}:",
+    "/api/v1/integrations/stripe/connect:",
+    "/api/v1/integrations/stripe/oauth/callback:",
+    "/api/v1/integrations/stripe/api-key:",
+    "/api/v1/integrations/stripe/webhook-secret:",
+    "/api/v1/integrations/stripe/erase:",
     "/api/v1/integrations/stripe:",
+    "/api/v1/integrations/stripe/sync:",
+    "/api/v1/integrations/stripe/backfill:",
+    "/api/v1/integrations/stripe/matches:",
+    "/api/v1/integrations/stripe/customer-mapping/{profile_id}:",
+    "/api/v1/integrations/stripe/rematch:",
     "/api/v1/integrations/stripe/failed-events/{event_id}/replay:",
     "/api/v1/profiles/{profile_id}:",
     "/api/v1/profiles/{profile_id}/churn:",
@@ -56,9 +67,10 @@ fn errors_md_gives_every_code_the_status_it_answers_with() {
 fn errors_md_lists_every_limit_with_its_value() {
     use kustiq::domain::limits as l;
     let doc = errors_md();
-    let limits: [(&str, String); 13] = [
+    let limits: [(&str, String); 14] = [
         ("MAX_PROFILE_BYTES", l::MAX_PROFILE_BYTES.to_string()),
         ("MAX_BATCH_BYTES", l::MAX_BATCH_BYTES.to_string()),
+        ("MAX_BATCH", l::MAX_BATCH.to_string()),
         ("MAX_EMAIL", l::MAX_EMAIL.to_string()),
         ("MAX_DOMAIN", l::MAX_DOMAIN.to_string()),
         ("MAX_NAME", l::MAX_NAME.to_string()),

@@ -16,9 +16,18 @@ macro_rules! on_both_engines {
     };
 }
 
+mod at_risk;
 mod catalog_store;
+mod connect;
+mod connect_app;
+mod connect_lifecycle;
+mod connect_logs;
+mod connect_region;
+mod connect_webhook;
 mod connections;
 mod docs;
+mod eventbridge;
+mod explained;
 mod faults;
 mod hardening;
 mod hostile;
@@ -27,9 +36,17 @@ mod load;
 mod local_hardening;
 mod local_runner;
 mod localstripe;
+mod matching;
+mod openapi;
 mod page;
+mod profiles_batch;
+mod regions;
+mod runtime_emulator;
 mod secrets;
 mod store_conformance;
 mod stripe_client;
+mod sync;
+mod template;
+mod tenant_isolation;
 mod webhook_catalog;
 mod webhook_ingest;

@@ -161,6 +161,7 @@ async fn every_list_yields_each_object_exactly_once() {
     let query = EventQuery {
         created_gte: Some(since),
         types: vec![EventType::InvoicePaymentFailed],
+        starting_after: None,
     };
     let failed = all(reader.events(query)).await;
     let expected = recent

@@ -67,7 +67,7 @@ pub async fn handle(
         Ok(p) => p,
         Err(e) => return e.into_response(),
     };
-    if !sim.admit(principal.account) {
+    if !sim.admit(principal.account, &path) {
         return ApiError::rate_limited().into_response();
     }
     let request_id = format!("req_sim{:010}", sim.requests());

@@ -38,6 +38,8 @@ pub struct Flags {
     pub restricted: bool,
     /// Reads answer 403 as for a key missing a permission.
     pub permission_denied: bool,
+    /// The account's country (two ASCII letters) when not the default `US`.
+    pub country: Option<[u8; 2]>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

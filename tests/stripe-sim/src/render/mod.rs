@@ -240,7 +240,7 @@ impl Account {
             "business_type": "company",
             "capabilities": {"card_payments": if self.flags.restricted { "inactive" } else { "active" }},
             "charges_enabled": !self.flags.restricted,
-            "country": "US",
+            "country": self.flags.country.and_then(|c| std::str::from_utf8(&c).ok().map(str::to_owned)).unwrap_or_else(|| "US".to_owned()),
             "created": self.start,
             "default_currency": self.default_currency.code(),
             "details_submitted": true,

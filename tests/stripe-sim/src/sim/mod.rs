@@ -48,6 +48,9 @@ pub struct SimConfig {
     pub accounts: usize,
     /// Requests per second per account; `None` is unlimited.
     pub rate_limit: Option<u32>,
+    /// Requests per second per endpoint of an account (a list and a retrieve of one
+    /// collection are two endpoints); `None` is unlimited. Stripe's default is 25.
+    pub endpoint_rate_limit: Option<u32>,
     /// Added to every API response.
     pub latency: Duration,
     /// Webhook endpoint, if any.
@@ -67,12 +70,24 @@ impl Default for SimConfig {
             years: 2,
             accounts: 2,
             rate_limit: None,
+            endpoint_rate_limit: None,
             latency: Duration::ZERO,
             webhook: None,
             // A fixed default so that the same seed gives the same data; callers pass a real now.
             now: Timestamp::from_unix(1_767_225_600),
             api_version: ApiVersion::default(),
         }
+    }
+}
+
+/// The endpoint a request path is, as the per-endpoint limit counts them:
+/// `/v1/customers` → `customers`, `/v1/customers/cus_1` → `customers/:id`.
+pub fn endpoint(path: &str) -> String {
+    let mut parts = path.trim_start_matches("/v1/").split('/');
+    let collection = parts.next().unwrap_or_default();
+    match parts.next() {
+        Some(_) => format!("{collection}/:id"),
+        None => collection.to_owned(),
     }
 }
 
@@ -209,6 +224,7 @@ struct Inner {
     config: SimConfig,
     state: Mutex<State>,
     limiters: Vec<Option<DefaultDirectRateLimiter>>,
+    endpoint_limiters: Mutex<HashMap<(usize, String), Arc<DefaultDirectRateLimiter>>>,
     requests: AtomicU64,
     writes: AtomicU64,
     limited: AtomicU64,
@@ -292,6 +308,7 @@ impl Simulator {
                     token_rng: fastrand::Rng::new(),
                 }),
                 limiters,
+                endpoint_limiters: Mutex::new(HashMap::new()),
                 requests: AtomicU64::new(0),
                 writes: AtomicU64::new(0),
                 limited: AtomicU64::new(0),
@@ -426,15 +443,36 @@ impl Simulator {
         (!self.inner.config.latency.is_zero()).then_some(self.inner.config.latency)
     }
 
-    /// Takes one token from the account's bucket (platform: last bucket).
-    pub(crate) fn admit(&self, account: Option<usize>) -> bool {
+    /// Takes one token from the endpoint's bucket, then one from the account's
+    /// (platform: last bucket). `path` is the request path (`/v1/customers/cus_1`).
+    pub(crate) fn admit(&self, account: Option<usize>, path: &str) -> bool {
         let slot = account.unwrap_or(self.inner.limiters.len() - 1);
-        let ok = self
+        let endpoint_ok = match self
             .inner
-            .limiters
-            .get(slot)
-            .and_then(Option::as_ref)
-            .is_none_or(|l| l.check().is_ok());
+            .config
+            .endpoint_rate_limit
+            .and_then(NonZeroU32::new)
+        {
+            None => true,
+            Some(rate) => {
+                let limiter = self
+                    .inner
+                    .endpoint_limiters
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .entry((slot, endpoint(path)))
+                    .or_insert_with(|| Arc::new(RateLimiter::direct(Quota::per_second(rate))))
+                    .clone();
+                limiter.check().is_ok()
+            }
+        };
+        let ok = endpoint_ok
+            && self
+                .inner
+                .limiters
+                .get(slot)
+                .and_then(Option::as_ref)
+                .is_none_or(|l| l.check().is_ok());
         if !ok {
             self.inner.limited.fetch_add(1, Ordering::Relaxed);
         }
@@ -470,6 +508,27 @@ impl Simulator {
             self.now()
         } else {
             delivery::wall_now()
+        }
+    }
+
+    /// Sets the account's country (`/v1/account` `country`, two ASCII letters).
+    /// Returns false for an unknown account or a malformed code.
+    pub fn set_country(&self, account: &str, country: &str) -> bool {
+        let Ok(code) = <[u8; 2]>::try_from(country.as_bytes()) else {
+            return false;
+        };
+        if !code.iter().all(u8::is_ascii_uppercase) {
+            return false;
+        }
+        let Some(i) = self.account_index(account) else {
+            return false;
+        };
+        match self.lock().accounts.get_mut(i) {
+            Some(a) => {
+                a.flags.country = Some(code);
+                true
+            }
+            None => false,
         }
     }
 

@@ -17,8 +17,14 @@ enum Access {
 
 /// Every route, what it asks, and what a Pro caller gets on the bench
 /// (after the PUT stored `p1`). A route missing here fails the test.
-const GATES: [(&str, &str, Access, u16); 7] = [
+const GATES: &[(&str, &str, Access, u16)] = &[
     ("POST", "/webhooks/stripe", Access::Signed, 400),
+    (
+        "POST",
+        "/webhooks/stripe/c/{connection_id}",
+        Access::Signed,
+        400,
+    ),
     ("GET", "/api/v1/integrations/stripe", Access::AnyPlan, 200),
     (
         "POST",
@@ -28,6 +34,8 @@ const GATES: [(&str, &str, Access, u16); 7] = [
     ),
     ("PUT", "/api/v1/profiles/{profile_id}", Access::Pro, 200),
     ("GET", "/api/v1/profiles/{profile_id}", Access::Pro, 200),
+    // No body: a clear 400 once the plan lets the caller in.
+    ("POST", "/api/v1/profiles:batch", Access::Pro, 400),
     (
         "GET",
         "/api/v1/profiles/{profile_id}/churn",
@@ -68,7 +76,7 @@ async fn every_route_by_every_plan() {
     );
     let docs = documented_plans();
     let body = json!({"name": "Gate", "families": {"crm": [factor("g", 1.0)]}}).to_string();
-    for (method, template, access, pro_status) in GATES {
+    for &(method, template, access, pro_status) in GATES {
         let path = template
             .replace("{profile_id}", "p1")
             .replace("{event_id}", "evt_1");

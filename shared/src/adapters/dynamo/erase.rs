@@ -1,0 +1,114 @@
+//! [`StripeDataEraser`] on the table. A workspace's own partition is queried;
+//! recorded events and the account's catalog cache live in partitions of their
+//! own (one per item, for the write spread), so they are found with a filtered
+//! Scan: erase is rare and user-initiated, a full read of the table is its price.
+
+use super::errors::map_sdk_error;
+use super::{Condition, DynamoStore, Index, Query, SortKey, keys};
+use crate::domain::connection::Connection;
+use crate::domain::ids::{StripeAccountId, WorkspaceId};
+use crate::domain::profile::Profile;
+use crate::ports::connections::StripeDataEraser;
+use crate::ports::store::StoreError;
+use aws_sdk_dynamodb::types::AttributeValue;
+use std::collections::HashMap;
+
+/// Sort-key prefixes of the Stripe-derived items in a workspace's partition.
+const DERIVED: [&str; 3] = ["BILL#", "CHG#", "MATCH#"];
+
+impl DynamoStore {
+    /// Every key whose partition key starts with one of `prefixes` (a filtered Scan).
+    async fn scan_prefixes(&self, prefixes: &[String]) -> Result<Vec<super::Key>, StoreError> {
+        let mut values = HashMap::new();
+        let mut clauses = Vec::new();
+        for (i, p) in prefixes.iter().enumerate() {
+            values.insert(format!(":p{i}"), AttributeValue::S(p.clone()));
+            clauses.push(format!("begins_with(#pk, :p{i})"));
+        }
+        let mut keys = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client()
+                .scan()
+                .table_name(self.table())
+                .filter_expression(clauses.join(" OR "))
+                .expression_attribute_names("#pk", "pk")
+                .set_expression_attribute_values(Some(values.clone()))
+                .projection_expression("#pk, sk")
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(map_sdk_error)?;
+            for item in out.items.unwrap_or_default() {
+                if let (Some(AttributeValue::S(pk)), Some(AttributeValue::S(sk))) =
+                    (item.get("pk"), item.get("sk"))
+                {
+                    keys.push(super::Key::new(pk.clone(), sk.clone()));
+                }
+            }
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(keys),
+            }
+        }
+    }
+}
+
+impl StripeDataEraser for DynamoStore {
+    async fn erase_stripe_data(
+        &self,
+        workspace: &WorkspaceId,
+        account: Option<&StripeAccountId>,
+    ) -> Result<Vec<Profile>, StoreError> {
+        let own = self
+            .query_all(&Query::partition(Index::Table, keys::workspace(workspace)))
+            .await?;
+        let mut profiles = Vec::new();
+        for item in own {
+            let sk = item.key.sk.as_str();
+            if DERIVED.iter().any(|p| sk.starts_with(p)) {
+                self.delete(&item.key, Condition::None).await?;
+            } else if sk.starts_with("PROF#") {
+                let mut profile: Profile = item.parse()?;
+                if profile.stripe_customer_id.take().is_some() {
+                    let stripped = super::Item::json(item.key.clone(), &profile)?;
+                    self.put(&stripped, Condition::Version(item.version))
+                        .await?;
+                }
+                profiles.push(profile);
+            } else if item.key == keys::connection(workspace) {
+                let connection: Connection = item.parse()?;
+                if !connection.feeds_scores() {
+                    let route = keys::account_route(&connection.account_id);
+                    if let Some(r) = self.get(&route).await?
+                        && &super::connections::route_owner(&r)? == workspace
+                    {
+                        self.delete(&route, Condition::Version(r.version)).await?;
+                    }
+                    self.delete(&item.key, Condition::Version(item.version))
+                        .await?;
+                }
+            }
+        }
+        // Score-history entries caused by a Stripe event carry its id in their key.
+        for profile in &profiles {
+            let mut q =
+                Query::partition(Index::Table, keys::history(workspace, &profile.profile_id));
+            q.sort = SortKey::Any;
+            for entry in self.query_all(&q).await? {
+                if entry.key.sk.contains("#evt_") {
+                    self.delete(&entry.key, Condition::None).await?;
+                }
+            }
+        }
+        let mut prefixes = vec![format!("EVT#{workspace}#")];
+        if let Some(account) = account {
+            prefixes.push(format!("ACCT#{account}#"));
+        }
+        for key in self.scan_prefixes(&prefixes).await? {
+            self.delete(&key, Condition::None).await?;
+        }
+        Ok(profiles)
+    }
+}

@@ -1,0 +1,200 @@
+//! A connection's life after connect: revoked by Stripe, mode separation,
+//! disconnect and reconnect keeping history, and erase leaving no Stripe-derived item.
+
+use crate::connect::{ConnectBench, key_body, wsid};
+use kustiq::ports::readers::ConnectionReaders;
+use kustiq::ports::stripe::StripeError;
+use serde_json::{Value, json};
+
+/// An `account.application.deauthorized` event for `account`.
+fn deauthorized(account: &str, n: u32) -> Value {
+    json!({
+        "id": format!("evt_deauth{n}"), "object": "event", "api_version": "2025-03-31.basil",
+        "created": chrono::Utc::now().timestamp(), "livemode": false, "pending_webhooks": 1,
+        "request": {"id": null, "idempotency_key": null},
+        "type": "account.application.deauthorized", "account": account,
+        "data": {"object": {"id": "ca_sim", "object": "application", "name": "Kustiq"}}
+    })
+}
+
+#[tokio::test]
+async fn a_grant_revoked_at_stripe_stops_the_connection_with_err_st_401() {
+    let bench = ConnectBench::new().await;
+    let acct = bench.account(0);
+    let answer = bench.connect_oauth("ws_rv1", "mode=test").await;
+    assert_eq!(answer.status, 200, "{:?}", answer.body);
+    bench
+        .post_platform(&deauthorized(&acct.id, 1))
+        .await
+        .assert_acknowledged("deauthorized");
+    let status = bench.status("ws_rv1").await;
+    assert_eq!(status["connected"], json!(false), "{status}");
+    assert_eq!(status["error"]["code"], json!("ERR_ST_401"));
+    let conn = bench
+        .connection("ws_rv1")
+        .await
+        .unwrap_or_else(|| panic!("gone"));
+    let read = bench.readers.for_connection(&conn).await;
+    assert!(matches!(read, Err(StripeError::Unauthorized { .. })));
+    // Reconnecting restores it.
+    let again = bench.connect_oauth("ws_rv1", "mode=test").await;
+    assert_eq!(again.status, 200, "{:?}", again.body);
+    assert_eq!(bench.status("ws_rv1").await["connected"], json!(true));
+}
+
+#[tokio::test]
+async fn events_of_the_other_mode_never_move_scores() {
+    let bench = ConnectBench::new().await;
+    let acct = bench.account(0);
+    assert_eq!(bench.connect_oauth("ws_md1", "mode=test").await.status, 200);
+    let mut event = bench.customer_events(&acct.id).remove(0);
+    event["account"] = json!(acct.id);
+    event["livemode"] = json!(true);
+    bench
+        .post_platform(&event)
+        .await
+        .assert_acknowledged("mode_mismatch");
+    let status = bench.status("ws_md1").await;
+    assert_eq!(status["error"]["code"], json!("ERR_MODE_MISMATCH"));
+}
+
+#[tokio::test]
+async fn disconnect_keeps_history_and_a_reconnect_restores_the_billing_family() {
+    let bench = ConnectBench::new().await;
+    let acct = bench.account(0);
+    assert_eq!(bench.connect_oauth("ws_dc1", "mode=test").await.status, 200);
+    let events = bench.customer_events(&acct.id);
+    let mut event = events[0].clone();
+    event["account"] = json!(acct.id);
+    let customer = kustiq_tests::simulated::customer_of(&event).unwrap_or_default();
+    assert_eq!(
+        bench
+            .put_profile("ws_dc1", "p1", Some(&customer))
+            .await
+            .status,
+        200
+    );
+    bench
+        .post_platform(&event)
+        .await
+        .assert_acknowledged("applied");
+    let churn = bench.churn("ws_dc1", "p1").await;
+    assert!(churn["families"]["billing"].is_object(), "{churn}");
+    let history_before = churn["history"].as_array().map_or(0, Vec::len);
+
+    let d = bench
+        .pro("DELETE", "/api/v1/integrations/stripe", "ws_dc1", None)
+        .await;
+    assert_eq!(d.status, 200, "{:?}", d.body);
+    assert_eq!(
+        d.body["revoked_at_stripe"],
+        json!(true),
+        "Connect deauthorize"
+    );
+    let status = bench.status("ws_dc1").await;
+    assert_eq!(status["connected"], json!(false));
+    assert_eq!(status["status"], json!("disconnected"));
+    assert!(
+        !bench.table_text().await.contains("GRANT#"),
+        "credentials deleted"
+    );
+    // Idempotent.
+    let again = bench
+        .pro("DELETE", "/api/v1/integrations/stripe", "ws_dc1", None)
+        .await;
+    assert_eq!(
+        (again.status, &again.body["was_connected"]),
+        (200, &json!(false))
+    );
+    // New events are no longer applied.
+    let mut later = events[1].clone();
+    later["account"] = json!(acct.id);
+    bench
+        .post_platform(&later)
+        .await
+        .assert_acknowledged("unknown_account");
+    // History stays; the next score has no billing family.
+    bench.clock.advance(60);
+    assert_eq!(
+        bench
+            .put_profile("ws_dc1", "p1", Some(&customer))
+            .await
+            .status,
+        200
+    );
+    let churn = bench.churn("ws_dc1", "p1").await;
+    assert!(churn["families"]["billing"].is_null(), "{churn}");
+    assert!(churn["history"].as_array().map_or(0, Vec::len) > history_before);
+
+    // Reconnect: the billing family is back, from the kept billing state.
+    assert_eq!(bench.connect_oauth("ws_dc1", "mode=test").await.status, 200);
+    bench.clock.advance(60);
+    assert_eq!(
+        bench
+            .put_profile("ws_dc1", "p1", Some(&customer))
+            .await
+            .status,
+        200
+    );
+    let churn = bench.churn("ws_dc1", "p1").await;
+    assert!(churn["families"]["billing"].is_object(), "{churn}");
+    assert!(churn["history"].as_array().map_or(0, Vec::len) > history_before + 1);
+}
+
+#[tokio::test]
+async fn erase_leaves_no_stripe_derived_item_and_scores_lose_the_billing_family() {
+    let bench = ConnectBench::new().await;
+    let acct = bench.account(1);
+    let answer = bench
+        .api_key("ws_er1", key_body(&acct.restricted_key))
+        .await;
+    assert_eq!(answer.status, 200, "{:?}", answer.body);
+    let events = bench.customer_events(&acct.id);
+    let mut ids: Vec<String> = vec![acct.id.clone()];
+    for (i, e) in events.iter().take(5).enumerate() {
+        let mut e = e.clone();
+        e["account"] = json!(acct.id);
+        let customer = kustiq_tests::simulated::customer_of(&e).unwrap_or_default();
+        let profile = format!("p{i}");
+        assert_eq!(
+            bench
+                .put_profile("ws_er1", &profile, Some(&customer))
+                .await
+                .status,
+            200
+        );
+        let a = bench.post_platform(&e).await;
+        assert_eq!(a.status, 200, "{:?}", a.body);
+        ids.push(customer);
+        ids.push(e["id"].as_str().unwrap_or_default().to_owned());
+    }
+    let before = bench.table_text().await;
+    assert!(ids.iter().all(|id| before.contains(id.as_str())));
+
+    let d = bench
+        .pro("DELETE", "/api/v1/integrations/stripe", "ws_er1", None)
+        .await;
+    assert_eq!(d.status, 200, "{:?}", d.body);
+    for _ in 0..2 {
+        let e = bench
+            .pro("POST", "/api/v1/integrations/stripe/erase", "ws_er1", None)
+            .await;
+        assert_eq!(e.status, 200, "{:?}", e.body);
+    }
+    let after = bench.table_text().await;
+    for id in &ids {
+        assert!(!after.contains(id.as_str()), "{id} survived the erase");
+    }
+    for i in 0..5 {
+        let churn = bench.churn("ws_er1", &format!("p{i}")).await;
+        assert!(churn["families"]["billing"].is_null(), "{churn}");
+        assert!(
+            churn["families"]["crm"].is_object(),
+            "other families stay: {churn}"
+        );
+    }
+    let status = bench.status("ws_er1").await;
+    assert_eq!(status["connected"], json!(false));
+    assert!(bench.connection("ws_er1").await.is_none());
+    let _ = wsid("ws_er1");
+}

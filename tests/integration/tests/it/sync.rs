@@ -1,0 +1,660 @@
+//! Backfill and sync against the Stripe simulator through the real worker and table:
+//! every object through the apply pipe, checkpoints and a lease that survive a worker
+//! killed at any point, progress on the status route, both rate limits kept, pauses on
+//! 429 and restricted accounts shown and resumed, and the nightly rescore against now.
+
+use kustiq::app::sync::checkpoint::Held;
+use kustiq::app::sync::request::{Requested, request_sync};
+use kustiq::app::sync::worker::{BLOCKED_RETRY_SECS, Outcome};
+use kustiq::domain::connection::{BackfillState, BackfillWindow};
+use kustiq::domain::contact::Email;
+use kustiq::domain::ids::{ProfileId, StripeCustomerId};
+use kustiq::domain::profile::Profile;
+use kustiq::ports::billing::BillingStore;
+use kustiq::ports::clock::Clock;
+use kustiq::ports::matches::MatchStore;
+use kustiq::ports::profiles::ProfileStore;
+use kustiq::ports::sync::{RunKind, SyncStore};
+use kustiq_tests::Engine;
+use kustiq_tests::sync::{SyncBench, readers, stripe_config};
+use serde_json::Value;
+use std::num::NonZeroU32;
+use std::time::{Duration, Instant};
+use stripe_sim::{Flag, SimConfig};
+
+fn sim_config(customers: usize, seed: u64) -> SimConfig {
+    SimConfig {
+        seed,
+        customers,
+        years: 1,
+        accounts: 1,
+        ..SimConfig::default()
+    }
+}
+
+/// Profiles for the simulated customers: the ones whose metadata names a profile, and
+/// one per business email of every third other customer.
+async fn profiles_for(s: &SyncBench) -> Vec<Profile> {
+    let mut out = Vec::new();
+    for (i, c) in s.sim.sim.customers(&s.account).iter().enumerate() {
+        let email = c["email"].as_str().unwrap_or_default();
+        if let Some(p) = c["metadata"]["kustiq_profile_id"].as_str() {
+            out.push(profile(p, None));
+        } else if i % 3 == 0 && !email.is_empty() && !email.contains("gmail") {
+            out.push(profile(&format!("crm_{i}"), Some(email)));
+        }
+    }
+    for p in &out {
+        s.bench
+            .store
+            .put_profile(&s.ws, p)
+            .await
+            .unwrap_or_else(|e| panic!("put_profile: {e}"));
+    }
+    out
+}
+
+fn profile(id: &str, email: Option<&str>) -> Profile {
+    Profile {
+        profile_id: ProfileId::parse(id).unwrap_or_else(|e| panic!("{e}")),
+        email: email.map(|e| Email::parse(e).unwrap_or_else(|e| panic!("{e}"))),
+        domain: None,
+        name: None,
+        stripe_customer_id: None,
+        families: Default::default(),
+        classifier_churn_risk: Some(30.0),
+    }
+}
+
+fn customer_ids(s: &SyncBench) -> Vec<StripeCustomerId> {
+    s.sim
+        .sim
+        .customers(&s.account)
+        .iter()
+        .map(|c| StripeCustomerId::parse(c["id"].as_str().unwrap_or_default()).unwrap())
+        .collect()
+}
+
+/// Everything a backfill leaves behind that signals and the dashboard read: each
+/// customer's billing state and match row, each profile's score and billing view.
+async fn final_state(s: &SyncBench, profiles: &[Profile]) -> Vec<String> {
+    let mut out = Vec::new();
+    for c in customer_ids(s) {
+        let (billing, _) = s.bench.store.load(&s.ws, &c).await.unwrap();
+        let record = s.bench.store.match_record(&s.ws, &c).await.unwrap();
+        out.push(format!(
+            "{c}: {} | {:?}",
+            serde_json::to_string(&billing).unwrap(),
+            record.map(|r| r.decision)
+        ));
+    }
+    for p in profiles {
+        let score = s.bench.store.score(&s.ws, &p.profile_id).await.unwrap();
+        let linked = s.bench.store.profile(&s.ws, &p.profile_id).await.unwrap();
+        out.push(format!(
+            "{}: {:?} {:?} {:?}",
+            p.profile_id,
+            score.map(|(s, _)| (s.score.score, s.billing)),
+            linked.map(|p| p.stripe_customer_id),
+            ()
+        ));
+    }
+    out
+}
+
+#[tokio::test]
+async fn an_all_time_backfill_applies_every_object_and_shows_done_on_the_status() {
+    let s = SyncBench::new(
+        Engine::DynamoDbLocal,
+        sim_config(40, 11),
+        BackfillWindow::All,
+    )
+    .await;
+    assert_eq!(s.run().await, Outcome::Finished(RunKind::Backfill));
+
+    let counts = s.sim.sim.counts(&s.account).unwrap();
+    let total = counts.customers
+        + counts.subscriptions
+        + counts.invoices
+        + counts.charges
+        + counts.disputes;
+    let status = s.bench.status(&s.ws).await;
+    assert_eq!(status.status, 200);
+    let backfill = &status.body["backfill"];
+    assert_eq!(backfill["state"], "done", "{status:?}");
+    assert_eq!(backfill["objects_done"], total as u64);
+    assert_eq!(backfill["objects_estimated"], total as u64);
+    assert!(status.body["last_sync_at"].is_string());
+    // Every customer has a billing state, built from its objects.
+    for c in customer_ids(&s) {
+        let (billing, _) = s.bench.store.load(&s.ws, &c).await.unwrap();
+        assert!(billing.customer.is_some(), "{c} has no billing state");
+    }
+    // A finished backfill leaves nothing queued.
+    let due = s
+        .bench
+        .store
+        .due_syncs(s.bench.clock.now(), kustiq::ports::store::PageSize::MIN)
+        .await
+        .unwrap();
+    assert!(!due.contains(&s.ws));
+}
+
+#[tokio::test]
+async fn a_90_day_backfill_reads_only_the_lookback_of_invoices_and_charges() {
+    let s = SyncBench::new(
+        Engine::DynamoDbLocal,
+        sim_config(30, 12),
+        BackfillWindow::Days90,
+    )
+    .await;
+    assert_eq!(s.run().await, Outcome::Finished(RunKind::Backfill));
+    let counts = s.sim.sim.counts(&s.account).unwrap();
+    let done = s.connection().await.backfill.objects_done as usize;
+    let all = counts.customers
+        + counts.subscriptions
+        + counts.invoices
+        + counts.charges
+        + counts.disputes;
+    assert!(
+        done < all,
+        "a 90-day window reads less than all time ({done} of {all})"
+    );
+    assert!(
+        done >= counts.customers + counts.subscriptions,
+        "customers and subscriptions are read whole"
+    );
+}
+
+#[tokio::test]
+async fn a_backfill_killed_at_random_points_ends_in_the_state_of_an_uninterrupted_run() {
+    let config = || sim_config(25, 13);
+    let whole = SyncBench::new(Engine::DynamoDbLocal, config(), BackfillWindow::All).await;
+    let profiles = profiles_for(&whole).await;
+    assert_eq!(whole.run().await, Outcome::Finished(RunKind::Backfill));
+    let expected = final_state(&whole, &profiles).await;
+
+    let killed = SyncBench::new(Engine::DynamoDbLocal, config(), BackfillWindow::All).await;
+    killed.bench.clock.set(whole.bench.clock.now());
+    profiles_for(&killed).await;
+    let mut kills = 0;
+    let mut rng = fastrand_like(7);
+    loop {
+        let worker = killed.worker_with(&killed.readers, Duration::from_secs(600));
+        let kill_after = Duration::from_millis(300 + rng() % 2200);
+        let run = worker.run_workspace(&killed.ws, Instant::now() + Duration::from_secs(600));
+        match tokio::time::timeout(kill_after, run).await {
+            Ok(Ok(Outcome::Finished(RunKind::Backfill))) => break,
+            Ok(other) => panic!("unexpected outcome {other:?}"),
+            Err(_) => {
+                kills += 1;
+                // The killed worker's lease lapses (as its expiry would make it).
+                lapse_lease(&killed).await;
+            }
+        }
+        assert!(kills < 60, "the backfill never finished");
+    }
+    assert!(kills >= 2, "the run was interrupted ({kills} kills)");
+    assert_eq!(final_state(&killed, &profiles).await, expected);
+    assert_eq!(
+        killed.connection().await.backfill.objects_done,
+        whole.connection().await.backfill.objects_done,
+        "no object counted twice or lost"
+    );
+}
+
+/// Clears the lease a killed worker left, as its expiry would (a write of the killed
+/// worker may still land meanwhile: read again then).
+async fn lapse_lease(s: &SyncBench) {
+    for _ in 0..10 {
+        let Some((mut state, v)) = s.bench.store.sync_state(&s.ws).await.unwrap() else {
+            return;
+        };
+        state.lease = None;
+        match s.bench.store.save_sync_state(&state, v).await {
+            Ok(_) => return,
+            Err(kustiq::ports::store::StoreError::Conflict) => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+    panic!("the lease could not be cleared");
+}
+
+/// A small deterministic generator (no extra dependency for one test).
+fn fastrand_like(seed: u64) -> impl FnMut() -> u64 {
+    let mut x = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    }
+}
+
+#[tokio::test]
+async fn a_chunk_out_of_time_checkpoints_and_shows_progress_then_continues() {
+    let s = SyncBench::new(
+        Engine::DynamoDbLocal,
+        sim_config(60, 14),
+        BackfillWindow::All,
+    )
+    .await;
+    // A worker whose chunk ends at once after its first pages.
+    let outcome = s
+        .worker_with(&s.readers, Duration::from_millis(1))
+        .run_workspace(&s.ws, Instant::now() + Duration::from_millis(300))
+        .await
+        .unwrap();
+    assert_eq!(outcome, Outcome::OutOfTime);
+    let status = s.bench.status(&s.ws).await;
+    let b = &status.body["backfill"];
+    assert_eq!(b["state"], "running", "{status:?}");
+    let done = b["objects_done"].as_u64().unwrap();
+    assert!(done > 0, "{status:?}");
+    assert!(b["objects_estimated"].as_u64().unwrap() > done);
+    // The next run continues from the checkpoint to the end.
+    assert_eq!(s.run().await, Outcome::Finished(RunKind::Backfill));
+    assert_eq!(s.connection().await.backfill.state, BackfillState::Done);
+}
+
+#[tokio::test]
+async fn a_second_worker_never_takes_a_held_lease() {
+    let s = SyncBench::new(
+        Engine::DynamoDbLocal,
+        sim_config(10, 15),
+        BackfillWindow::Days30,
+    )
+    .await;
+    let now = s.bench.clock.now();
+    let held = Held::acquire(&s.bench.store, &s.ws, "other-worker", now, 600, |_| {})
+        .await
+        .unwrap()
+        .expect("the lease is free");
+    assert_eq!(s.run().await, Outcome::Busy);
+    // Released, the work is picked up.
+    held.release(now, |_| {}).await.unwrap();
+    assert_eq!(s.run().await, Outcome::Finished(RunKind::Backfill));
+}
+
+#[tokio::test]
+async fn five_lists_at_once_keep_both_stripe_limits_and_use_the_account_budget() {
+    // Limits scaled down (6/s per account, 3/s per endpoint) so that both bind even
+    // against a debug-built simulator; the simulator enforces them.
+    let (account_rate, endpoint_rate) = (6.0, 3.0);
+    let sim = stripe_sim::Simulator::new(SimConfig {
+        rate_limit: Some(6),
+        endpoint_rate_limit: Some(3),
+        ..SimConfig {
+            years: 2,
+            ..sim_config(300, 16)
+        }
+    })
+    .bind(0)
+    .await
+    .unwrap();
+    let account = kustiq::domain::ids::StripeAccountId::parse(sim.accounts[0].id.clone()).unwrap();
+    let config = stripe_config(&sim.base_url)
+        .with_rate(NonZeroU32::new(6).unwrap())
+        .with_endpoint_rate(NonZeroU32::new(3).unwrap());
+    let client = kustiq::adapters::stripe::StripeClient::new(config).unwrap();
+    let reader = client.reader(kustiq::adapters::stripe::StripeCredentials::Connect {
+        platform_key: kustiq::domain::secret::Secret::new(stripe_sim::PLATFORM_KEY),
+        account,
+    });
+    use futures::TryStreamExt;
+    use kustiq::ports::stripe::{ListFilter, StripeReader};
+    let start = Instant::now();
+    let (c, s, i, ch, d) = tokio::try_join!(
+        reader.customers(ListFilter::all()).try_collect::<Vec<_>>(),
+        reader
+            .subscriptions(ListFilter::all())
+            .try_collect::<Vec<_>>(),
+        reader.invoices(ListFilter::all()).try_collect::<Vec<_>>(),
+        reader.charges(ListFilter::all()).try_collect::<Vec<_>>(),
+        reader.disputes(ListFilter::all()).try_collect::<Vec<_>>(),
+    )
+    .unwrap();
+    let elapsed = start.elapsed().as_secs_f64();
+    let pages = |n: usize| n.div_ceil(100).max(1) as f64;
+    let busiest = [c.len(), s.len(), i.len(), ch.len(), d.len()]
+        .into_iter()
+        .map(pages)
+        .fold(0.0, f64::max);
+    let total: f64 = [c.len(), s.len(), i.len(), ch.len(), d.len()]
+        .into_iter()
+        .map(pages)
+        .sum();
+    let stats = client.stats();
+    eprintln!("{total} requests, busiest list {busiest} pages, {elapsed:.2} s");
+    assert_eq!(sim.sim.rate_limited(), 0, "no self-caused 429 ({stats:?})");
+    assert_eq!(stats.requests as f64, total);
+    let floor = f64::max(total / account_rate, busiest / endpoint_rate);
+    // Never faster than either limit allows (the bursts aside) …
+    assert!(
+        elapsed >= floor - 1.0,
+        "{elapsed:.2} s < floor {floor:.2} s"
+    );
+    // … and the lists run side by side: one after another would take total / endpoint rate.
+    let serial = total / endpoint_rate;
+    assert!(
+        elapsed < serial * 0.7,
+        "{elapsed:.2} s: lists were not read concurrently (serial {serial:.2} s)"
+    );
+}
+
+#[tokio::test]
+async fn a_429_pauses_the_backfill_with_err_st_429_then_it_continues() {
+    let config = SimConfig {
+        rate_limit: Some(2),
+        ..sim_config(30, 17)
+    };
+    let s = SyncBench::new(Engine::DynamoDbLocal, config, BackfillWindow::All).await;
+    // A client that does not pace (the five lists start at once) and gives up at the first 429.
+    let mut eager = stripe_config(&s.sim.base_url).with_rate(NonZeroU32::new(1000).unwrap());
+    eager.retry.max_attempts = 1;
+    let eager = readers(eager);
+    let outcome = s
+        .worker_with(&eager, Duration::from_secs(60))
+        .run_workspace(&s.ws, Instant::now() + Duration::from_secs(60))
+        .await
+        .unwrap();
+    let Outcome::Paused { until, code } = outcome else {
+        panic!("expected a pause, got {outcome:?}");
+    };
+    assert_eq!(
+        code,
+        Some(kustiq::domain::error_code::ErrorCode::ERR_ST_429)
+    );
+    let status = s.bench.status(&s.ws).await;
+    assert_eq!(status.body["error"]["code"], "ERR_ST_429", "{status:?}");
+    assert_eq!(status.body["backfill"]["state"], "running");
+    // Paused until then: a run before does nothing …
+    assert!(matches!(s.run().await, Outcome::Paused { .. }));
+    // … a run after continues (paced), finishes, and clears the code.
+    s.bench.clock.set(until);
+    let paced = readers(stripe_config(&s.sim.base_url).with_rate(NonZeroU32::new(2).unwrap()));
+    let outcome = s
+        .worker_with(&paced, Duration::from_secs(600))
+        .run_workspace(&s.ws, Instant::now() + Duration::from_secs(600))
+        .await
+        .unwrap();
+    assert_eq!(outcome, Outcome::Finished(RunKind::Backfill));
+    let status = s.bench.status(&s.ws).await;
+    assert_eq!(status.body["error"], Value::Null, "{status:?}");
+    assert_eq!(status.body["backfill"]["state"], "done");
+}
+
+#[tokio::test]
+async fn a_restricted_account_is_shown_and_retried_within_10_minutes() {
+    let s = SyncBench::new(
+        Engine::DynamoDbLocal,
+        sim_config(20, 18),
+        BackfillWindow::Days30,
+    )
+    .await;
+    assert_eq!(s.run().await, Outcome::Finished(RunKind::Backfill));
+    s.sim.sim.set_flag(&s.account, Flag::Restricted, true);
+    assert_eq!(
+        request_sync(&s.bench.store, &s.ws).await.unwrap(),
+        Requested::Queued
+    );
+    let now = s.bench.clock.now();
+    let Outcome::Paused { until, code } = s.run().await else {
+        panic!("a restricted account pauses the sync");
+    };
+    assert_eq!(
+        code,
+        Some(kustiq::domain::error_code::ErrorCode::ERR_ACCT_RESTRICTED)
+    );
+    assert!(until.secs_since(now) <= 600 && BLOCKED_RETRY_SECS <= 600);
+    let status = s.bench.status(&s.ws).await;
+    assert_eq!(
+        status.body["error"]["code"], "ERR_ACCT_RESTRICTED",
+        "{status:?}"
+    );
+    // Still restricted at the retry: paused again, still shown.
+    s.bench.clock.set(until);
+    assert!(matches!(s.run().await, Outcome::Paused { .. }));
+    // Lifted: the next retry finishes the sync and clears the code.
+    s.sim.sim.set_flag(&s.account, Flag::Restricted, false);
+    s.bench.clock.advance(BLOCKED_RETRY_SECS);
+    assert_eq!(s.run().await, Outcome::Finished(RunKind::Sync));
+    assert_eq!(s.bench.status(&s.ws).await.body["error"], Value::Null);
+}
+
+#[tokio::test]
+async fn a_missing_permission_shows_err_st_403_on_the_status() {
+    let s = SyncBench::new(
+        Engine::DynamoDbLocal,
+        sim_config(10, 19),
+        BackfillWindow::Days30,
+    )
+    .await;
+    s.sim.sim.set_flag(&s.account, Flag::PermissionDenied, true);
+    assert!(matches!(s.run().await, Outcome::Paused { .. }));
+    let status = s.bench.status(&s.ws).await;
+    assert_eq!(status.body["error"]["code"], "ERR_ST_403", "{status:?}");
+}
+
+#[tokio::test]
+async fn sync_now_and_backfill_replay_are_queued_one_run_at_a_time() {
+    let s = SyncBench::new(
+        Engine::DynamoDbLocal,
+        sim_config(10, 20),
+        BackfillWindow::Days30,
+    )
+    .await;
+    assert_eq!(s.run().await, Outcome::Finished(RunKind::Backfill));
+    let sync = s
+        .bench
+        .api("POST", "/api/v1/integrations/stripe/sync", &s.ws)
+        .await;
+    assert_eq!(
+        (sync.status, &sync.body["sync"]["state"]),
+        (202, &Value::from("queued"))
+    );
+    // Asked twice: still one sync.
+    let again = s
+        .bench
+        .api("POST", "/api/v1/integrations/stripe/sync", &s.ws)
+        .await;
+    assert_eq!(again.status, 202);
+    assert_eq!(s.run().await, Outcome::Finished(RunKind::Sync));
+    assert_eq!(s.run().await, Outcome::Idle, "one sync for two requests");
+
+    let replay = s
+        .bench
+        .api("POST", "/api/v1/integrations/stripe/backfill", &s.ws)
+        .await;
+    assert_eq!(replay.status, 202, "{replay:?}");
+    assert_eq!(s.connection().await.backfill.state, BackfillState::Pending);
+    assert_eq!(s.run().await, Outcome::Finished(RunKind::Backfill));
+    assert_eq!(s.connection().await.backfill.state, BackfillState::Done);
+}
+
+#[tokio::test]
+async fn sync_routes_answer_404_without_a_connection() {
+    let s = SyncBench::new(
+        Engine::DynamoDbLocal,
+        sim_config(5, 21),
+        BackfillWindow::Days30,
+    )
+    .await;
+    let other = kustiq::domain::ids::WorkspaceId::parse("ws-without-stripe").unwrap();
+    for path in [
+        "/api/v1/integrations/stripe/sync",
+        "/api/v1/integrations/stripe/backfill",
+    ] {
+        s.bench
+            .api("POST", path, &other)
+            .await
+            .assert_refused(404, "ERR_NOT_FOUND");
+    }
+}
+
+/// The stored billing factor `signal` of a profile with its newest evidence, if it fires.
+async fn billing_factor(
+    s: &SyncBench,
+    pid: &ProfileId,
+    signal: &str,
+) -> Option<kustiq::domain::time::Timestamp> {
+    let (score, _) = s.bench.store.score(&s.ws, pid).await.unwrap()?;
+    score
+        .score
+        .families
+        .values()
+        .flat_map(|f| &f.factors)
+        .find(|f| f.signal.as_str() == signal)
+        .map(|f| {
+            f.evidence_dates
+                .iter()
+                .map(|e| e.at)
+                .max()
+                .unwrap_or(score.computed_at)
+        })
+}
+
+#[tokio::test]
+async fn the_nightly_sync_rescores_against_now_so_a_failure_31_days_old_drops_out() {
+    let s = SyncBench::new(
+        Engine::DynamoDbLocal,
+        sim_config(120, 22),
+        BackfillWindow::Days90,
+    )
+    .await;
+    let profiles = profiles_for(&s).await;
+    assert_eq!(s.run().await, Outcome::Finished(RunKind::Backfill));
+    let backfilled_at = s.bench.clock.now();
+    // A matched profile whose newest payment failure is 3 to 29 days old.
+    let mut failing = None;
+    for p in &profiles {
+        if let Some(newest) = billing_factor(&s, &p.profile_id, "stripe_payment_failure").await {
+            let age = backfilled_at.secs_since(newest) / 86_400;
+            if (3..29).contains(&age) {
+                failing = Some((p.profile_id.clone(), newest));
+                break;
+            }
+        }
+    }
+    let (pid, newest) = failing.expect("a matched profile with a recent payment failure");
+    // The first 05:45 UTC at which that failure is more than 30 days old.
+    let expired = newest.plus_days(30).plus_secs(3_600).unix();
+    let mut nightly = expired - expired.rem_euclid(86_400) + 5 * 3_600 + 45 * 60;
+    if nightly < expired {
+        nightly += 86_400;
+    }
+    s.bench
+        .clock
+        .set(kustiq::domain::time::Timestamp::from_unix(nightly));
+
+    let report = s
+        .worker_with(&s.readers, Duration::from_secs(600))
+        .run_due()
+        .await
+        .unwrap();
+    assert_eq!(report.nightly_requested, 1, "{report:?}");
+    assert!(
+        report
+            .outcomes
+            .contains(&(s.ws.clone(), Outcome::Finished(RunKind::Sync))),
+        "{report:?}"
+    );
+    assert_eq!(
+        billing_factor(&s, &pid, "stripe_payment_failure").await,
+        None,
+        "the failure expired"
+    );
+    let history = s
+        .bench
+        .store
+        .history(&s.ws, &pid, kustiq::ports::store::PageSize::MIN)
+        .await
+        .unwrap();
+    assert_eq!(history[0].reason, "sync", "{history:?}");
+    // Once a day: a second run that day requests nothing.
+    let again = s
+        .worker_with(&s.readers, Duration::from_secs(60))
+        .run_due()
+        .await
+        .unwrap();
+    assert_eq!(again.nightly_requested, 0);
+    // The sync reconciled the events since the backfill (its cursor was fresh).
+    let (state, _) = s.bench.store.sync_state(&s.ws).await.unwrap().unwrap();
+    assert_eq!(state.reconciled_to, Some(s.bench.clock.now()));
+    assert!(state.last_run_at.is_some() && state.run.is_none());
+}
+
+#[tokio::test]
+async fn a_sync_applies_the_events_the_webhook_missed_once() {
+    let s = SyncBench::new(
+        Engine::DynamoDbLocal,
+        sim_config(60, 23),
+        BackfillWindow::Days30,
+    )
+    .await;
+    assert_eq!(s.run().await, Outcome::Finished(RunKind::Backfill));
+    let backfilled_at = s.bench.clock.now();
+    let before: std::collections::BTreeSet<String> = s
+        .sim
+        .sim
+        .events(&s.account)
+        .iter()
+        .map(|e| e["id"].as_str().unwrap().to_owned())
+        .collect();
+    // Five days pass on Stripe; no webhook reaches us.
+    s.sim.sim.advance_days(5).await;
+    let missed: Vec<Value> = s
+        .sim
+        .sim
+        .events(&s.account)
+        .into_iter()
+        .filter(|e| !before.contains(e["id"].as_str().unwrap()))
+        .filter(kustiq_tests::webhook::is_engine_event)
+        .collect();
+    assert!(!missed.is_empty(), "Stripe recorded events meanwhile");
+    s.bench.clock.set(s.sim.sim.now());
+    let sync = s
+        .bench
+        .api("POST", "/api/v1/integrations/stripe/sync", &s.ws)
+        .await;
+    assert_eq!(sync.status, 202);
+    assert_eq!(s.run().await, Outcome::Finished(RunKind::Sync));
+    use kustiq::ports::events::{EventLog, EventStatus};
+    for e in &missed {
+        let id = kustiq::domain::ids::StripeEventId::parse(e["id"].as_str().unwrap()).unwrap();
+        let (record, _) = s
+            .bench
+            .store
+            .event(&s.ws, &id)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("{id} not reconciled"));
+        assert!(
+            matches!(record.status, EventStatus::Applied { .. }),
+            "{id}: {:?}",
+            record.status
+        );
+    }
+    // A second sync finds them recorded: nothing is applied twice.
+    let once = billing_states(&s).await;
+    // The reconcile cursor goes back: the same events are read again.
+    let (mut state, v) = s.bench.store.sync_state(&s.ws).await.unwrap().unwrap();
+    state.reconciled_to = Some(backfilled_at);
+    s.bench.store.save_sync_state(&state, v).await.unwrap();
+    request_sync(&s.bench.store, &s.ws).await.unwrap();
+    assert_eq!(s.run().await, Outcome::Finished(RunKind::Sync));
+    assert_eq!(billing_states(&s).await, once);
+}
+
+async fn billing_states(s: &SyncBench) -> Vec<String> {
+    let mut out = Vec::new();
+    for c in customer_ids(s) {
+        let (state, _) = s.bench.store.load(&s.ws, &c).await.unwrap();
+        out.push(serde_json::to_string(&state).unwrap());
+    }
+    out
+}
