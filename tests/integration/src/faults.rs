@@ -230,3 +230,121 @@ impl TcpGate {
         panic!("the gate could not take its port {} back", self.addr);
     }
 }
+
+/// An HTTP proxy in front of the Stripe simulator that answers a seeded random
+/// share of requests itself, as a struggling Stripe does: `500 api_error` or
+/// `429 rate_limit`, in Stripe's error shape; the rest are forwarded unchanged.
+#[derive(Clone)]
+pub struct ChaosProxy {
+    /// `http://<addr>`: the base URL to give the Stripe client.
+    pub base_url: String,
+    stats: Arc<Mutex<(u64, u64, u64)>>,
+}
+
+#[derive(Clone)]
+struct Chaos {
+    upstream: String,
+    http: reqwest::Client,
+    per_mille: u64,
+    rng: Arc<Mutex<u64>>,
+    stats: Arc<Mutex<(u64, u64, u64)>>,
+}
+
+impl ChaosProxy {
+    /// Starts a proxy to `upstream` failing `per_mille` ‰ of requests, from `seed`.
+    pub async fn start(upstream: &str, per_mille: u64, seed: u64) -> Self {
+        let stats = Arc::new(Mutex::new((0, 0, 0)));
+        let chaos = Chaos {
+            upstream: upstream.trim_end_matches('/').to_owned(),
+            http: crate::http(),
+            per_mille,
+            rng: Arc::new(Mutex::new(seed | 1)),
+            stats: stats.clone(),
+        };
+        let router = axum::Router::new()
+            .fallback(chaos_forward)
+            .with_state(chaos);
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .unwrap_or_else(|e| panic!("bind: {e}"));
+        let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+        Self {
+            base_url: format!("http://{addr}"),
+            stats,
+        }
+    }
+
+    /// Requests seen, answered 500, answered 429.
+    pub fn stats(&self) -> (u64, u64, u64) {
+        *self.stats.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+async fn chaos_forward(State(c): State<Chaos>, req: Request) -> Response {
+    let roll = {
+        let mut x = c.rng.lock().unwrap_or_else(|e| e.into_inner());
+        // xorshift64: deterministic for a seed, no dependency for a test helper.
+        *x ^= *x << 13;
+        *x ^= *x >> 7;
+        *x ^= *x << 17;
+        *x % 2_000
+    };
+    let fail = match roll {
+        r if r < c.per_mille => Some((500, "api_error")),
+        r if (1_000..1_000 + c.per_mille).contains(&r) => Some((429, "rate_limit")),
+        _ => None,
+    };
+    {
+        let mut s = c.stats.lock().unwrap_or_else(|e| e.into_inner());
+        s.0 += 1;
+        match fail {
+            Some((500, _)) => s.1 += 1,
+            Some(_) => s.2 += 1,
+            None => {}
+        }
+    }
+    if let Some((status, kind)) = fail {
+        let body =
+            format!(r#"{{"error":{{"type":"{kind}","message":"injected by the chaos proxy"}}}}"#);
+        return Response::builder()
+            .status(status)
+            .header("content-type", "application/json")
+            .body(Body::from(body))
+            .unwrap_or_default();
+    }
+    let (parts, body) = req.into_parts();
+    let bytes = to_bytes(body, 32 * 1024 * 1024).await.unwrap_or_default();
+    let path = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/");
+    let mut out = c
+        .http
+        .request(parts.method.clone(), format!("{}{path}", c.upstream))
+        .body(bytes);
+    for (name, value) in &parts.headers {
+        if name != http::header::HOST && name != http::header::CONTENT_LENGTH {
+            out = out.header(name, value);
+        }
+    }
+    match out.send().await {
+        Ok(r) => {
+            let mut resp = Response::builder().status(r.status());
+            for (name, value) in r.headers() {
+                if name != http::header::CONTENT_LENGTH && name != http::header::TRANSFER_ENCODING {
+                    resp = resp.header(name, value);
+                }
+            }
+            let body = r.bytes().await.unwrap_or_default();
+            resp.body(Body::from(body)).unwrap_or_default()
+        }
+        Err(e) => Response::builder()
+            .status(502)
+            .body(Body::from(e.to_string()))
+            .unwrap_or_default(),
+    }
+}

@@ -123,3 +123,89 @@ async fn a_store_outage_mid_stream_answers_5xx_and_redelivery_loses_nothing() {
     assert!(scores.iter().any(Option::is_some), "no profile was scored");
     assert_eq!(scores, clean.scores(&clean_ws, n).await, "scores");
 }
+
+/// Each simulated customer's billing state (as stored JSON), and the backfill's object count.
+async fn backfilled(s: &kustiq_tests::sync::SyncBench) -> (Vec<String>, u64) {
+    let mut states = Vec::new();
+    for c in s.sim.sim.customers(&s.account) {
+        let id = StripeCustomerId::parse(c["id"].as_str().unwrap_or_default())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let state = s.bench.billing(&s.ws, &id).await.0;
+        states.push(format!(
+            "{id}: {}",
+            serde_json::to_string(&state).unwrap_or_else(|e| panic!("{e}"))
+        ));
+    }
+    (states, s.connection().await.backfill.objects_done)
+}
+
+/// Stripe answering a random 25 % of requests with a 500 and another 25 % with a 429
+/// (a proxy in front of the simulator): the backfill pauses, retries and resumes
+/// until it finishes, in the state of a run that met no error.
+#[tokio::test]
+async fn a_stripe_answering_random_500s_and_429s_still_completes_the_backfill() {
+    use kustiq::app::sync::worker::Outcome;
+    use kustiq::domain::connection::BackfillWindow;
+    use kustiq::ports::sync::RunKind;
+    use kustiq_tests::faults::ChaosProxy;
+    use kustiq_tests::sync::{SyncBench, readers, stripe_config};
+    use std::time::{Duration, Instant};
+
+    let config = || stripe_sim::SimConfig {
+        seed: 41,
+        customers: 80,
+        years: 1,
+        accounts: 1,
+        ..stripe_sim::SimConfig::default()
+    };
+    let calm = SyncBench::new(
+        kustiq_tests::Engine::DynamoDbLocal,
+        config(),
+        BackfillWindow::All,
+    )
+    .await;
+    assert_eq!(calm.run().await, Outcome::Finished(RunKind::Backfill));
+    let expected = backfilled(&calm).await;
+    assert!(expected.1 > 0, "the backfill read nothing");
+
+    let s = SyncBench::new(
+        kustiq_tests::Engine::DynamoDbLocal,
+        config(),
+        BackfillWindow::All,
+    )
+    .await;
+    let chaos = ChaosProxy::start(&s.sim.base_url, 250, 7).await;
+    let through_chaos = readers(stripe_config(&chaos.base_url));
+    let mut runs = Vec::new();
+    loop {
+        let outcome = s
+            .worker_with(&through_chaos, Duration::from_secs(600))
+            .run_workspace(&s.ws, Instant::now() + Duration::from_secs(600))
+            .await;
+        let done = matches!(outcome, Ok(Outcome::Finished(RunKind::Backfill)));
+        if let Ok(Outcome::Paused { until, .. }) = &outcome {
+            // The scheduler runs it again once the pause is over.
+            s.bench.clock.set(*until);
+        }
+        runs.push(format!("{outcome:?}"));
+        if done {
+            break;
+        }
+        assert!(runs.len() < 100, "the backfill never finished: {runs:?}");
+    }
+    let (seen, e500, e429) = chaos.stats();
+    eprintln!("{seen} Stripe requests, {e500} answered 500, {e429} answered 429; runs: {runs:?}");
+    assert!(e500 > 0 && e429 > 0, "the proxy injected no error");
+    assert_eq!(
+        backfilled(&s).await,
+        expected,
+        "the state of a run that met no error"
+    );
+    let status = s.bench.status(&s.ws).await;
+    assert_eq!(
+        status.body["backfill"]["state"], "done",
+        "{:?}",
+        status.body
+    );
+    assert_eq!(status.body["error"], Value::Null, "{:?}", status.body);
+}
