@@ -70,8 +70,13 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    kustiq::telemetry::init();
-    match run(Cli::parse()).await {
+    let cli = Cli::parse();
+    if matches!(cli.command, Command::Demo { .. }) {
+        kustiq::telemetry::init_with_default("warn");
+    } else {
+        kustiq::telemetry::init();
+    }
+    match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("kustiq-local: {e}");
@@ -100,6 +105,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             years,
         })
         .await
+        .map(|_| ())
         .map_err(|e| e.to_string()),
         Command::Token {
             workspace,

@@ -5,8 +5,14 @@ use serde_json::json;
 /// Installs the global subscriber: JSON lines when running in Lambda, plain text elsewhere.
 /// Level from `RUST_LOG` (default `info`). Safe to call more than once.
 pub fn init() {
+    init_with_default("info");
+}
+
+/// [`init`] with `default` as the filter when `RUST_LOG` is unset (the local demo
+/// prints its own progress and keeps the log to warnings).
+pub fn init_with_default(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let in_lambda = std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

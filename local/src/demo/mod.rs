@@ -7,9 +7,9 @@
 //! with a nightly sync after each, then the connection, the match table and the at-risk
 //! segment as tables. Same seed, same output.
 
-mod client;
+pub mod client;
 pub mod crm;
-mod report;
+pub mod report;
 
 use crate::runner::{LocalStack, StartOptions, spawn_workers, start_with};
 use crate::server::{Local, serve};
@@ -59,8 +59,24 @@ impl Clock for SimClock {
     }
 }
 
+/// What the demo showed, for callers that check it (the test of the README's first command).
+#[derive(Debug, Clone)]
+pub struct DemoSummary {
+    /// Rows of the match table per status.
+    pub matches: Vec<(String, usize)>,
+    /// The printed at-risk segment, highest first.
+    pub segment: Vec<report::SegmentRow>,
+    /// The profile whose payments failed during the simulated days, its failures and its
+    /// rank in the segment (1 = top).
+    pub victim: Option<(String, u32, Option<usize>)>,
+    /// Webhooks the simulator delivered during the simulated days, and how many were refused.
+    pub webhooks: (usize, usize),
+    /// Objects the backfill read.
+    pub backfilled: u64,
+}
+
 /// Runs the demo; returns when done (or, with `--serve`, when interrupted).
-pub async fn run(args: DemoArgs) -> Result<(), DemoError> {
+pub async fn run(args: DemoArgs) -> Result<DemoSummary, DemoError> {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port))
         .await
         .map_err(|e| DemoError::Setup(format!("cannot bind 127.0.0.1:{}: {e}", args.port)))?;
@@ -89,6 +105,10 @@ pub async fn run(args: DemoArgs) -> Result<(), DemoError> {
         ..SimConfig::default()
     });
     sim.sign_with_simulated_clock();
+    // An EU workspace connecting an account of an EU country: no cross-region consent needed.
+    if let Some(a) = sim.accounts().first() {
+        sim.set_country(&a.id, "DE");
+    }
     let running = sim
         .clone()
         .bind(0)
@@ -157,6 +177,7 @@ pub async fn run(args: DemoArgs) -> Result<(), DemoError> {
     let days = days_bar(args.days);
     let fail_on = [args.days / 3, (2 * args.days) / 3];
     let mut failures = 0;
+    let (mut delivered, mut refused) = (0, 0);
     for day in 0..args.days {
         if let Some((customer, _)) = &victim {
             if fail_on.contains(&day) && failures < 2 {
@@ -167,6 +188,8 @@ pub async fn run(args: DemoArgs) -> Result<(), DemoError> {
             }
         }
         let advanced = sim.advance_days(1).await;
+        delivered += advanced.delivered;
+        refused += advanced.failed;
         api.sync_now_and_wait().await?;
         days.set_message(format!(
             "{} · {} webhooks delivered",
@@ -179,12 +202,20 @@ pub async fn run(args: DemoArgs) -> Result<(), DemoError> {
 
     let status = api.get("/api/v1/integrations/stripe").await?;
     report::connection(&status);
-    report::matches(&api).await?;
+    let matches = report::matches(&api).await?;
     let at_risk = api.get("/api/v1/churn/at-risk?limit=15").await?;
-    report::at_risk(&api, &at_risk).await?;
-    if let Some((customer, profile)) = &victim {
-        report::victim(&at_risk, customer, profile, failures);
-    }
+    let segment = report::at_risk(&api, &at_risk).await?;
+    let victim = victim.map(|(customer, profile)| {
+        let rank = report::victim(&at_risk, &customer, &profile, failures);
+        (profile, failures, rank)
+    });
+    let summary = DemoSummary {
+        matches,
+        segment,
+        victim,
+        webhooks: (delivered, refused),
+        backfilled: status["backfill"]["objects_done"].as_u64().unwrap_or(0),
+    };
 
     if args.serve {
         println!("\nServing the API and the dashboard at {base}/#token={token}");
@@ -193,7 +224,7 @@ pub async fn run(args: DemoArgs) -> Result<(), DemoError> {
         let _ = tokio::signal::ctrl_c().await;
     }
     drop(running);
-    Ok(())
+    Ok(summary)
 }
 
 /// Waits for the backfill with a progress bar of objects read.

@@ -67,7 +67,8 @@ pub fn connection(status: &Value) {
 }
 
 /// Counts of the match table by status and method.
-pub async fn matches(api: &Api) -> Result<(), DemoError> {
+pub async fn matches(api: &Api) -> Result<Vec<(String, usize)>, DemoError> {
+    let mut counts = Vec::new();
     step("Customer matching");
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED);
@@ -97,13 +98,26 @@ pub async fn matches(api: &Api) -> Result<(), DemoError> {
             .collect::<Vec<_>>()
             .join(", ");
         t.add_row(vec![status.to_owned(), rows.len().to_string(), methods]);
+        counts.push((status.to_owned(), rows.len()));
     }
     println!("{t}");
-    Ok(())
+    Ok(counts)
+}
+
+/// One printed row of the segment, for the summary.
+#[derive(Debug, Clone)]
+pub struct SegmentRow {
+    /// Profile id.
+    pub profile_id: String,
+    /// Score.
+    pub score: f64,
+    /// Stripe evidence ids of its top factors.
+    pub evidence: Vec<String>,
 }
 
 /// The at-risk segment with each profile's top factors, their explanations and evidence.
-pub async fn at_risk(api: &Api, page: &Value) -> Result<(), DemoError> {
+pub async fn at_risk(api: &Api, page: &Value) -> Result<Vec<SegmentRow>, DemoError> {
+    let mut rows = Vec::new();
     step("At-risk segment (highest score first)");
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED)
@@ -120,40 +134,43 @@ pub async fn at_risk(api: &Api, page: &Value) -> Result<(), DemoError> {
     for row in page["data"].as_array().cloned().unwrap_or_default() {
         let id = text(&row["profile_id"]);
         let churn = api.get(&format!("/api/v1/profiles/{id}/churn")).await?;
-        let mut factors: Vec<(i64, String)> = Vec::new();
+        let mut factors: Vec<(f64, String, Vec<String>)> = Vec::new();
         if let Some(families) = churn["families"].as_object() {
             for fam in families.values() {
                 for f in fam["factors"].as_array().into_iter().flatten() {
-                    let evidence = f["evidence"]
+                    let evidence: Vec<String> = f["evidence"]
                         .as_array()
-                        .map(|e| e.iter().map(text).collect::<Vec<_>>().join(", "))
+                        .map(|e| e.iter().map(text).collect())
                         .unwrap_or_default();
-                    let line = if evidence.is_empty() {
-                        format!(
-                            "{} {:+}: {}",
-                            text(&f["signal"]),
-                            f["impact"].as_i64().unwrap_or(0),
-                            text(&f["explanation"])
-                        )
+                    let explanation = text(&f["explanation"]);
+                    // Billing explanations name their evidence already; others get it appended.
+                    let cited = evidence.iter().all(|e| explanation.contains(e.as_str()));
+                    let impact = f["impact"].as_f64().unwrap_or(0.0);
+                    let line = if cited {
+                        format!("{} {impact:+.1}: {explanation}", text(&f["signal"]))
                     } else {
                         format!(
-                            "{} {:+}: {} [{evidence}]",
+                            "{} {impact:+.1}: {explanation} [{}]",
                             text(&f["signal"]),
-                            f["impact"].as_i64().unwrap_or(0),
-                            text(&f["explanation"])
+                            evidence.join(", ")
                         )
                     };
-                    factors.push((f["impact"].as_i64().unwrap_or(0), line));
+                    factors.push((impact, line, evidence));
                 }
             }
         }
-        factors.sort_by(|a, b| b.0.cmp(&a.0));
+        factors.sort_by(|a, b| b.0.total_cmp(&a.0));
+        factors.truncate(3);
         let top = factors
-            .into_iter()
-            .take(3)
-            .map(|(_, l)| l)
+            .iter()
+            .map(|(_, l, _)| l.as_str())
             .collect::<Vec<_>>()
             .join("\n");
+        rows.push(SegmentRow {
+            profile_id: id.clone(),
+            score: row["score"].as_f64().unwrap_or(0.0),
+            evidence: factors.iter().flat_map(|(_, _, e)| e.clone()).collect(),
+        });
         t.add_row(vec![
             id,
             text(&row["score"]),
@@ -166,11 +183,11 @@ pub async fn at_risk(api: &Api, page: &Value) -> Result<(), DemoError> {
         ]);
     }
     println!("{t}");
-    Ok(())
+    Ok(rows)
 }
 
 /// Where the profile whose payments failed during the demo ended up.
-pub fn victim(page: &Value, customer: &str, profile: &str, failures: u32) {
+pub fn victim(page: &Value, customer: &str, profile: &str, failures: u32) -> Option<usize> {
     let rank = page["data"]
         .as_array()
         .and_then(|rows| rows.iter().position(|r| r["profile_id"] == profile));
@@ -183,4 +200,5 @@ pub fn victim(page: &Value, customer: &str, profile: &str, failures: u32) {
             "\n{profile} ({customer}) had {failures} failed payments during the simulated days but is not in the first page of the segment."
         ),
     }
+    rank.map(|i| i + 1)
 }

@@ -25,6 +25,7 @@ mod connect_logs;
 mod connect_region;
 mod connect_webhook;
 mod connections;
+mod demo;
 mod docs;
 mod eventbridge;
 mod explained;
