@@ -170,7 +170,9 @@ impl<S: SyncStores, R: SyncReaders> Job for NightlySync<S, R> {
             &clock,
             self.config,
         );
-        let report = worker.run_due().await?;
+        // Boxed: the worker's future is deep, and the Lambda loop's async block that
+        // holds it would otherwise exceed the compiler's layout depth limit.
+        let report = Box::pin(worker.run_due()).await?;
         let count = |f: fn(&Outcome) -> bool| report.outcomes.iter().filter(|(_, o)| f(o)).count();
         Ok(json!({
             "nightly_requested": report.nightly_requested,

@@ -34,7 +34,14 @@ async fn the_webhook_function_serves_only_the_webhook_route() {
         Arc::new(ManualClock::at(Timestamp::from_unix(0))),
         Settings::new(Region::Eu),
     );
-    assert_eq!(group.routes(), &[("POST", "/webhooks/stripe")]);
+    // The platform endpoint and restricted-key connections' own endpoints (issue 11).
+    assert_eq!(
+        group.routes(),
+        &[
+            ("POST", "/webhooks/stripe"),
+            ("POST", "/webhooks/stripe/c/{connection_id}")
+        ]
+    );
     let router = Router::new().mount(group);
     for (method, path) in [
         ("GET", "/api/v1/integrations/stripe"),
@@ -44,6 +51,8 @@ async fn the_webhook_function_serves_only_the_webhook_route() {
             "POST",
             "/api/v1/integrations/stripe/failed-events/evt_1/replay",
         ),
+        ("GET", "/api/v1/integrations/stripe/connect"),
+        ("DELETE", "/api/v1/integrations/stripe"),
     ] {
         let req = http::Request::builder()
             .method(method)

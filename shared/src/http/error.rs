@@ -228,7 +228,10 @@ impl From<ConnectError> for ApiError {
             }
             ConnectError::Secrets(s) => {
                 tracing::error!(error = %s, "operator secret unavailable during connect");
-                return Self::new(C::ERR_CONFIG, "the Stripe integration is not configured");
+                return match s {
+                    crate::ports::secrets::SecretError::Unavailable(_) => Self::unavailable(),
+                    _ => Self::new(C::ERR_CONFIG, "the Stripe integration is not configured"),
+                };
             }
         };
         Self::new(code, e.to_string())

@@ -50,6 +50,11 @@ struct Args {
     /// as `2024-06-20` for the legacy shape.
     #[arg(long, default_value = stripe_sim::version::BASIL, value_parser = parse_version)]
     api_version: ApiVersion,
+    /// Every account's country on `/v1/account` (two capital letters; default US). Kustiq
+    /// refuses an account of the other region without consent: `--country DE` for an EU
+    /// workspace.
+    #[arg(long)]
+    country: Option<String>,
 }
 
 fn parse_version(s: &str) -> Result<ApiVersion, String> {
@@ -87,6 +92,14 @@ async fn main() -> std::process::ExitCode {
         ),
     };
     let sim = Simulator::new(config);
+    if let Some(country) = &args.country {
+        for a in sim.accounts() {
+            if !sim.set_country(&a.id, country) {
+                eprintln!("stripe-sim: --country must be two capital letters, not {country:?}");
+                return std::process::ExitCode::FAILURE;
+            }
+        }
+    }
     let running = match sim.bind(args.port).await {
         Ok(r) => r,
         Err(e) => {

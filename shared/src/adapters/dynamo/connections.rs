@@ -156,6 +156,11 @@ impl GrantStore for DynamoStore {
             Self::grant_item(grant)?,
             condition(grant_expected),
         ));
+        // A new grant of the account cancels a deauthorization still owed for it.
+        ops.push(TxOp::Delete(
+            keys::owed_deauthorization(&grant.account_id),
+            Condition::None,
+        ));
         ops.push(TxOp::Put(
             Item::json(
                 keys::connection_id_route(&grant.connection_id),

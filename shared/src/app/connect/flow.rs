@@ -5,6 +5,7 @@
 //! rules, sealing, one transactional write, backfill queued (`pending`).
 
 use super::ConnectError;
+use super::settings::{ConnectSettings, method_name};
 use super::state::{OAuthState, STATE_TTL_SECS, StateError};
 use crate::domain::connection::{
     BackfillProgress, BackfillWindow, ConnectMethod, Connection, ConnectionStatus, Mode,
@@ -23,82 +24,11 @@ use crate::ports::stripe::{ListFilter, StripeAccount, StripeError, StripeReader}
 use futures::StreamExt;
 use url::Url;
 
-/// The path of the OAuth callback, appended to the public base URL.
-pub const CALLBACK_PATH: &str = "/api/v1/integrations/stripe/oauth/callback";
-
 /// Apps access tokens live one hour when Stripe does not say.
 const DEFAULT_ACCESS_TTL_SECS: i64 = 3_600;
 
 /// Largest number of webhook secrets kept at once (old and new during a rotation).
 pub const MAX_WEBHOOK_SECRETS: usize = 2;
-
-/// What the operator offers: the methods, whether an `sk_…` key is accepted, the
-/// public base URL (for redirect URIs), and this deployment's region.
-#[derive(Debug, Clone)]
-pub struct ConnectSettings {
-    /// The methods offered (`KUSTIQ_CONNECT_METHODS`, default all three).
-    pub methods: Vec<ConnectMethod>,
-    /// Whether `POST …/api-key` accepts a secret key (default no).
-    pub allow_secret_key: bool,
-    /// The public base URL, e.g. `https://api.kustiq.example`.
-    pub public_url: Url,
-    /// This deployment's region.
-    pub region: Region,
-}
-
-impl ConnectSettings {
-    /// Every method, no secret keys, at `public_url` in `region`.
-    pub fn new(public_url: Url, region: Region) -> Self {
-        Self {
-            methods: vec![
-                ConnectMethod::Connect,
-                ConnectMethod::App,
-                ConnectMethod::ApiKey,
-            ],
-            allow_secret_key: false,
-            public_url,
-            region,
-        }
-    }
-
-    /// Parses `connect,app,api_key` (any subset, comma-separated).
-    pub fn parse_methods(raw: &str) -> Result<Vec<ConnectMethod>, String> {
-        raw.split(',')
-            .map(str::trim)
-            .filter(|m| !m.is_empty())
-            .map(|m| match m {
-                "connect" => Ok(ConnectMethod::Connect),
-                "app" => Ok(ConnectMethod::App),
-                "api_key" => Ok(ConnectMethod::ApiKey),
-                other => Err(format!("unknown connection method {other:?}")),
-            })
-            .collect()
-    }
-
-    fn redirect_uri(&self) -> String {
-        format!(
-            "{}{CALLBACK_PATH}",
-            self.public_url.as_str().trim_end_matches('/')
-        )
-    }
-
-    fn offer(&self, method: ConnectMethod) -> Result<(), ConnectError> {
-        if self.methods.contains(&method) {
-            Ok(())
-        } else {
-            Err(ConnectError::MethodDisabled(method_name(method)))
-        }
-    }
-}
-
-/// The wire name of a method.
-pub fn method_name(m: ConnectMethod) -> &'static str {
-    match m {
-        ConnectMethod::Connect => "connect",
-        ConnectMethod::App => "app",
-        ConnectMethod::ApiKey => "api_key",
-    }
-}
 
 /// `GET …/connect`: what the user asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -234,10 +164,7 @@ where
         params: CallbackParams,
         now: Timestamp,
     ) -> Result<Connected, ConnectError> {
-        let raw = params
-            .state
-            .as_deref()
-            .ok_or_else(|| ConnectError::Invalid("the callback has no state".into()))?;
+        let raw = params.state.as_deref().ok_or(StateError::Forged)?;
         let state = OAuthState::verify(&self.state_key().await?, raw, now)?;
         if state.region != self.settings.region || caller.is_some_and(|c| c != &state.workspace_id)
         {

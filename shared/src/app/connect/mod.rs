@@ -7,15 +7,14 @@ mod credentials;
 mod disconnect;
 mod flow;
 mod rotate;
+mod settings;
 pub mod state;
 
 pub use credentials::{SealedReaders, open_webhook_secrets};
 pub use disconnect::{Disconnected, Erased, disconnect, erase};
-pub use flow::{
-    ApiKeyRequest, CallbackParams, ConnectRequest, ConnectSettings, Connected, Connector,
-    method_name,
-};
+pub use flow::{ApiKeyRequest, CallbackParams, ConnectRequest, Connected, Connector};
 pub use rotate::{Rotated, rotate_all};
+pub use settings::{CALLBACK_PATH, ConnectSettings, method_name};
 
 use crate::domain::connection::Mode;
 use crate::domain::region::Region;

@@ -2,7 +2,7 @@
 //! rotating refresh token; concurrent refreshes serialized; `invalid_grant` shows
 //! ERR_ST_401; the credential job refreshes and re-seals.
 
-use crate::connect::{ConnectBench, wsid};
+use crate::connect_bench::{ConnectBench, wsid};
 use futures::future::join_all;
 use kustiq::app::connect::rotate_all;
 use kustiq::ports::connections::{Credential, GrantStore};
@@ -115,7 +115,7 @@ async fn the_credential_job_refreshes_apps_tokens_and_reseals_every_credential()
     let key = bench
         .api_key(
             "ws_job2",
-            crate::connect::key_body(&bench.account(1).restricted_key),
+            crate::connect_bench::key_body(&bench.account(1).restricted_key),
         )
         .await;
     assert_eq!(key.status, 200, "{:?}", key.body);

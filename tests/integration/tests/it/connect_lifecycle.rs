@@ -1,7 +1,7 @@
 //! A connection's life after connect: revoked by Stripe, mode separation,
 //! disconnect and reconnect keeping history, and erase leaving no Stripe-derived item.
 
-use crate::connect::{ConnectBench, key_body, wsid};
+use crate::connect_bench::{ConnectBench, key_body, wsid};
 use kustiq::ports::readers::ConnectionReaders;
 use kustiq::ports::stripe::StripeError;
 use serde_json::{Value, json};
@@ -197,4 +197,50 @@ async fn erase_leaves_no_stripe_derived_item_and_scores_lose_the_billing_family(
     assert_eq!(status["connected"], json!(false));
     assert!(bench.connection("ws_er1").await.is_none());
     let _ = wsid("ws_er1");
+}
+
+#[tokio::test]
+async fn an_owed_deauthorization_is_retried_by_the_credential_job_and_a_reconnect_cancels_it() {
+    use kustiq::app::connect::rotate_all;
+    use kustiq::domain::ids::StripeAccountId;
+    use kustiq::ports::connections::GrantStore;
+    let bench = ConnectBench::new().await;
+    let (a0, a1) = (bench.account(0), bench.account(1));
+    let id = |s: &str| StripeAccountId::parse(s).unwrap_or_else(|e| panic!("{e}"));
+    // As a disconnect whose deauthorize failed leaves them.
+    for a in [&a0, &a1] {
+        bench
+            .store
+            .queue_deauthorization(&id(&a.id))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    // Connecting a0 again (the simulator's consent picks the first account) cancels
+    // what was owed for it.
+    assert_eq!(bench.connect_oauth("ws_ow1", "mode=test").await.status, 200);
+    let owed = bench
+        .store
+        .owed_deauthorizations()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        owed,
+        vec![id(&a1.id)],
+        "a connect of a0 cancelled its owed deauthorization"
+    );
+    let run = rotate_all(&bench.readers, bench.clock_now())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(run.deauthorized, 1, "{run:?}");
+    assert!(
+        bench
+            .store
+            .owed_deauthorizations()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .is_empty()
+    );
+    // Stripe revoked a1: its key no longer reads.
+    let key = bench.api_key("ws_ow2", key_body(&a1.restricted_key)).await;
+    key.assert_refused(409, "ERR_ST_401");
 }

@@ -2,7 +2,7 @@
 //! every crate) during connect (Connect, Apps, restricted key) → reads → refresh →
 //! webhook secret → credential job → disconnect is captured and searched.
 
-use crate::connect::{ConnectBench, key_body};
+use crate::connect_bench::{ConnectBench, key_body};
 use kustiq::app::connect::rotate_all;
 use kustiq::ports::connections::{Credential, GrantStore};
 use kustiq::ports::keys::{SealContext, SealPurpose, Sealer};
@@ -84,7 +84,7 @@ async fn no_token_key_or_secret_reaches_a_log_line() {
     // outside the capture's meaning: the test reads them to search for them).
     let (grant, _) = app
         .store
-        .grant(&crate::connect::wsid("ws_lg2"))
+        .grant(&crate::connect_bench::wsid("ws_lg2"))
         .await
         .unwrap_or_else(|e| panic!("{e}"))
         .unwrap_or_else(|| panic!("no grant"));

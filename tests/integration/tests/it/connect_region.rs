@@ -2,7 +2,7 @@
 //! unless the user consents, which is recorded and shown; an EU connect writes
 //! nothing to the US table and its ciphertext does not open with the US key.
 
-use crate::connect::{ConnectBench, key_body, wsid};
+use crate::connect_bench::{ConnectBench, key_body, wsid};
 use kustiq::adapters::kms::KmsSealer;
 use kustiq::domain::region::Region;
 use kustiq::ports::connections::GrantStore;

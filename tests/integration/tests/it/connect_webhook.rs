@@ -1,7 +1,7 @@
 //! A restricted-key connection's own webhook endpoint: events verified with the
 //! secrets the user set (two during a rotation), nothing applied after disconnect.
 
-use crate::connect::{ConnectBench, key_body};
+use crate::connect_bench::{ConnectBench, key_body};
 use serde_json::{Value, json};
 
 /// The first customer event of `account`, without `account` (as a direct endpoint sends it).
@@ -55,7 +55,7 @@ async fn a_restricted_key_connection_receives_events_signed_with_its_own_secrets
     // The platform secret does not sign for this endpoint, nor a stranger's.
     let e1 = direct_event(&bench, &acct.id, 1).to_string();
     let before = bench.snapshot().await;
-    for wrong in [crate::connect::PLATFORM_WEBHOOK_SECRET, "whsec_b"] {
+    for wrong in [crate::connect_bench::PLATFORM_WEBHOOK_SECRET, "whsec_b"] {
         bench
             .post_signed(&path, &e1, wrong)
             .await

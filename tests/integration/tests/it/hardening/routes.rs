@@ -43,6 +43,33 @@ const GATES: &[(&str, &str, Access, u16)] = &[
         200,
     ),
     ("GET", "/api/v1/churn/at-risk", Access::Pro, 200),
+    // No connection on the bench: nothing to sync or backfill.
+    ("POST", "/api/v1/integrations/stripe/sync", Access::Pro, 404),
+    (
+        "POST",
+        "/api/v1/integrations/stripe/backfill",
+        Access::Pro,
+        404,
+    ),
+    (
+        "GET",
+        "/api/v1/integrations/stripe/matches",
+        Access::Pro,
+        200,
+    ),
+    // The empty body is not a mapping.
+    (
+        "PATCH",
+        "/api/v1/integrations/stripe/customer-mapping/{profile_id}",
+        Access::Pro,
+        400,
+    ),
+    (
+        "POST",
+        "/api/v1/integrations/stripe/rematch",
+        Access::Pro,
+        200,
+    ),
 ];
 
 /// The Plans table of docs/errors.md: route → (free, insight, pro) cells.
