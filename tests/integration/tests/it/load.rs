@@ -255,6 +255,13 @@ async fn a_bounded_webhook_flood_loses_nothing_and_scores_like_an_ordered_replay
         .filter(|((_, o), _)| o == "deferred")
         .map(|(_, n)| n)
         .sum();
+    // Their customers were rescored a minute later than the replay scores them,
+    // so for those only the billing state is compared.
+    let retried: std::collections::BTreeSet<String> = answers
+        .iter()
+        .filter(|(_, _, o)| o == "deferred")
+        .filter_map(|(i, ..)| customer_of(&events[*i]))
+        .collect();
     if deferred > 0 {
         load.clock.advance(60);
         load.retry_due(1_000).await;
@@ -272,6 +279,10 @@ async fn a_bounded_webhook_flood_loses_nothing_and_scores_like_an_ordered_replay
             events[*i]["id"], a.body
         );
     }
+    eprintln!(
+        "load: {deferred} deferred and retried ({} customers)",
+        retried.len()
+    );
     let (got, want) = (
         outcome(&load, &ws, &customers).await,
         outcome(&replay, &replay_ws, &customers).await,
@@ -282,7 +293,10 @@ async fn a_bounded_webhook_flood_loses_nothing_and_scores_like_an_ordered_replay
     );
     let differ: Vec<&String> = want
         .keys()
-        .filter(|c| got.get(*c) != want.get(*c))
+        .filter(|c| match (got.get(*c), want.get(*c)) {
+            (Some(g), Some(w)) if retried.contains(*c) => g.0 != w.0,
+            (g, w) => g != w,
+        })
         .collect();
     assert!(
         differ.is_empty(),
