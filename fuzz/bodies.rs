@@ -47,3 +47,72 @@ pub fn event_parse(data: &[u8]) -> bool {
     assert_eq!(again, event);
     true
 }
+
+/// Fuzzes the profile body of `PUT /api/v1/profiles/{id}`: never panics, every
+/// refusal is a client error (400 or 413), and what parses is a profile with
+/// only families a caller may supply. Returns whether the input parsed.
+pub fn profile_body(data: &[u8]) -> bool {
+    use kustiq::domain::engine::Family;
+    use kustiq::domain::ids::ProfileId;
+    let Ok(id) = ProfileId::parse("p_fuzz") else {
+        return false;
+    };
+    match kustiq::http::dashboard::parse_profile(id, data) {
+        Ok(profile) => {
+            assert!(!profile.families.contains_key(&Family::Billing));
+            assert!(serde_json::to_vec(&profile).is_ok());
+            true
+        }
+        Err(e) => {
+            assert!(
+                matches!(e.status(), 400 | 413),
+                "a refused body is the client's error: {e}"
+            );
+            false
+        }
+    }
+}
+
+/// Fuzzes what the API reads from a request line: the path (split into route
+/// segments) and the at-risk query's cursor. The input is split at the first
+/// newline into a path and a query string. Never panics; a path's segments are
+/// never empty, `.` or `..`; a cursor opens only if it is one we sealed for this
+/// workspace and query, and what opens seals back to a cursor that opens the same.
+pub fn api_request_line(data: &[u8]) {
+    use kustiq::app::cursor;
+    use kustiq::domain::ids::WorkspaceId;
+    let split = data.iter().position(|&b| b == b'\n').unwrap_or(data.len());
+    let (path, query) = data.split_at(split);
+    let path = String::from_utf8_lossy(path);
+    if let Some(segments) = kustiq::http::router::segments(&path) {
+        assert!(
+            segments
+                .iter()
+                .all(|s| !s.is_empty() && *s != "." && *s != ".."),
+            "{segments:?}"
+        );
+    }
+    let (Ok(ws), Ok(other)) = (
+        WorkspaceId::parse("ws_fuzz"),
+        WorkspaceId::parse("ws_other"),
+    ) else {
+        return;
+    };
+    let key = Secret::new("fuzz-cursor-key");
+    let query = query.get(1..).unwrap_or_default();
+    for (name, value) in url::form_urlencoded::parse(query) {
+        if name != "cursor" {
+            continue;
+        }
+        if let Ok(opened) = cursor::open(&key, &ws, "at-risk:score", &value) {
+            let sealed = cursor::seal(&key, &ws, "at-risk:score", &opened);
+            assert_eq!(
+                cursor::open(&key, &ws, "at-risk:score", &sealed),
+                Ok(opened.clone())
+            );
+            // Bound to the workspace and the query.
+            assert!(cursor::open(&key, &other, "at-risk:score", &sealed).is_err());
+            assert!(cursor::open(&key, &ws, "matches", &sealed).is_err());
+        }
+    }
+}

@@ -224,3 +224,62 @@ fn webhook_header_survives_mutated_headers() {
         bodies::webhook_header(&input);
     }
 }
+
+#[test]
+fn profile_bodies_are_parsed_or_refused_as_client_errors() {
+    let seeds: Vec<Vec<u8>> = [
+        r#"{"email":"a@acme.io","domain":"acme.io","name":"A","stripe_customer_id":"cus_1","families":{"crm":[{"signal":"champion_left","impact":12.5,"explanation":"x","evidence":["e"]}],"support":[]},"classifier_churn_risk":40}"#,
+        r#"{"families":{"product_usage":[{"signal":"seats_down","impact":-3}]}}"#,
+        r#"{}"#,
+    ]
+    .iter()
+    .map(|s| s.as_bytes().to_vec())
+    .collect();
+    let mut rng = rng();
+    let mut parsed = 0usize;
+    for n in 0..iterations() {
+        let pick = rng.usize(0..seeds.len());
+        let input = match n % 10 {
+            0 => random_bytes(&mut rng),
+            1..=5 => mutate_json(&mut rng, &seeds[pick]),
+            _ => mutate(&mut rng, &seeds[pick], &seeds),
+        };
+        parsed += usize::from(bodies::profile_body(&input));
+    }
+    eprintln!("{parsed} of {} profile bodies parsed", iterations());
+    assert!(
+        parsed > iterations() / 20,
+        "only {parsed} mutated profile bodies parsed"
+    );
+}
+
+#[test]
+fn request_lines_never_panic_and_cursors_open_only_where_sealed() {
+    use kustiq::domain::ids::WorkspaceId;
+    use kustiq::ports::store::StoreCursor;
+    let ws = WorkspaceId::parse("ws_fuzz").unwrap();
+    let key = kustiq::domain::secret::Secret::new("fuzz-cursor-key");
+    let sealed = kustiq::app::cursor::seal(
+        &key,
+        &ws,
+        "at-risk:score",
+        &StoreCursor::new("eyJwayI6IldTI2EifQ".to_owned()),
+    );
+    let seeds: Vec<Vec<u8>> = vec![
+        format!("/api/v1/churn/at-risk\nlimit=25&cursor={sealed}").into_bytes(),
+        b"/api/v1/profiles/p1/churn\ncursor=&cursor=%00".to_vec(),
+        b"//api/./v1/../x%2e%2e\n%ff=%fe&cursor=a.b".to_vec(),
+    ];
+    let mut rng = rng();
+    for n in 0..iterations() {
+        let input = if n % 10 == 0 {
+            random_bytes(&mut rng)
+        } else {
+            let pick = rng.usize(0..seeds.len());
+            mutate(&mut rng, &seeds[pick], &seeds)
+        };
+        bodies::api_request_line(&input);
+    }
+    // The seed itself takes the path where a cursor opens.
+    bodies::api_request_line(&seeds[0]);
+}

@@ -8,7 +8,7 @@ use crate::domain::secret::Secret;
 use crate::http::Settings;
 use crate::http::auth::{Gate, Identity};
 use crate::http::error::{ApiError, json_response, ok};
-use crate::http::router::{Reply, Routes, method_not_allowed};
+use crate::http::router::{Reply, Routes, method_not_allowed, once_each};
 use crate::ports::clock::Clock;
 use crate::ports::connections::{ConnectionStore, GrantStore, StateLedger, StripeDataEraser};
 use crate::ports::keys::Sealer;
@@ -169,6 +169,7 @@ where
     /// `GET …/connect?mode=&backfill=&method=[&cross_region=accept]`: 302 to Stripe.
     async fn start(&self, req: &Request) -> Reply {
         let who = self.caller(req)?;
+        once_each(req, &["method", "mode", "backfill", "cross_region"])?;
         let q = req.query_string_parameters();
         let method = match q.first("method") {
             None | Some("connect") => ConnectMethod::Connect,
@@ -194,6 +195,7 @@ where
 
     /// `GET …/oauth/callback?code=&state=` (or `error=access_denied`).
     async fn callback(&self, req: &Request) -> Reply {
+        once_each(req, &["code", "state", "error"])?;
         let q = req.query_string_parameters();
         let params = CallbackParams {
             code: q.first("code").map(str::to_owned),

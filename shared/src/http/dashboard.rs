@@ -14,7 +14,7 @@ use crate::domain::segment::{SegmentFilter, SegmentOrder};
 use crate::http::api::ApiRoutes;
 use crate::http::auth::Gate;
 use crate::http::error::{ApiError, ok};
-use crate::http::router::Reply;
+use crate::http::router::{Reply, once_each};
 use crate::ports::billing::BillingStore;
 use crate::ports::connections::ConnectionStore;
 use crate::ports::profiles::ProfileStore;
@@ -58,7 +58,7 @@ struct ProfileBody {
 /// Reads a profile body: a JSON object (never an array read by field
 /// position), known fields only. Messages name the rule and the position,
 /// never the caller's input or our internal types.
-fn parse_profile(id: ProfileId, body: &[u8]) -> Result<Profile, ApiError> {
+pub fn parse_profile(id: ProfileId, body: &[u8]) -> Result<Profile, ApiError> {
     if body.len() > MAX_PROFILE_BYTES {
         return Err(ApiError::too_large(format!(
             "a profile body is at most {MAX_PROFILE_BYTES} bytes"
@@ -423,6 +423,17 @@ pub async fn at_risk<S: ProfileStore, K: SecretSource>(
     req: &Request,
 ) -> Reply {
     let who = api.caller(req, Gate::Pro)?;
+    once_each(
+        req,
+        &[
+            "limit",
+            "cursor",
+            "sort",
+            "lifecycle",
+            "min_score",
+            "involuntary",
+        ],
+    )?;
     let query = req.query_string_parameters();
     let limit = match query.first("limit") {
         None => PageSize::new(DEFAULT_PAGE),

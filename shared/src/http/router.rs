@@ -83,6 +83,23 @@ pub fn method_not_allowed<'a>(req: &Request) -> Option<BoxFuture<'a, Reply>> {
     Some(Box::pin(async move { Err(err) }))
 }
 
+/// Refuses a request that gives any of `keys` (the query parameters a route
+/// reads) more than once: which of two limits, cursors or states was meant is
+/// a guess we do not make (and a cache or proxy in between may guess the other).
+pub(crate) fn once_each(req: &Request, keys: &[&str]) -> Result<(), ApiError> {
+    use lambda_http::RequestExt;
+    let query = req.query_string_parameters();
+    match keys
+        .iter()
+        .find(|k| query.all(k).is_some_and(|v| v.len() > 1))
+    {
+        Some(key) => Err(ApiError::bad_request(format!(
+            "query parameter {key} given more than once"
+        ))),
+        None => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::segments;

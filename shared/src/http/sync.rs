@@ -11,7 +11,7 @@ use crate::domain::matching::{AUTO_MATCH_MIN, MatchStatus};
 use crate::http::Settings;
 use crate::http::auth::{Gate, Identity};
 use crate::http::error::{ApiError, json_response, ok};
-use crate::http::router::{Reply, Routes, method_not_allowed};
+use crate::http::router::{Reply, Routes, method_not_allowed, once_each};
 use crate::ports::clock::Clock;
 use crate::ports::matches::MatchRecord;
 use crate::ports::secrets::{SecretName, SecretSource};
@@ -168,6 +168,7 @@ where
     /// `GET …/matches?status=matched|review|unmatched&limit=&cursor=`.
     async fn matches(&self, req: &Request) -> Reply {
         let who = self.caller(req)?;
+        once_each(req, &["status", "limit", "cursor"])?;
         let query = req.query_string_parameters();
         let status = match query.first("status") {
             None => MatchStatus::Matched,

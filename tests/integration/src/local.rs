@@ -23,7 +23,26 @@ pub struct LocalServer {
     pub dir: tempfile::TempDir,
     /// Its store, reached in-process, to check what requests stored.
     pub store: DynamoStore,
+    /// Every `(method, path template)` it mounts, for tests that walk them all.
+    pub routes: Vec<(&'static str, &'static str)>,
     http: reqwest::Client,
+}
+
+/// The endpoint secret every [`LocalServer`] verifies webhooks with
+/// (`KUSTIQ_STRIPE_WEBHOOK_SECRET`, as `kustiq-local serve` reads it).
+pub const WEBHOOK_SECRET: &str = "whsec_local_tests";
+
+/// Sets `KUSTIQ_STRIPE_WEBHOOK_SECRET` for this process, once, before the
+/// first runner reads its environment: without it a signed delivery is the
+/// server's configuration error (500), not the sender's.
+fn configure_webhook_secret() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: the same value is written once per process, before any runner
+        // reads the environment; nextest runs each test in its own process, and
+        // no test reads this variable through libc while it is set.
+        unsafe { std::env::set_var("KUSTIQ_STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET) };
+    });
 }
 
 /// A pro plan's claims for `workspace` in the EU, issued at `iat`, expiring at `exp`.
@@ -45,6 +64,7 @@ pub fn now() -> i64 {
 impl LocalServer {
     /// Starts the EU runner with `limits`; its token is for `workspace`, valid an hour.
     pub async fn start(workspace: &str, limits: Limits) -> Self {
+        configure_webhook_secret();
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let stack = start(dir.path(), Region::Eu)
             .await
@@ -55,6 +75,7 @@ impl LocalServer {
             .unwrap_or_else(|e| panic!("{e}"));
         let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
         let store = stack.store.clone();
+        let routes = stack.router.routes();
         let local = Local {
             router: stack.router.clone(),
             tokens: stack.tokens.clone(),
@@ -69,6 +90,7 @@ impl LocalServer {
             token,
             dir,
             store,
+            routes,
             http: crate::http(),
         }
     }
@@ -118,4 +140,21 @@ impl LocalServer {
     pub async fn assert_nothing_stored(&self, before: &TableSnapshot, what: &str) {
         assert_nothing_stored(&self.store, before, what).await;
     }
+}
+
+/// The local runner's HTTP front (`serve_with`, as `kustiq-local serve` runs it)
+/// over `router` — a bench's, whose store and clock the test controls — on a
+/// free loopback port. Returns its base URL, `http://<addr>`.
+pub async fn front(router: kustiq::http::Router, limits: Limits) -> String {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let tokens = kustiq_local::token::TokenKey::load_or_create(dir.path())
+        .unwrap_or_else(|e| panic!("token key: {e}"));
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+    tokio::spawn(async move {
+        let _ = serve_with(listener, Local { router, tokens }, limits).await;
+    });
+    format!("http://{addr}")
 }

@@ -28,11 +28,11 @@ fn claims(iat: i64, exp: i64) -> Claims {
 
 /// One answer read off the socket until the server closes it.
 #[derive(Debug)]
-struct Answer {
-    status: u16,
-    body: Value,
-    raw: String,
-    elapsed: Duration,
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) body: Value,
+    pub(crate) raw: String,
+    pub(crate) elapsed: Duration,
 }
 
 /// Writes `parts` with `gap` between them (a slow client), reads the answer.
@@ -59,7 +59,8 @@ async fn exchange(addr: SocketAddr, parts: Vec<Vec<u8>>, gap: Duration) -> Answe
     answer(&buf, started.elapsed())
 }
 
-async fn send(addr: SocketAddr, raw: impl Into<Vec<u8>>) -> Answer {
+/// Writes `raw` to a fresh connection and reads the whole answer (also used by `hostile`).
+pub(crate) async fn send(addr: SocketAddr, raw: impl Into<Vec<u8>>) -> Answer {
     exchange(addr, vec![raw.into()], Duration::ZERO).await
 }
 
