@@ -125,7 +125,14 @@ pub fn advance(previous: Option<&StoredScore>, mut next: StoredScore) -> StoredS
         .map(|b| round1(next.score.score - b))
         .unwrap_or(0.0);
     next.trail = trail;
-    next.change = (moved || !changes.is_empty()).then_some(ScoreChange {
+    // The billing family appearing or going (connect, disconnect, erase) is a change of
+    // its own, even when its factors carried no impact.
+    let billing_flipped = previous.is_some_and(|p| {
+        p.billing.is_some() != next.billing.is_some()
+            || p.score.families.contains_key(&Family::Billing)
+                != next.score.families.contains_key(&Family::Billing)
+    });
+    next.change = (moved || !changes.is_empty() || billing_flipped).then_some(ScoreChange {
         previous_score,
         factors: changes,
     });

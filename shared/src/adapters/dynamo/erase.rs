@@ -13,8 +13,9 @@ use crate::ports::store::StoreError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
 
-/// Sort-key prefixes of the Stripe-derived items in a workspace's partition.
-const DERIVED: [&str; 3] = ["BILL#", "CHG#", "MATCH#"];
+/// Sort-key prefixes of the Stripe-derived items in a workspace's partition: billing
+/// states, charge owners, matches and the match table's records.
+const DERIVED: [&str; 4] = ["BILL#", "CHG#", "MATCH#", keys::MATCH_RECORD_PREFIX];
 
 impl DynamoStore {
     /// Every key whose partition key starts with one of `prefixes` (a filtered Scan).
@@ -88,21 +89,35 @@ impl StripeDataEraser for DynamoStore {
                     }
                     self.delete(&item.key, Condition::Version(item.version))
                         .await?;
+                    // Its sync state (cursors name Stripe objects) goes with it.
+                    self.delete(&keys::sync_state(workspace), Condition::None)
+                        .await?;
                 }
             }
         }
-        // Score-history entries caused by a Stripe event carry its id in their key.
+        // Score-history entries caused by a Stripe event name it (`reason`); a profile
+        // update's entries hold no Stripe id and stay.
         for profile in &profiles {
             let mut q =
                 Query::partition(Index::Table, keys::history(workspace, &profile.profile_id));
             q.sort = SortKey::Any;
             for entry in self.query_all(&q).await? {
-                if entry.key.sk.contains("#evt_") {
+                let stripe_event = entry.key.sk.contains("#evt_")
+                    || entry
+                        .parse::<serde_json::Value>()
+                        .is_ok_and(|v| v["reason"].as_str().is_some_and(|r| r.contains("evt_")));
+                if stripe_event {
                     self.delete(&entry.key, Condition::None).await?;
                 }
             }
         }
-        let mut prefixes = vec![format!("EVT#{workspace}#")];
+        // Recorded events, and outbound events queued or delivered (their payloads cite
+        // Stripe evidence).
+        let mut prefixes = vec![
+            format!("EVT#{workspace}#"),
+            format!("OBX#{workspace}#"),
+            format!("DLV#{workspace}#"),
+        ];
         if let Some(account) = account {
             prefixes.push(format!("ACCT#{account}#"));
         }

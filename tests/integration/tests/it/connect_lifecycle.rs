@@ -183,7 +183,11 @@ async fn erase_leaves_no_stripe_derived_item_and_scores_lose_the_billing_family(
     }
     let after = bench.table_text().await;
     for id in &ids {
-        assert!(!after.contains(id.as_str()), "{id} survived the erase");
+        let holders: Vec<&str> = after.lines().filter(|l| l.contains(id.as_str())).collect();
+        assert!(
+            !after.contains(id.as_str()),
+            "{id} survived the erase in {holders:?}"
+        );
     }
     for i in 0..5 {
         let churn = bench.churn("ws_er1", &format!("p{i}")).await;

@@ -57,7 +57,10 @@ async fn environment(bench: &Bench) -> Vec<(&'static str, String)> {
     vec![
         ("KUSTIQ_ENV", "test".to_owned()),
         ("KUSTIQ_KMS_KEY_ID", kms_key),
-        ("KUSTIQ_PUBLIC_URL", "https://api.eu.kustiq.example".to_owned()),
+        (
+            "KUSTIQ_PUBLIC_URL",
+            "https://api.eu.kustiq.example".to_owned(),
+        ),
         ("KUSTIQ_STRIPE_CLIENT_ID", stripe_sim::CLIENT_ID.to_owned()),
         ("KUSTIQ_REGION", "eu".to_owned()),
         ("AWS_REGION", "eu-central-1".to_owned()),

@@ -60,6 +60,18 @@ const OPENS_CREDENTIALS: [(&str, &[&str], &str); 4] = [
 ];
 
 async fn aws() -> Aws {
+    // The builders read these from the process (nextest runs each test in its own process).
+    for (k, v) in [
+        ("KUSTIQ_PUBLIC_URL", "https://api.eu.kustiq.example"),
+        ("KUSTIQ_STRIPE_CLIENT_ID", "ca_template"),
+        (
+            "KUSTIQ_KMS_KEY_ID",
+            "arn:aws:kms:eu-central-1:123456789012:key/00000000-0000-0000-0000-000000000000",
+        ),
+    ] {
+        // SAFETY: set before any thread of this test reads the environment.
+        unsafe { std::env::set_var(k, v) };
+    }
     let env: BTreeMap<&str, &str> = [
         ("KUSTIQ_REGION", "eu"),
         ("AWS_REGION", "eu-central-1"),

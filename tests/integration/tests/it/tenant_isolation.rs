@@ -9,13 +9,15 @@
 
 use kustiq::adapters::kms::KmsSealer;
 use kustiq::adapters::local::secrets::EnvSecrets;
+use kustiq::adapters::outbound::{HttpSender, SendTimeouts};
 use kustiq::adapters::runtime::Secrets;
 use kustiq::adapters::stripe::{Platform, StripeClient, StripeConfig};
 use kustiq::app::connect::{ConnectSettings, Connector};
+use kustiq::app::outbound::target::TargetPolicy;
 use kustiq::domain::connection::Mode;
 use kustiq::domain::ids::WorkspaceId;
 use kustiq::domain::region::Region;
-use kustiq::http::{ConnectRoutes, DisconnectRoutes, Router};
+use kustiq::http::{ConnectRoutes, DisconnectRoutes, OutboundRoutes, Router};
 use kustiq::ports::clock::Clock;
 use kustiq::ports::events::{EventLog, EventStatus};
 use kustiq_tests::simulated::Simulated;
@@ -114,6 +116,7 @@ async fn every_group(b: &Bench) -> Router {
         Platform::new(client, stripe_sim::CLIENT_ID, secrets())
     };
     let (config, arn) = moto::create_kms_key(Region::Eu.aws_region()).await;
+    let arn_for_outbound = arn.clone();
     let sealer = Arc::new(KmsSealer::new(&config, arn));
     let clock: Arc<dyn Clock> = Arc::new(b.clock.clone());
     let public = url::Url::parse("http://127.0.0.1:8080").unwrap_or_else(|e| panic!("{e}"));
@@ -133,6 +136,14 @@ async fn every_group(b: &Bench) -> Router {
         .mount(DisconnectRoutes {
             store: b.store.clone(),
             platform: platform(),
+            clock: clock.clone(),
+            settings: b.settings.clone(),
+        })
+        .mount(OutboundRoutes {
+            store: b.store.clone(),
+            sealer: Arc::new(KmsSealer::new(&config, arn_for_outbound)),
+            sender: HttpSender::new(TargetPolicy::LOCAL, SendTimeouts::default())
+                .unwrap_or_else(|e| panic!("{e}")),
             clock,
             settings: b.settings.clone(),
         })
@@ -191,15 +202,40 @@ async fn workspace_a_can_neither_read_nor_change_b_nor_learn_it_exists_on_any_ro
             "the test mounts {r:?}: add its group to every_group"
         );
     }
+    // What A's answers must never show: B's data, not ids A itself sent.
+    let mut leaks = vec![B_MARKER.to_owned(), given.account.clone(), B.to_owned()];
+    leaks.extend(given.customers());
+    // B's outbound endpoint: its id fills `{id}`.
+    let registered = router
+        .handle(b.authed(
+            "POST",
+            "/api/v1/webhook-endpoints",
+            B,
+            Some(
+                json!({"url": "http://127.0.0.1:9/b-hook", "events": ["profile.entered_at_risk"]}),
+            ),
+        ))
+        .await;
+    let registered: Value = match registered.body() {
+        lambda_http::Body::Text(t) => serde_json::from_str(t).unwrap_or(Value::Null),
+        _ => Value::Null,
+    };
+    let endpoint_b = registered["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("B registers an endpoint: {registered}"))
+        .to_owned();
+    // B as it stands, its endpoint included: nothing of it may change below.
+    let b_before = TableSnapshot::take(&b.store).await.only(is_b);
     let of_b: HashMap<&str, String> = HashMap::from([
+        ("id", endpoint_b.clone()),
         ("profile_id", "b_secret".to_owned()),
         ("event_id", failure.id.as_str().to_owned()),
         ("connection_id", B.to_owned()),
     ]);
-    let nobody: HashMap<&str, String> = HashMap::from([("event_id", "evt_nobody0000".to_owned())]);
-    // What A's answers must never show: B's data, not ids A itself sent.
-    let mut leaks = vec![B_MARKER.to_owned(), given.account.clone(), B.to_owned()];
-    leaks.extend(given.customers());
+    let nobody: HashMap<&str, String> = HashMap::from([
+        ("event_id", "evt_nobody0000".to_owned()),
+        ("id", "we_000000000000000000000000".to_owned()),
+    ]);
     for (method, template) in &routes {
         let path_b = fill(template, &of_b, "b_resource_1");
         let path_nobody = fill(template, &nobody, "nobody_0001");
