@@ -180,9 +180,10 @@ async fn a_backfill_killed_at_random_points_ends_in_the_state_of_an_uninterrupte
     let mut rng = fastrand_like(7);
     loop {
         let worker = killed.worker_with(&killed.readers, Duration::from_secs(600));
-        // Random points; the window widens as kills add up, so a slow (loaded) machine
-        // still gets through between kills.
-        let kill_after = Duration::from_millis((300 + rng() % 2200) * (1 + kills / 8));
+        // Random points, short enough that an idle machine (where the whole backfill
+        // takes a second or two) is still interrupted several times; the window widens
+        // as kills add up, so a slow (loaded) machine still gets through between kills.
+        let kill_after = Duration::from_millis((50 + rng() % 400) * (1 + kills / 8));
         let run = worker.run_workspace(&killed.ws, Instant::now() + Duration::from_secs(600));
         match tokio::time::timeout(kill_after, run).await {
             Ok(Ok(Outcome::Finished(RunKind::Backfill))) => break,
