@@ -84,6 +84,7 @@ pub mod emulator;
 pub mod eventbridge;
 pub mod faults;
 pub mod local;
+pub mod logs;
 pub mod openapi;
 pub mod outbound;
 pub mod simulated;

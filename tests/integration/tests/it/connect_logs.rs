@@ -6,26 +6,8 @@ use crate::connect_bench::{ConnectBench, key_body};
 use kustiq::app::connect::rotate_all;
 use kustiq::ports::connections::{Credential, GrantStore};
 use kustiq::ports::keys::{SealContext, SealPurpose, Sealer};
+use kustiq_tests::logs::LogSink as Sink;
 use serde_json::json;
-use std::sync::{Arc, Mutex};
-
-/// Everything the subscriber writes.
-#[derive(Clone, Default)]
-struct Sink(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Sink {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 #[tokio::test]
 async fn no_token_key_or_secret_reaches_a_log_line() {
@@ -117,8 +99,7 @@ async fn no_token_key_or_secret_reaches_a_log_line() {
         }
     }
 
-    let logs =
-        String::from_utf8_lossy(&sink.0.lock().unwrap_or_else(|e| e.into_inner())).into_owned();
+    let logs = String::from_utf8_lossy(&sink.bytes()).into_owned();
     assert!(
         logs.contains("Stripe connected"),
         "the capture saw the flow"

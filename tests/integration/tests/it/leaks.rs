@@ -5,26 +5,8 @@
 //! field of Stripe's payment-method objects either.
 
 use kustiq_local::demo::{DemoArgs, run};
+use kustiq_tests::logs::LogSink as Sink;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
-
-/// Everything the subscriber writes.
-#[derive(Clone, Default)]
-struct Sink(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Sink {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 /// Every file under `dir`, as (path, bytes).
 fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
@@ -123,7 +105,7 @@ async fn after_a_demo_run_no_credential_card_number_or_payment_method_field_is_s
     .unwrap_or_else(|e| panic!("demo: {e}"));
     assert!(summary.backfilled > 40, "the demo read the account");
 
-    let logs = sink.0.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let logs = sink.bytes();
     assert!(logs.len() > 10_000, "the subscriber captured the run");
     let mut places = files(dir.path());
     assert!(
