@@ -11,6 +11,7 @@ use crate::domain::ids::{StripeCustomerId, WorkspaceId};
 use crate::domain::payments::ChargeOwner;
 use crate::domain::profile_history::advance;
 use crate::domain::time::Timestamp;
+use crate::ports::connections::RouteGuard;
 use crate::ports::events::EventRecord;
 use crate::ports::ingest::{Commit, Committed, IngestStore};
 use crate::ports::store::StoreError;
@@ -31,6 +32,9 @@ pub struct Input {
     pub feeds_scores: bool,
     /// Why the score changed, for the history (`evt_…`, `backfill`, …).
     pub reason: String,
+    /// The account route a webhook was routed by (see [`RouteGuard`]); `None` for
+    /// work whose workspace is not in doubt (backfill, sync, replay by workspace).
+    pub route: Option<RouteGuard>,
 }
 
 /// How a pass through the pipe ended.
@@ -61,6 +65,10 @@ pub enum ApplyError {
     /// Every optimistic round raced with another writer.
     #[error("billing state kept changing concurrently")]
     Contended,
+    /// The account's route changed since the event was routed by it: nothing
+    /// written; route the event again.
+    #[error("the Stripe account's route changed")]
+    RouteChanged,
 }
 
 /// The customer observations belong to: named on an observation, or learned
@@ -140,8 +148,14 @@ pub async fn apply<S: IngestStore>(
             charge_owners: input.charge_owners.clone(),
             score,
             outbox,
+            route: input.route.clone(),
         };
-        let committed = store.commit(&commit).await?;
+        let committed = match store.commit(&commit).await {
+            Err(StoreError::Conflict) if input.route.is_some() => {
+                return Err(ApplyError::RouteChanged);
+            }
+            other => other?,
+        };
         Ok::<_, ApplyError>(Round::from_commit(committed, |c| match c {
             Committed::Duplicate => Applied::Duplicate,
             _ => Applied::Done {

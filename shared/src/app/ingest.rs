@@ -108,9 +108,70 @@ where
     let Some(account) = &event.account else {
         return Ok(Ingested::Ignored(Ignored::UnknownAccount));
     };
-    let Some(connection) = store.connection_for_account(account).await? else {
-        return Ok(Ingested::Ignored(Ignored::UnknownAccount));
-    };
+    // A warm process routes from its route cache; the commit carries the route's
+    // guard, and every other decision is made on a route read now.
+    let mut fresh = false;
+    for _ in 0..ROUTE_ATTEMPTS {
+        let Some(routed) = store.route_for_account(account, fresh).await? else {
+            return Ok(Ingested::Ignored(Ignored::UnknownAccount));
+        };
+        let connection = &routed.connection;
+        let applies = connection.status == ConnectionStatus::Connected
+            && Mode::from_livemode(event.livemode) == connection.mode
+            && !is_deauth;
+        if !applies && routed.cached {
+            fresh = true;
+            continue;
+        }
+        if !applies {
+            return refuse(store, connection, &event, now).await;
+        }
+        let observed = observe(store, sources, connection, &event, now).await?;
+        let record = EventRecord {
+            workspace_id: connection.workspace_id.clone(),
+            event: recorded(&event, observed),
+            received_at: now,
+            status: EventStatus::Applied { at: now },
+            attempts: 0,
+            last_error: None,
+        };
+        let mut input = input(connection, record.clone(), 0, now);
+        input.route = Some(routed.guard.clone());
+        match apply(store, cfg, now, input).await {
+            Ok(applied) => {
+                if let (Applied::Done { .. }, EventObject::Customer(c)) =
+                    (&applied, &event.data.object)
+                {
+                    match_on_event(store, cfg, now, &connection.workspace_id, c).await;
+                }
+                return Ok(ingested(applied));
+            }
+            Err(ApplyError::RouteChanged) => fresh = true,
+            // Deferring writes the record into the routed workspace: only on a route read now.
+            Err(_) if routed.cached => fresh = true,
+            Err(e) => return defer(store, record, now, &e).await,
+        }
+    }
+    Err(IngestError::Store(StoreError::Unavailable(format!(
+        "the route of {account} kept changing while the event was applied"
+    ))))
+}
+
+/// Rounds of routing an event before answering 5xx (Stripe redelivers): a route
+/// changes between read and commit only during a connect or disconnect.
+const ROUTE_ATTEMPTS: usize = 4;
+
+/// Acknowledges an event its (freshly read) route does not apply: not connected,
+/// the other mode (flagged on the status), or the grant's revocation.
+async fn refuse<S>(
+    store: &S,
+    connection: &Connection,
+    event: &Event,
+    now: Timestamp,
+) -> Result<Ingested, IngestError>
+where
+    S: ConnectionStore,
+{
     if connection.status != ConnectionStatus::Connected {
         return Ok(Ingested::Ignored(Ignored::NotConnected));
     }
@@ -136,29 +197,9 @@ where
         .await?;
         return Ok(Ingested::ModeMismatch);
     }
-    if is_deauth {
-        revoke(store, &connection.workspace_id, now).await?;
-        return Ok(Ingested::Deauthorized);
-    }
-    let observed = observe(store, sources, &connection, &event, now).await?;
-    let record = EventRecord {
-        workspace_id: connection.workspace_id.clone(),
-        event: recorded(&event, observed),
-        received_at: now,
-        status: EventStatus::Applied { at: now },
-        attempts: 0,
-        last_error: None,
-    };
-    match apply(store, cfg, now, input(&connection, record.clone(), 0, now)).await {
-        Ok(applied) => {
-            if let (Applied::Done { .. }, EventObject::Customer(c)) = (&applied, &event.data.object)
-            {
-                match_on_event(store, cfg, now, &connection.workspace_id, c).await;
-            }
-            Ok(ingested(applied))
-        }
-        Err(e) => defer(store, record, now, &e).await,
-    }
+    // Connected and of its mode, yet not applied: the grant's revocation.
+    revoke(store, &connection.workspace_id, now).await?;
+    Ok(Ingested::Deauthorized)
 }
 
 /// A new or changed customer is matched as it arrives. A failure is logged, not
@@ -307,6 +348,7 @@ fn input(connection: &Connection, mut record: EventRecord, version: u64, now: Ti
         reason: record.event.id.as_str().to_owned(),
         feeds_scores: connection.feeds_scores(),
         record: Some((record, version)),
+        route: None,
     }
 }
 

@@ -13,6 +13,30 @@ use crate::ports::store::StoreError;
 use serde::{Deserialize, Serialize};
 use std::future::Future;
 
+/// A connection found through its Stripe account's route, and the guard that ties
+/// a commit to that route.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Routed {
+    /// The connection the route carries.
+    pub connection: Connection,
+    /// What a commit made on this route checks.
+    pub guard: RouteGuard,
+    /// Answered from the process's route cache rather than read now.
+    pub cached: bool,
+}
+
+/// Proof of the route a decision was made on: a commit carrying it lands only while
+/// the account's route is exactly as it was read, so an event decided on a cached
+/// route can never write into a workspace the account has left, nor after a
+/// disconnect. Opaque outside the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteGuard {
+    /// The Stripe account whose route it is.
+    pub account: StripeAccountId,
+    /// The route as stored, compared whole by the commit.
+    pub stamp: String,
+}
+
 /// Stores connections and the account → workspace route.
 ///
 /// Contract: `save` writes the connection and its account route together or
@@ -31,6 +55,17 @@ pub trait ConnectionStore: Send + Sync {
         &self,
         account: &StripeAccountId,
     ) -> impl Future<Output = Result<Option<Connection>, StoreError>> + Send;
+
+    /// The route of `account` with a guard for the commit it leads to. With `fresh`
+    /// false the answer may come from a short-lived cache of connected routes this
+    /// process has read (`Routed::cached` says so): a decision made on a cached
+    /// route must commit with its guard, and re-read with `fresh` before any other
+    /// decision (ignore, flag, defer). Unknown and unconnected routes are never cached.
+    fn route_for_account(
+        &self,
+        account: &StripeAccountId,
+        fresh: bool,
+    ) -> impl Future<Output = Result<Option<Routed>, StoreError>> + Send;
 
     /// Writes the connection (and its route) if the stored version is still
     /// `expected` (0 = must not exist). Returns the new version.

@@ -44,6 +44,9 @@ pub struct Commit {
     /// Outbound churn events the score change made (the outbox): committed
     /// with the score or not at all.
     pub outbox: Vec<crate::ports::outbound::OutboundEvent>,
+    /// The account route the event was routed by: the commit lands only while it
+    /// is unchanged, else fails with [`StoreError::Conflict`] and writes nothing.
+    pub route: Option<crate::ports::connections::RouteGuard>,
 }
 
 pub use crate::ports::store::Committed;

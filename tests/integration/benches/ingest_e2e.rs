@@ -2,7 +2,7 @@
 //! SQLite file, reached in-process as `kustiq-local` does), through the real
 //! HTTP handler `kustiq::http::handle`:
 //!
-//! 1. DynamoDB requests per event (goal ≤ 4), by operation, counted by an
+//! 1. DynamoDB requests per event (goal ≤ 3), by operation, counted by an
 //!    SDK interceptor on the store's client over 500 events spread over the run.
 //! 2. Latency of webhook POST → acknowledged, and POST → new score visible on
 //!    `GET /api/v1/profiles/{id}/churn` (the history's newest entry names the
@@ -18,19 +18,16 @@
 //! `KUSTIQ_BENCH_EVENTS` (default 10000), `KUSTIQ_BENCH_COUNTED` (default 500)
 //! and `KUSTIQ_BENCH_CUSTOMERS` (default 400) tune it.
 
-use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
-use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
-use aws_sdk_dynamodb::error::BoxError;
 use kustiq::adapters::dynamo::DynamoStore;
 use kustiq::domain::connection::Mode;
 use kustiq::domain::ids::WorkspaceId;
 use kustiq::domain::time::Timestamp;
 use kustiq_local::embedded::EmbeddedDynamo;
+use kustiq_tests::counting::RequestCounter;
 use kustiq_tests::simulated::customer_of;
 use kustiq_tests::webhook::{Bench, NowTs};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use stripe_sim::{SimConfig, Simulator};
 
@@ -107,45 +104,6 @@ fn embedded(dir: &tempfile::TempDir) -> EmbeddedDynamo {
     EmbeddedDynamo::open_file(&dir.path().join("kustiq.sqlite")).expect("embedded store")
 }
 
-/// Counts the requests the SDK transmits, by operation (`X-Amz-Target`),
-/// retries included.
-#[derive(Debug, Clone, Default)]
-struct Counter(Arc<Mutex<BTreeMap<String, u64>>>);
-
-impl Intercept for Counter {
-    fn name(&self) -> &'static str {
-        "count-requests"
-    }
-
-    fn read_before_transmit(
-        &self,
-        context: &BeforeTransmitInterceptorContextRef<'_>,
-        _: &RuntimeComponents,
-        _: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        let op = context
-            .request()
-            .headers()
-            .get("x-amz-target")
-            .and_then(|t| t.split('.').nth(1))
-            .unwrap_or("?")
-            .to_owned();
-        *self
-            .0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry(op)
-            .or_default() += 1;
-        Ok(())
-    }
-}
-
-impl Counter {
-    fn take(&self) -> BTreeMap<String, u64> {
-        std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()))
-    }
-}
-
 fn start_time(events: &[Value]) -> Timestamp {
     Timestamp::from_unix(events.first().map(created).unwrap_or(0))
 }
@@ -153,14 +111,9 @@ fn start_time(events: &[Value]) -> Timestamp {
 /// Requests per event by operation over `events`, counted on the client.
 async fn count_requests(account: &str, events: &[Value]) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let counter = Counter::default();
+    let counter = RequestCounter::default();
     let client = embedded(&dir).client("eu-central-1");
-    let counted = client
-        .config()
-        .to_builder()
-        .interceptor(counter.clone())
-        .build();
-    let store = DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(counted), "kustiq-bench");
+    let store = counter.wrap(&DynamoStore::new(client, "kustiq-bench"));
     let bench = Bench::on(store, start_time(events)).await;
     let (_ws, profiles) = prepare(&bench, account, events).await;
     counter.take();

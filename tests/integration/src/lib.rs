@@ -80,6 +80,7 @@ impl TestStore {
 }
 
 pub mod api;
+pub mod counting;
 pub mod emulator;
 pub mod eventbridge;
 pub mod faults;

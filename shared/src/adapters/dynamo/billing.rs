@@ -1,6 +1,7 @@
-//! [`BillingStore`] on the table: one item per Stripe customer.
+//! [`BillingStore`] on the table: one item per Stripe customer, in the compact
+//! encoding of [`state_codec`].
 
-use super::{Condition, DynamoStore, Item, keys};
+use super::{Condition, DynamoStore, keys, state_codec};
 use crate::domain::billing_state::BillingState;
 use crate::domain::ids::{StripeCustomerId, WorkspaceId};
 use crate::ports::billing::BillingStore;
@@ -13,7 +14,7 @@ impl BillingStore for DynamoStore {
         customer: &StripeCustomerId,
     ) -> Result<(BillingState, u64), StoreError> {
         match self.get(&keys::billing(workspace, customer)).await? {
-            Some(item) => Ok((item.parse()?, item.version)),
+            Some(item) => Ok((state_codec::decode_item(&item)?, item.version)),
             None => Ok((BillingState::default(), 0)),
         }
     }
@@ -25,7 +26,7 @@ impl BillingStore for DynamoStore {
         state: &BillingState,
         expected: u64,
     ) -> Result<u64, StoreError> {
-        let item = Item::json(keys::billing(workspace, customer), state)?;
+        let item = state_codec::item(keys::billing(workspace, customer), state)?;
         let condition = if expected == 0 {
             Condition::Absent
         } else {

@@ -5,10 +5,12 @@
 //! used OAuth state nonces with a TTL.
 
 use super::{Condition, DynamoStore, Item, TxOp, keys};
-use crate::domain::connection::Connection;
+use crate::domain::connection::{Connection, ConnectionStatus};
 use crate::domain::ids::{ConnectionId, StripeAccountId, WorkspaceId};
 use crate::domain::time::Timestamp;
-use crate::ports::connections::{ConnectionStore, Grant, GrantStore, StateLedger};
+use crate::ports::connections::{
+    ConnectionStore, Grant, GrantStore, RouteGuard, Routed, StateLedger,
+};
 use crate::ports::store::StoreError;
 use serde::{Deserialize, Serialize};
 
@@ -38,6 +40,7 @@ impl DynamoStore {
         expected: u64,
     ) -> Result<Vec<TxOp>, StoreError> {
         let ws = &connection.workspace_id;
+        self.routes.forget(&connection.account_id);
         let item = super::sync::index_connection(
             Item::json(keys::connection(ws), connection)?,
             connection,
@@ -116,11 +119,40 @@ impl ConnectionStore for DynamoStore {
         &self,
         account: &StripeAccountId,
     ) -> Result<Option<Connection>, StoreError> {
-        let Some(route) = self.get(&keys::account_route(account)).await? else {
+        Ok(self
+            .route_for_account(account, true)
+            .await?
+            .map(|r| r.connection))
+    }
+
+    async fn route_for_account(
+        &self,
+        account: &StripeAccountId,
+        fresh: bool,
+    ) -> Result<Option<Routed>, StoreError> {
+        if !fresh && let Some(cached) = self.routes.get(account) {
+            return Ok(Some(cached));
+        }
+        self.routes.forget(account);
+        let Some(item) = self.get(&keys::account_route(account)).await? else {
             return Ok(None);
         };
-        let route: Route = route.parse()?;
-        Ok(Some(route.connection).filter(|c| &c.account_id == account))
+        let route: Route = item.parse()?;
+        if &route.connection.account_id != account {
+            return Ok(None);
+        }
+        let routed = Routed {
+            connection: route.connection,
+            guard: RouteGuard {
+                account: account.clone(),
+                stamp: item.data,
+            },
+            cached: false,
+        };
+        if routed.connection.status == ConnectionStatus::Connected {
+            self.routes.put(&routed);
+        }
+        Ok(Some(routed))
     }
 
     async fn save_connection(
@@ -209,6 +241,7 @@ impl GrantStore for DynamoStore {
 
     async fn disconnect(&self, connection: &Connection, expected: u64) -> Result<(), StoreError> {
         let ws = &connection.workspace_id;
+        self.routes.forget(&connection.account_id);
         let mut ops = vec![
             TxOp::Put(
                 Item::json(keys::connection(ws), connection)?,

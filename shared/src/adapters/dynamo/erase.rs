@@ -82,6 +82,7 @@ impl StripeDataEraser for DynamoStore {
                 let connection: Connection = item.parse()?;
                 if !connection.feeds_scores() {
                     let route = keys::account_route(&connection.account_id);
+                    self.routes.forget(&connection.account_id);
                     if let Some(r) = self.get(&route).await?
                         && &super::connections::route_owner(&r)? == workspace
                     {

@@ -1,6 +1,8 @@
-//! The item shape every entity shares: keys, sparse GSI keys, TTL, version, JSON data.
+//! The item shape every entity shares: keys, sparse GSI keys, TTL, version, JSON data
+//! (or a binary encoding of its own, for the billing state).
 
 use crate::ports::store::StoreError;
+use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -45,8 +47,10 @@ pub struct Item {
     pub ttl: Option<i64>,
     /// The version read back from the store (0 for an item not yet written).
     pub version: u64,
-    /// The entity, as JSON.
+    /// The entity, as JSON (empty when it is stored in `bin`).
     pub data: String,
+    /// The entity in a binary encoding of its own (the billing state), if so.
+    pub bin: Option<Vec<u8>>,
 }
 
 impl Item {
@@ -60,7 +64,21 @@ impl Item {
             ttl: None,
             version: 0,
             data,
+            bin: None,
         })
+    }
+
+    /// An item holding `bytes` in the binary attribute (see `state_codec`).
+    pub fn binary(key: Key, bytes: Vec<u8>) -> Self {
+        Self {
+            key,
+            gsi1: None,
+            gsi2: None,
+            ttl: None,
+            version: 0,
+            data: String::new(),
+            bin: Some(bytes),
+        }
     }
 
     /// Sets the GSI1 key.
@@ -101,7 +119,10 @@ impl Item {
             m.insert("ttl".into(), AttributeValue::N(t.to_string()));
         }
         m.insert("ver".into(), AttributeValue::N(version.to_string()));
-        m.insert("data".into(), AttributeValue::S(self.data.clone()));
+        match &self.bin {
+            Some(b) => m.insert("bin".into(), AttributeValue::B(Blob::new(b.clone()))),
+            None => m.insert("data".into(), AttributeValue::S(self.data.clone())),
+        };
         m
     }
 
@@ -129,6 +150,10 @@ impl Item {
             Some(AttributeValue::N(n)) => n.parse::<i64>().ok(),
             _ => None,
         };
+        let bin = match m.remove("bin") {
+            Some(AttributeValue::B(b)) => Some(b.into_inner()),
+            _ => None,
+        };
         let ttl = num(m.remove("ttl"));
         let version = num(m.remove("ver")).unwrap_or(0).max(0) as u64;
         Ok(Self {
@@ -138,6 +163,7 @@ impl Item {
             ttl,
             version,
             data,
+            bin,
         })
     }
 }

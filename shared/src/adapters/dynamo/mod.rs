@@ -19,14 +19,17 @@ pub mod keys;
 mod matches;
 mod outbound;
 mod profiles;
+mod route_cache;
 pub mod schema;
+pub mod state_codec;
 mod sync;
 
 use crate::adapters::aws::{AwsTarget, sdk_config};
 use crate::ports::store::{Page, StoreCursor, StoreError};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+    AttributeValue, ConditionCheck, Delete, Put, ReturnValuesOnConditionCheckFailure,
+    TransactWriteItem,
 };
 use errors::map_sdk_error;
 pub use item::{Item, Key};
@@ -37,6 +40,7 @@ use std::collections::HashMap;
 pub struct DynamoStore {
     client: Client,
     table: String,
+    routes: std::sync::Arc<route_cache::RouteCache>,
 }
 
 /// When a write may happen.
@@ -59,6 +63,8 @@ pub enum TxOp {
     Put(Item, Condition),
     /// Delete an item under a condition.
     Delete(Key, Condition),
+    /// Write nothing; hold only if the item's `data` is exactly this string.
+    CheckData(Key, String),
 }
 
 /// Which key a query runs on.
@@ -132,6 +138,7 @@ impl DynamoStore {
         Self {
             client,
             table: table.into(),
+            routes: Default::default(),
         }
     }
 
@@ -303,6 +310,17 @@ impl DynamoStore {
                     .build()
                     .map_err(invalid)?;
                 TransactWriteItem::builder().delete(delete).build()
+            }
+            TxOp::CheckData(key, data) => {
+                let check = ConditionCheck::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key.to_attributes()))
+                    .condition_expression("#data = :data")
+                    .expression_attribute_names("#data", "data")
+                    .expression_attribute_values(":data", AttributeValue::S(data))
+                    .build()
+                    .map_err(invalid)?;
+                TransactWriteItem::builder().condition_check(check).build()
             }
         };
         Ok(item)

@@ -340,7 +340,7 @@ impl IngestStore for DynamoStore {
             if Some(&item.key) == event_key.as_ref() {
                 snap.recorded = Some((item.parse()?, item.version));
             } else if item.key == billing_key {
-                snap.billing = (item.parse()?, item.version);
+                snap.billing = (super::state_codec::decode_item(item)?, item.version);
             } else if item.key == match_key {
                 matched = Some(item.parse()?);
             }
@@ -377,7 +377,7 @@ impl IngestStore for DynamoStore {
 
     async fn commit(&self, c: &Commit) -> Result<Committed, StoreError> {
         let ws = &c.workspace;
-        let billing = Item::json(keys::billing(ws, &c.customer), &c.billing)?;
+        let billing = super::state_codec::item(keys::billing(ws, &c.customer), &c.billing)?;
         let billing_condition = if c.billing_version == 0 {
             Condition::Absent
         } else {
@@ -406,7 +406,8 @@ impl IngestStore for DynamoStore {
         let mut owners: Vec<_> = c.charge_owners.iter().collect();
         owners.sort_by(|a, b| a.payment.cmp(&b.payment));
         owners.dedup_by(|a, b| a.payment == b.payment);
-        let room = 100usize.saturating_sub(ops.len());
+        let guarded = c.route.is_some();
+        let room = 100usize.saturating_sub(ops.len() + usize::from(guarded));
         for o in owners.into_iter().take(room) {
             let owner = ChargeOwner {
                 customer: o.customer.clone(),
@@ -416,12 +417,25 @@ impl IngestStore for DynamoStore {
                 Condition::None,
             ));
         }
+        // The route guard goes last: its reason is the last one on a cancel.
+        if let Some(guard) = &c.route {
+            ops.push(TxOp::CheckData(
+                keys::account_route(&guard.account),
+                guard.stamp.clone(),
+            ));
+        }
+        let guard_at = ops.len().saturating_sub(1);
         match self.transact(ops).await {
             Ok(()) => Ok(Committed::Done),
             Err(StoreError::TransactionCancelled { reasons }) => {
-                let first = reasons.split(',').next().unwrap_or_default();
-                if first == "ConditionalCheckFailed" && new_event {
+                let failed = |i: usize| reasons.split(',').nth(i) == Some("ConditionalCheckFailed");
+                if failed(0) && new_event {
                     Ok(Committed::Duplicate)
+                } else if guarded && failed(guard_at) {
+                    if let Some(g) = &c.route {
+                        self.routes.forget(&g.account);
+                    }
+                    Err(StoreError::Conflict)
                 } else if reasons.contains("ConditionalCheckFailed") {
                     Ok(Committed::Raced)
                 } else {

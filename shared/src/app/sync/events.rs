@@ -111,6 +111,7 @@ where
         record: Some((record, 0)),
         feeds_scores: ctx.connection.feeds_scores(),
         reason: event.id.to_string(),
+        route: None,
     };
     match apply(ctx.store, ctx.cfg, ctx.now, input).await {
         Ok(_) => {}

@@ -133,6 +133,7 @@ impl<S: SyncStores, T> Ctx<'_, S, T> {
             record: None,
             feeds_scores: self.connection.feeds_scores(),
             reason: self.reason.to_owned(),
+            route: None,
         }
     }
 

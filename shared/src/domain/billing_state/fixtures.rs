@@ -151,3 +151,52 @@ pub fn dispute(id: &str, created: Timestamp) -> Observation {
         }),
     )
 }
+
+/// A customer a year in: a subscription (upgraded once), twelve monthly invoices with
+/// their charges (one failed then retried), a dispute, the customer object.
+pub fn long_lived_state() -> BillingState {
+    let mut state = BillingState::default();
+    state.apply(&at(
+        day(-365),
+        Some(1),
+        Fact::Customer(CustomerSnapshot {
+            id: cus(),
+            email: Some("billing@acme.io".into()),
+            created: day(-365),
+            has_payment_method: true,
+            currency: Some(usd()),
+            deleted: false,
+        }),
+    ));
+    state.apply(&sub_obs(
+        day(-365),
+        Some(2),
+        sub("sub_1", SubscriptionStatus::Active, 5_000, day(-365)),
+    ));
+    state.apply(&sub_obs(
+        day(-100),
+        Some(3),
+        sub("sub_1", SubscriptionStatus::Active, 9_000, day(-365)),
+    ));
+    for m in 0..12 {
+        let created = day(-365 + 30 * m);
+        let paid = created.plus_days(i64::from(m == 5) * 3);
+        state.apply(&invoice(
+            &format!("in_{m}"),
+            "sub_1",
+            InvoiceStatus::Paid,
+            created,
+            Some(paid),
+        ));
+        if m == 5 {
+            state.apply(&charge(
+                &format!("ch_{m}_failed"),
+                created,
+                ChargeStatus::Failed,
+            ));
+        }
+        state.apply(&charge(&format!("ch_{m}"), paid, ChargeStatus::Succeeded));
+    }
+    state.apply(&dispute("dp_1", day(-20)));
+    state
+}

@@ -46,6 +46,7 @@ mod outbound_routes;
 mod page;
 mod profiles_batch;
 mod regions;
+mod routing;
 mod runtime_emulator;
 mod secrets;
 mod store_conformance;

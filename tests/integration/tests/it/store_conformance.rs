@@ -9,6 +9,7 @@ use serde_json::json;
 
 on_both_engines!(
     conditional_put_conflict_changes_nothing,
+    binary_items_round_trip_and_a_data_check_guards_a_transaction,
     version_condition_detects_lost_updates,
     transaction_is_cancelled_as_a_whole,
     gsi_query_returns_sort_key_order_both_ways,
@@ -231,4 +232,49 @@ async fn forged_cursor_is_rejected(engine: Engine) {
         t.store.query(&q).await,
         Err(StoreError::BadCursor)
     ));
+}
+
+async fn binary_items_round_trip_and_a_data_check_guards_a_transaction(engine: Engine) {
+    let t = TestStore::new(engine, "eu-central-1").await;
+    let bytes: Vec<u8> = (0..=255u8).cycle().take(3_000).collect();
+    let state = Item::binary(Key::new("WS#w", "BILL#cus_1"), bytes.clone());
+    put(&t, &state, Condition::Absent).await;
+    let stored = get(&t, &state.key)
+        .await
+        .unwrap_or_else(|| panic!("stored"));
+    assert_eq!(stored.bin.as_deref(), Some(bytes.as_slice()));
+    assert!(stored.data.is_empty());
+
+    let route = item("ACCT#acct_1", "ROUTE", json!({"workspace_id": "w"}));
+    put(&t, &route, Condition::Absent).await;
+    let next = item("WS#w", "SCORE#p1", json!({"score": 1}));
+    t.store
+        .transact(vec![
+            TxOp::Put(next.clone(), Condition::None),
+            TxOp::CheckData(route.key.clone(), route.data.clone()),
+        ])
+        .await
+        .unwrap_or_else(|e| panic!("the route is as read: {e}"));
+    put(
+        &t,
+        &item("ACCT#acct_1", "ROUTE", json!({"workspace_id": "x"})),
+        Condition::None,
+    )
+    .await;
+    let before = TableSnapshot::take(&t.store).await;
+    let changed = t
+        .store
+        .transact(vec![
+            TxOp::Put(
+                item("WS#w", "SCORE#p1", json!({"score": 2})),
+                Condition::None,
+            ),
+            TxOp::CheckData(route.key.clone(), route.data.clone()),
+        ])
+        .await;
+    assert!(
+        matches!(&changed, Err(StoreError::TransactionCancelled { reasons }) if reasons.ends_with("ConditionalCheckFailed")),
+        "{changed:?}"
+    );
+    assert_nothing_stored(&t.store, &before, "a transaction whose route changed").await;
 }
