@@ -11,6 +11,7 @@
 //! Run: `cargo bench -p kustiq-tests --bench ingest` (about 2 minutes).
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use kustiq::adapters::dynamo::state_codec;
 use kustiq::app::score::score_profile;
 use kustiq::domain::billing_state::{BillingState, Observation};
 use kustiq::domain::engine::EngineConfig;
@@ -172,6 +173,7 @@ fn bench_ingest(c: &mut Criterion) {
         let obs = observations(&event, &customer);
         let (after, score) = pipeline(&case, &header, &secrets, now, &cfg, case.state.clone());
         let state_json = serde_json::to_string(&after).expect("state serializes");
+        let state_bin = state_codec::encode(&after).expect("state encodes");
         let profile_json = serde_json::to_string(&case.profile).expect("profile serializes");
         let record = EventRecord {
             workspace_id: WorkspaceId::parse("ws_bench").expect("workspace id"),
@@ -189,14 +191,15 @@ fn bench_ingest(c: &mut Criterion) {
             changes: Vec::new(),
         };
         eprintln!(
-            "{}: body {} B; state before: {} invoices, {} charges, {} subscriptions, {} plan samples; stored state {} B",
+            "{}: body {} B; state before: {} invoices, {} charges, {} subscriptions, {} plan samples; stored state {} B as JSON, {} B compact",
             case.kind,
             case.body.len(),
             case.state.invoices.len(),
             case.state.charges.len(),
             case.state.subscriptions.len(),
             case.state.plan_samples.len(),
-            state_json.len()
+            state_json.len(),
+            state_bin.len()
         );
 
         let mut g = c.benchmark_group(format!("ingest/{}", case.kind));
@@ -245,23 +248,39 @@ fn bench_ingest(c: &mut Criterion) {
                 )
             })
         });
+        // What the real path (de)serializes around its store calls: it reads the
+        // state and the profile, writes the event record, the state, the score
+        // and a history entry. The state as stored now (compact), and as it was
+        // (JSON) for the ratio.
+        let others = || {
+            let profile: Profile = serde_json::from_str(black_box(&profile_json)).expect("profile");
+            (
+                profile,
+                serde_json::to_string(&record).expect("record"),
+                serde_json::to_string(&score).expect("score"),
+                serde_json::to_string(&history).expect("history"),
+            )
+        };
+        g.bench_function("store_compact", |b| {
+            b.iter(|| {
+                let state = state_codec::decode(black_box(&state_bin)).expect("state");
+                (others(), state_codec::encode(&state).expect("state"))
+            })
+        });
         g.bench_function("store_json", |b| {
-            // What the real path (de)serializes around the two DynamoDB calls:
-            // it reads the state and the profile, writes the event record,
-            // the state, the score and a history entry.
             b.iter(|| {
                 let state: BillingState =
                     serde_json::from_str(black_box(&state_json)).expect("state");
-                let profile: Profile =
-                    serde_json::from_str(black_box(&profile_json)).expect("profile");
-                (
-                    state,
-                    profile,
-                    serde_json::to_string(&record).expect("record"),
-                    serde_json::to_string(&after).expect("state"),
-                    serde_json::to_string(&score).expect("score"),
-                    serde_json::to_string(&history).expect("history"),
-                )
+                (others(), serde_json::to_string(&state).expect("state"))
+            })
+        });
+        // The whole hot path's CPU: read the stored state, the pipeline, write it all.
+        g.bench_function("hot_path", |b| {
+            b.iter(|| {
+                let state = state_codec::decode(black_box(&state_bin)).expect("state");
+                let (state, score) =
+                    pipeline(&case, black_box(&header), &secrets, now, &cfg, state);
+                (others(), state_codec::encode(&state).expect("state"), score)
             })
         });
         g.bench_function("baseline_serde_json_value", |b| {

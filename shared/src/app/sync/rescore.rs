@@ -11,7 +11,11 @@ use crate::app::score::score_profile;
 use crate::domain::ids::{ProfileId, StripeCustomerId};
 use crate::domain::profile_history::advance;
 use crate::ports::store::{PageSize, StoreCursor, StoreError};
+use futures::{StreamExt, TryStreamExt};
 use std::time::Instant;
+
+/// Profiles rescored at once within a page.
+const RESCORE_CONCURRENCY: usize = 8;
 
 /// Rescores every linked profile, a page at a time, from the checkpoint.
 pub async fn rescore_all<S: SyncStores, T>(ctx: &Ctx<'_, S, T>) -> Result<Flow, SyncError> {
@@ -31,12 +35,14 @@ pub async fn rescore_all<S: SyncStores, T>(ctx: &Ctx<'_, S, T>) -> Result<Flow, 
             .store
             .links(&ctx.connection.workspace_id, page_size, after)
             .await?;
-        let mut n = 0;
-        for (customer, profile) in &page.items {
-            if rescore_one(ctx, customer, profile).await? {
-                n += 1;
-            }
-        }
+        // A page's profiles are independent (one customer each): several at once, so
+        // the run waits on the store's latency once per batch, not once per profile.
+        let written: Vec<bool> = futures::stream::iter(page.items.iter().cloned())
+            .map(|(customer, profile)| async move { rescore_one(ctx, &customer, &profile).await })
+            .buffer_unordered(RESCORE_CONCURRENCY)
+            .try_collect()
+            .await?;
+        let n = written.iter().filter(|w| **w).count() as u64;
         let next = page.next_cursor.map(|c| c.as_str().to_owned());
         ctx.held
             .update(ctx.now, |s| {
@@ -62,17 +68,17 @@ async fn rescore_one<S: SyncStores, T>(
     let ws = &ctx.connection.workspace_id;
     let store = ctx.store;
     let written = until_committed(|| async {
-        let Some(profile) = store.profile(ws, pid).await? else {
+        // Billing state, match, profile and score in two batched reads.
+        let snap = store.snapshot(ws, None, customer).await?;
+        let Some(profile) = snap.profile else {
             return Ok(Round::Done(false));
         };
         // A link left behind by a changed override: the profile names another customer.
-        if profile.stripe_customer_id.as_ref() != Some(customer) {
+        if &profile.profile_id != pid || profile.stripe_customer_id.as_ref() != Some(customer) {
             return Ok(Round::Done(false));
         }
-        let (billing, _) = store.load(ws, customer).await?;
-        let billing = Some(billing).filter(|b| b.newest.is_some());
-        let stored = store.score(ws, pid).await?;
-        let previous = stored.as_ref().map(|(s, _)| s);
+        let billing = Some(snap.billing.0).filter(|b| b.newest.is_some());
+        let previous = snap.previous_score.as_ref();
         // Through the history (one point per change, the 7-day rise) like every score write.
         let score = advance(
             previous,
@@ -85,7 +91,7 @@ async fn rescore_one<S: SyncStores, T>(
                 ctx.reason,
             ),
         );
-        let version = stored.as_ref().map(|(_, v)| *v).unwrap_or(0);
+        let version = snap.score_version;
         // Time alone can move a profile in or out of the segment or make a renewal due:
         // those are outbound events, committed with the score.
         let events = derive(ws, previous, &score, version + 1);

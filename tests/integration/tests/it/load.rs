@@ -117,8 +117,19 @@ async fn outcome(
     out
 }
 
-/// One delivery's answer: HTTP status (0: no answer) and outcome.
-type Delivery = (usize, u16, String);
+/// One delivery's answer: HTTP status (0: no answer), outcome, and the time from
+/// sending to the answer (an `applied` answer comes after the score's commit, so
+/// the new score is visible by then).
+type Delivery = (usize, u16, String, Duration);
+
+/// p50 / p95 / p99 of `d`, in milliseconds.
+fn percentiles(mut d: Vec<Duration>) -> [f64; 3] {
+    d.sort();
+    [0.50, 0.95, 0.99].map(|q| {
+        let i = ((d.len() as f64 * q).ceil() as usize).saturating_sub(1);
+        d.get(i).map_or(0.0, |v| v.as_secs_f64() * 1e3)
+    })
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bounded_webhook_flood_loses_nothing_and_scores_like_an_ordered_replay() {
@@ -192,9 +203,8 @@ async fn a_bounded_webhook_flood_loses_nothing_and_scores_like_an_ordered_replay
                 .body(body)
                 .send()
                 .await;
-            drop(slot);
             let Ok(resp) = resp else {
-                return (i, 0, "no answer".to_owned());
+                return (i, 0, "no answer".to_owned(), sent_at.elapsed());
             };
             let status = resp.status().as_u16();
             let answer: Value = resp.json().await.unwrap_or(Value::Null);
@@ -203,15 +213,17 @@ async fn a_bounded_webhook_flood_loses_nothing_and_scores_like_an_ordered_replay
                 .or(answer["error"]["code"].as_str())
                 .unwrap_or("?")
                 .to_owned();
-            (i, status, outcome)
+            let took = sent_at.elapsed();
+            drop(slot);
+            (i, status, outcome, took)
         });
     }
     let mut answers: Vec<Delivery> = sending.join_all().await.into_iter().collect();
     let elapsed = started.elapsed().as_secs_f64();
-    answers.sort();
+    answers.sort_by_key(|a| a.0);
     let sent = answers.len();
     let mut by_outcome: BTreeMap<(u16, String), usize> = BTreeMap::new();
-    for (_, status, outcome) in &answers {
+    for (_, status, outcome, _) in &answers {
         *by_outcome.entry((*status, outcome.clone())).or_default() += 1;
     }
     eprintln!(
@@ -219,8 +231,18 @@ async fn a_bounded_webhook_flood_loses_nothing_and_scores_like_an_ordered_replay
         events.len(),
         sent as f64 / elapsed
     );
+    let applied: Vec<Duration> = answers
+        .iter()
+        .filter(|a| a.2 == "applied")
+        .map(|a| a.3)
+        .collect();
+    let [p50, p95, p99] = percentiles(applied.clone());
+    eprintln!(
+        "load: POST → applied (score committed) over {} deliveries: p50 {p50:.1} ms, p95 {p95:.1} ms, p99 {p99:.1} ms",
+        applied.len()
+    );
     assert!(sent > 0, "nothing was sent");
-    let refused: Vec<&Delivery> = answers.iter().filter(|(_, s, _)| *s != 200).collect();
+    let refused: Vec<&Delivery> = answers.iter().filter(|a| a.1 != 200).collect();
     assert!(
         refused.is_empty(),
         "{} of {sent} deliveries were not acknowledged (status 0: no answer): {:?}",
@@ -259,7 +281,7 @@ async fn a_bounded_webhook_flood_loses_nothing_and_scores_like_an_ordered_replay
     // so for those only the billing state is compared.
     let retried: std::collections::BTreeSet<String> = answers
         .iter()
-        .filter(|(_, _, o)| o == "deferred")
+        .filter(|a| a.2 == "deferred")
         .filter_map(|(i, ..)| customer_of(&events[*i]))
         .collect();
     if deferred > 0 {
