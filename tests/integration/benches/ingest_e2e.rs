@@ -19,17 +19,14 @@
 //! and `KUSTIQ_BENCH_CUSTOMERS` (default 400) tune it.
 
 use kustiq::adapters::dynamo::DynamoStore;
-use kustiq::domain::connection::Mode;
-use kustiq::domain::ids::WorkspaceId;
 use kustiq::domain::time::Timestamp;
 use kustiq_local::embedded::EmbeddedDynamo;
 use kustiq_tests::counting::RequestCounter;
-use kustiq_tests::simulated::customer_of;
-use kustiq_tests::webhook::{Bench, NowTs};
+use kustiq_tests::simulated::{customer_of, engine_events};
+use kustiq_tests::webhook::Bench;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
-use stripe_sim::{SimConfig, Simulator};
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -40,63 +37,6 @@ fn env_usize(name: &str, default: usize) -> usize {
 
 fn created(event: &Value) -> i64 {
     event["created"].as_i64().unwrap_or(0)
-}
-
-/// At least `wanted` engine events of one simulated account, oldest first.
-async fn simulated(customers: usize, wanted: usize) -> (String, Vec<Value>) {
-    let sim = Simulator::new(SimConfig {
-        seed: 31,
-        customers,
-        years: 1,
-        accounts: 1,
-        ..SimConfig::default()
-    });
-    let account = sim
-        .accounts()
-        .first()
-        .map(|a| a.id.clone())
-        .expect("an account");
-    let mut events = Vec::new();
-    for _ in 0..36 {
-        sim.advance_days(30).await;
-        events = sim
-            .events(&account)
-            .into_iter()
-            .filter(kustiq_tests::webhook::is_engine_event)
-            .collect();
-        if events.len() >= wanted {
-            break;
-        }
-    }
-    events.sort_by_key(created);
-    events.truncate(wanted);
-    (account, events)
-}
-
-/// Connects the account and matches every customer to a profile `p{i}`.
-async fn prepare(
-    bench: &Bench,
-    account: &str,
-    events: &[Value],
-) -> (WorkspaceId, BTreeMap<String, String>) {
-    let ws = bench.connect("ws_bench", account, Mode::Test).await;
-    let mut profiles = BTreeMap::new();
-    for c in events.iter().filter_map(customer_of) {
-        let n = profiles.len();
-        profiles.entry(c).or_insert_with(|| format!("p{n}"));
-    }
-    for (c, p) in &profiles {
-        bench.match_profile(&ws, p, c).await;
-    }
-    (ws, profiles)
-}
-
-/// Sets the clock to a second after the event was created, never backwards.
-fn receive_time(bench: &Bench, event: &Value) {
-    let now = bench.clock.now_ts().unix();
-    bench.clock.set(Timestamp::from_unix(
-        now.max(created(event) + 1).max(now + 1),
-    ));
 }
 
 /// A file-backed embedded store, as `kustiq-local serve` runs by default.
@@ -115,11 +55,11 @@ async fn count_requests(account: &str, events: &[Value]) {
     let client = embedded(&dir).client("eu-central-1");
     let store = counter.wrap(&DynamoStore::new(client, "kustiq-bench"));
     let bench = Bench::on(store, start_time(events)).await;
-    let (_ws, profiles) = prepare(&bench, account, events).await;
+    let (_ws, profiles) = bench.connect_matched("ws_bench", account, events).await;
     counter.take();
     let mut outcomes: BTreeMap<String, u64> = BTreeMap::new();
     for e in events {
-        receive_time(&bench, e);
+        bench.receive(e);
         let a = bench.post_signed(&e.to_string()).await;
         assert_eq!(a.status, 200, "{} {}: {:?}", e["type"], e["id"], a.body);
         *outcomes
@@ -189,7 +129,7 @@ async fn latency(account: &str, events: &[Value]) {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = embedded(&dir).store("eu-central-1", "kustiq-bench");
     let bench = Bench::on(store, start_time(events)).await;
-    let (_ws, profiles) = prepare(&bench, account, events).await;
+    let (_ws, profiles) = bench.connect_matched("ws_bench", account, events).await;
 
     let ignored = json!({
         "id": "evt_1BenchIgnored", "object": "event", "type": "payout.paid", "created": 0,
@@ -211,7 +151,7 @@ async fn latency(account: &str, events: &[Value]) {
     let (mut confirmed, mut unconfirmed) = (0u64, 0u64);
     let started = Instant::now();
     for e in events {
-        receive_time(&bench, e);
+        bench.receive(e);
         let t = Instant::now();
         let a = bench.post_signed(&e.to_string()).await;
         let ack = t.elapsed();
@@ -274,7 +214,7 @@ async fn main() {
     let counted = env_usize("KUSTIQ_BENCH_COUNTED", 500);
     let customers = env_usize("KUSTIQ_BENCH_CUSTOMERS", 400);
     let t = Instant::now();
-    let (account, events) = simulated(customers, wanted).await;
+    let (account, events) = engine_events(31, customers, wanted).await;
     let mut types: BTreeMap<&str, usize> = BTreeMap::new();
     for e in &events {
         *types.entry(e["type"].as_str().unwrap_or("?")).or_default() += 1;

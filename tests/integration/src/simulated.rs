@@ -116,3 +116,35 @@ pub fn customer_of(event: &Value) -> Option<String> {
         _ => o["customer"].as_str().map(str::to_owned),
     }
 }
+
+/// At least `wanted` engine events of one simulated account (`seed`, `customers`),
+/// oldest first: the simulator runs a month at a time until there are.
+pub async fn engine_events(seed: u64, customers: usize, wanted: usize) -> (String, Vec<Value>) {
+    let sim = Simulator::new(SimConfig {
+        seed,
+        customers,
+        years: 1,
+        accounts: 1,
+        ..SimConfig::default()
+    });
+    let account = sim
+        .accounts()
+        .first()
+        .map(|a| a.id.clone())
+        .unwrap_or_else(|| panic!("the simulator made no account"));
+    let mut events = Vec::new();
+    for _ in 0..36 {
+        sim.advance_days(30).await;
+        events = sim
+            .events(&account)
+            .into_iter()
+            .filter(is_engine_event)
+            .collect();
+        if events.len() >= wanted {
+            break;
+        }
+    }
+    events.sort_by_key(|e| e["created"].as_i64().unwrap_or(0));
+    events.truncate(wanted);
+    (account, events)
+}

@@ -61,6 +61,36 @@ impl TableSnapshot {
         self.0.len()
     }
 
+    /// Item count and total size (attribute names plus values, as DynamoDB sizes an
+    /// item) by kind: the sort key up to its first `#`, or the partition key's when
+    /// the sort key starts with a digit (time-ordered entries).
+    pub fn sizes_by_kind(&self) -> BTreeMap<String, (usize, usize)> {
+        let mut out: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+        for ((pk, sk), attrs) in &self.0 {
+            let from = if sk.starts_with(|c: char| c.is_ascii_digit()) {
+                pk
+            } else {
+                sk
+            };
+            let kind = from.split('#').next().unwrap_or_default().to_owned();
+            let size: usize = attrs
+                .iter()
+                .map(|(name, v)| {
+                    name.len()
+                        + match v {
+                            AttributeValue::S(s) | AttributeValue::N(s) => s.len(),
+                            AttributeValue::B(b) => b.as_ref().len(),
+                            _ => 1,
+                        }
+                })
+                .sum();
+            let e = out.entry(kind).or_default();
+            e.0 += 1;
+            e.1 += size;
+        }
+        out
+    }
+
     /// Whether it holds no item.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()

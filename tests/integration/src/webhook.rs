@@ -256,6 +256,35 @@ impl Bench {
         (bench, ws)
     }
 
+    /// Connects `workspace` to `account` and matches every customer `events` name to
+    /// a profile `p{i}` (in order of appearance); the customer → profile map.
+    pub async fn connect_matched(
+        &self,
+        workspace: &str,
+        account: &str,
+        events: &[Value],
+    ) -> (WorkspaceId, BTreeMap<String, String>) {
+        let ws = self.connect(workspace, account, Mode::Test).await;
+        let mut profiles = BTreeMap::new();
+        for c in events.iter().filter_map(crate::simulated::customer_of) {
+            let n = profiles.len();
+            profiles.entry(c).or_insert_with(|| format!("p{n}"));
+        }
+        for (c, p) in &profiles {
+            self.match_profile(&ws, p, c).await;
+        }
+        (ws, profiles)
+    }
+
+    /// Sets the clock to a second after `event` was created, never backwards: the
+    /// event is received now.
+    pub fn receive(&self, event: &Value) {
+        let now = self.clock.now_ts().unix();
+        let created = event["created"].as_i64().unwrap_or(0);
+        self.clock
+            .set(Timestamp::from_unix(now.max(created + 1).max(now + 1)));
+    }
+
     /// Matches profile `profile` of `workspace` to Stripe customer `customer`.
     pub async fn match_profile(&self, workspace: &WorkspaceId, profile: &str, customer: &str) {
         let profile = Profile {

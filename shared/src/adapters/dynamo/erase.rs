@@ -38,9 +38,11 @@ impl DynamoStore {
                 .set_expression_attribute_values(Some(values.clone()))
                 .projection_expression("#pk, sk")
                 .set_exclusive_start_key(start)
+                .return_consumed_capacity(aws_sdk_dynamodb::types::ReturnConsumedCapacity::Total)
                 .send()
                 .await
                 .map_err(map_sdk_error)?;
+            self.capacity.read(out.consumed_capacity.as_slice());
             for item in out.items.unwrap_or_default() {
                 if let (Some(AttributeValue::S(pk)), Some(AttributeValue::S(sk))) =
                     (item.get("pk"), item.get("sk"))

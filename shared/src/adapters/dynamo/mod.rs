@@ -8,6 +8,7 @@
 //! [`DynamoStore`] in the modules next to this one.
 
 mod billing;
+mod capacity;
 mod catalog;
 mod connections;
 mod cursor;
@@ -28,9 +29,10 @@ use crate::adapters::aws::{AwsTarget, sdk_config};
 use crate::ports::store::{Page, StoreCursor, StoreError};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Delete, Put, ReturnValuesOnConditionCheckFailure,
-    TransactWriteItem,
+    AttributeValue, ConditionCheck, Delete, Put, ReturnConsumedCapacity,
+    ReturnValuesOnConditionCheckFailure, TransactWriteItem,
 };
+pub use capacity::Consumed;
 use errors::map_sdk_error;
 pub use item::{Item, Key};
 use std::collections::HashMap;
@@ -41,6 +43,7 @@ pub struct DynamoStore {
     client: Client,
     table: String,
     routes: std::sync::Arc<route_cache::RouteCache>,
+    capacity: std::sync::Arc<capacity::CapacityMeter>,
 }
 
 /// When a write may happen.
@@ -139,6 +142,7 @@ impl DynamoStore {
             client,
             table: table.into(),
             routes: Default::default(),
+            capacity: Default::default(),
         }
     }
 
@@ -151,6 +155,12 @@ impl DynamoStore {
     /// The table name.
     pub fn table(&self) -> &str {
         &self.table
+    }
+
+    /// The capacity units DynamoDB reported for this store's requests since the
+    /// last call (every request asks for them); starts over.
+    pub fn take_consumed(&self) -> Consumed {
+        self.capacity.take()
     }
 
     /// The underlying client, for schema management and tests.
@@ -166,9 +176,11 @@ impl DynamoStore {
             .table_name(&self.table)
             .set_key(Some(key.to_attributes()))
             .consistent_read(true)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await
             .map_err(map_sdk_error)?;
+        self.capacity.read(out.consumed_capacity.as_slice());
         out.item.map(Item::from_attributes).transpose()
     }
 
@@ -177,32 +189,38 @@ impl DynamoStore {
     pub async fn put(&self, item: &Item, condition: Condition) -> Result<u64, StoreError> {
         let (expr, names, values) = condition_expression(condition);
         let written = next_version(condition);
-        self.client
+        let out = self
+            .client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item.to_attributes(written)))
             .set_condition_expression(expr)
             .set_expression_attribute_names(names)
             .set_expression_attribute_values(values)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await
             .map_err(map_sdk_error)?;
+        self.capacity.write(out.consumed_capacity.as_slice());
         Ok(written)
     }
 
     /// Deletes one item under `condition`.
     pub async fn delete(&self, key: &Key, condition: Condition) -> Result<(), StoreError> {
         let (expr, names, values) = condition_expression(condition);
-        self.client
+        let out = self
+            .client
             .delete_item()
             .table_name(&self.table)
             .set_key(Some(key.to_attributes()))
             .set_condition_expression(expr)
             .set_expression_attribute_names(names)
             .set_expression_attribute_values(values)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await
             .map_err(map_sdk_error)?;
+        self.capacity.write(out.consumed_capacity.as_slice());
         Ok(())
     }
 
@@ -216,10 +234,14 @@ impl DynamoStore {
             .client
             .transact_write_items()
             .set_transact_items(Some(items))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await;
         match res {
-            Ok(_) => Ok(()),
+            Ok(out) => {
+                self.capacity.write(out.consumed_capacity());
+                Ok(())
+            }
             Err(err) => {
                 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
                 // Keep the per-item reasons so callers can tell which condition failed.
@@ -262,9 +284,11 @@ impl DynamoStore {
                 .client
                 .batch_get_item()
                 .request_items(&self.table, request)
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
                 .send()
                 .await
                 .map_err(map_sdk_error)?;
+            self.capacity.read(out.consumed_capacity());
             if let Some(mut responses) = out.responses {
                 for item in responses.remove(&self.table).unwrap_or_default() {
                     found.push(Item::from_attributes(item)?);
@@ -367,9 +391,11 @@ impl DynamoStore {
             .scan_index_forward(q.forward)
             .set_limit(q.limit)
             .set_exclusive_start_key(start)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await
             .map_err(map_sdk_error)?;
+        self.capacity.read(out.consumed_capacity.as_slice());
         let items = out
             .items
             .unwrap_or_default()
