@@ -138,6 +138,8 @@ where
         let mut input = input(connection, record.clone(), 0, now);
         input.route = Some(routed.guard.clone());
         match apply(store, cfg, now, input).await {
+            // A duplicate commits nothing, so no guard vouched for the route it was found under.
+            Ok(Applied::Duplicate) if routed.cached => fresh = true,
             Ok(applied) => {
                 if let (Applied::Done { .. }, EventObject::Customer(c)) =
                     (&applied, &event.data.object)

@@ -61,6 +61,17 @@ impl TableSnapshot {
         self.0.len()
     }
 
+    /// Every binary attribute (`bin`: the compact billing states), by `pk/sk`.
+    pub fn binaries(&self) -> Vec<(String, Vec<u8>)> {
+        self.0
+            .iter()
+            .filter_map(|((pk, sk), attrs)| match attrs.get("bin") {
+                Some(AttributeValue::B(b)) => Some((format!("{pk}/{sk}"), b.as_ref().to_vec())),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Item count and total size (attribute names plus values, as DynamoDB sizes an
     /// item) by kind: the sort key up to its first `#`, or the partition key's when
     /// the sort key starts with a digit (time-ordered entries).

@@ -122,6 +122,27 @@ async fn after_a_demo_run_no_credential_card_number_or_payment_method_field_is_s
         "the store's file holds the run's items"
     );
     places.push(("log".to_owned(), logs));
+    // Billing states are stored compressed, which a byte scan cannot see through:
+    // every one is scanned decoded too.
+    let engine =
+        kustiq_local::embedded::EmbeddedDynamo::open_file(&dir.path().join("kustiq.sqlite"))
+            .unwrap_or_else(|e| panic!("reopen the store: {e}"));
+    let stored = kustiq_tests::snapshot::TableSnapshot::take(
+        &engine.store("eu-central-1", kustiq_local::runner::LOCAL_TABLE),
+    )
+    .await;
+    let states = stored.binaries();
+    assert!(
+        states.len() >= 40,
+        "a billing state per customer: {}",
+        states.len()
+    );
+    for (key, bytes) in states {
+        let state = kustiq::adapters::dynamo::state_codec::decode(&bytes)
+            .unwrap_or_else(|e| panic!("{key}: {e}"));
+        let json = serde_json::to_vec(&state).unwrap_or_else(|e| panic!("{e}"));
+        places.push((format!("billing state {key}"), json));
+    }
 
     // Credentials: the platform key and OAuth access tokens (sk_test_…), restricted keys
     // and Apps tokens (rk_test_…), refresh tokens (rt_…), authorization codes (ac_…),
