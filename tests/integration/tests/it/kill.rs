@@ -6,6 +6,10 @@
 //! process; each run connects through Connect OAuth on the real routes and creates its
 //! CRM profiles through `profiles:batch`, as the demo does. The in-process variant of the
 //! same property (a worker dropped at random points) is in `sync.rs`.
+//!
+//! Between a kill and the restart the test expires the dead process's lease (2 minutes in
+//! `serve`), as time would. The two runs are on the system clock some seconds apart, so
+//! the comparison leaves out when each object was fetched ([`FetchTimes`]).
 
 use kustiq::domain::ids::{ProfileId, StripeCustomerId, WorkspaceId};
 use kustiq::domain::region::Region;
@@ -37,7 +41,7 @@ fn sim_config() -> SimConfig {
         customers: 80,
         years: 2,
         accounts: 1,
-        latency: Duration::from_millis(LATENCY_MS),
+        latency: Duration::from_millis(500),
         // Eight days before the real now (the runner's clock): a dispute's impact decays
         // continuously over 7 days, so with none younger than that both runs score alike
         // although they score some seconds apart.
@@ -45,8 +49,6 @@ fn sim_config() -> SimConfig {
         ..SimConfig::default()
     }
 }
-
-const LATENCY_MS: u64 = 500;
 
 /// One `kustiq-local serve` process on a data dir; killed (SIGKILL) on drop.
 struct Served {
