@@ -60,7 +60,8 @@ pub fn cargo_lambda() -> PathBuf {
     path
 }
 
-/// A function binary of the workspace (`kustiq-webhook` …), built for this host.
+/// A binary of the workspace (a function's, `kustiq-webhook` …, or `kustiq-local`), built
+/// for this host.
 pub fn function_binary(name: &str) -> PathBuf {
     let dir = std::env::var_os("KUSTIQ_TEST_FUNCTIONS_DIR")
         .map(PathBuf::from)

@@ -11,10 +11,15 @@ use kustiq::app::sync::worker::{Outcome, Worker, WorkerConfig};
 use kustiq::domain::connection::{
     BackfillProgress, BackfillWindow, ConnectMethod, Connection, ConnectionStatus, Mode,
 };
-use kustiq::domain::ids::{StripeAccountId, WorkspaceId};
+use kustiq::domain::ids::{ProfileId, StripeAccountId, StripeCustomerId, WorkspaceId};
 use kustiq::domain::region::Region;
+use kustiq::domain::time::Timestamp;
+use kustiq::ports::billing::BillingStore;
 use kustiq::ports::connections::ConnectionStore;
-use kustiq::ports::store::PageSize;
+use kustiq::ports::matches::MatchStore;
+use kustiq::ports::profiles::ProfileStore;
+use kustiq::ports::store::{PageSize, StoreError};
+use kustiq::ports::sync::SyncStore;
 use lambda_http::RequestExt;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -162,4 +167,116 @@ impl SyncBench {
             }
         }
     }
+}
+
+/// Whether [`final_state`] shows when each object was fetched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FetchTimes {
+    /// Kept: runs on one controlled clock compare them too.
+    Keep,
+    /// Every `at` / `newest` at or after this instant is a fetch instant (the account's
+    /// history ends before it) and is left out: runs on the system clock fetch the same
+    /// objects at other instants. A backfilled object's version, its plan samples and the
+    /// evidence date of a state with no date of its own (a pause) are fetch instants.
+    /// Samples of one plan then equal, consecutive ones count once.
+    From(Timestamp),
+}
+
+/// `value` as JSON, its fetch instants left out when `times` says so.
+fn json(value: &impl serde::Serialize, times: FetchTimes) -> String {
+    fn strip(v: &mut serde_json::Value, from: i64) {
+        match v {
+            serde_json::Value::Object(o) => {
+                for (key, v) in o.iter_mut() {
+                    if (key == "at" || key == "newest") && v.as_i64().is_some_and(|t| t >= from) {
+                        *v = "fetched".into();
+                    } else {
+                        strip(v, from);
+                    }
+                    // A re-read of an unchanged subscription (a page a kill interrupted)
+                    // adds a sample of the same plan; plan signals read changes only.
+                    if let (true, serde_json::Value::Array(samples)) = (key == "plan_samples", v) {
+                        samples.dedup();
+                    }
+                }
+            }
+            serde_json::Value::Array(a) => a.iter_mut().for_each(|v| strip(v, from)),
+            _ => {}
+        }
+    }
+    let mut json = serde_json::to_value(value).unwrap_or_else(|e| panic!("{e}"));
+    if let FetchTimes::From(from) = times {
+        strip(&mut json, from.unix());
+    }
+    json.to_string()
+}
+
+/// Everything a backfill leaves behind that signals and the dashboard read, one line per
+/// item: each customer's billing state and match decision, each profile's score (with its
+/// factors and explanation), billing view and linked customer. Two runs of one account
+/// ended in the same state when these are equal.
+pub async fn final_state(
+    store: &DynamoStore,
+    ws: &WorkspaceId,
+    customers: &[StripeCustomerId],
+    profiles: &[ProfileId],
+    times: FetchTimes,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for c in customers {
+        let (billing, _) = store
+            .load(ws, c)
+            .await
+            .unwrap_or_else(|e| panic!("load {c}: {e}"));
+        let record = store
+            .match_record(ws, c)
+            .await
+            .unwrap_or_else(|e| panic!("match_record {c}: {e}"));
+        out.push(format!(
+            "{c}: {} | {:?}",
+            json(&billing, times),
+            record.map(|r| r.decision)
+        ));
+    }
+    for p in profiles {
+        let score = store
+            .score(ws, p)
+            .await
+            .unwrap_or_else(|e| panic!("score {p}: {e}"));
+        let linked = store
+            .profile(ws, p)
+            .await
+            .unwrap_or_else(|e| panic!("profile {p}: {e}"));
+        out.push(format!(
+            "{p}: {} {:?} {:?}",
+            score
+                .as_ref()
+                .map(|(s, _)| json(&s.score, times))
+                .unwrap_or_default(),
+            score.map(|(s, _)| s.billing),
+            linked.map(|p| p.stripe_customer_id),
+        ));
+    }
+    out
+}
+
+/// Clears the lease a killed worker left, as its expiry would (a write of the killed
+/// worker may still land meanwhile: read again then).
+pub async fn lapse_lease(store: &DynamoStore, ws: &WorkspaceId) {
+    for _ in 0..10 {
+        let Some((mut state, v)) = store
+            .sync_state(ws)
+            .await
+            .unwrap_or_else(|e| panic!("sync_state: {e}"))
+        else {
+            return;
+        };
+        state.lease = None;
+        match store.save_sync_state(&state, v).await {
+            Ok(_) => return,
+            Err(StoreError::Conflict) => tokio::time::sleep(Duration::from_millis(50)).await,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    panic!("the lease could not be cleared");
 }

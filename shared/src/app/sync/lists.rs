@@ -1,13 +1,14 @@
 //! The lists phase: customers, subscriptions, invoices, charges and disputes read
 //! concurrently (each list is its own endpoint, so together they use the account's
 //! budget), a page at a time; each page enters the apply pipe grouped by customer, then
-//! its list's cursor is checkpointed. Customers are matched as they are read.
+//! its list's cursor is checkpointed. Customers are matched as they are read; once the
+//! customers list ends, the rows left in review or unmatched are decided again.
 
 use super::worker::Ctx;
 use super::{SyncError, SyncStores};
 use crate::app::apply::{Applied, ApplyError, apply};
 use crate::app::catalog::resolve_catalog;
-use crate::app::matching::{contact_of, match_customer};
+use crate::app::matching::{contact_of, match_customer, on_profile_written, profile_index};
 use crate::domain::ids::StripeCustomerId;
 use crate::ports::catalog::CatalogSource;
 use crate::ports::stripe::{ListFilter, StripeError, StripeReader};
@@ -141,6 +142,9 @@ where
         let last = batch.iter().rev().find_map(object_id);
         let n = batch.len() as u64;
         apply_objects(ctx, &batch).await?;
+        if ended && kind == ListKind::Customers {
+            settle_matches(ctx).await?;
+        }
         ctx.held
             .update(ctx.now, |s| {
                 if let Some(run) = &mut s.run {
@@ -159,6 +163,21 @@ where
             return Ok(Flow::Done);
         }
     }
+}
+
+/// Once every customer is matched, decides the open rows (review, unmatched) again
+/// against the whole index: a review decided before a later customer of the same run
+/// took one of its candidates would otherwise keep listing it, so the match table would
+/// depend on the order customers were read in and on where a killed worker resumed.
+async fn settle_matches<S, T>(ctx: &Ctx<'_, S, T>) -> Result<(), SyncError>
+where
+    S: SyncStores,
+{
+    let ws = &ctx.connection.workspace_id;
+    let mut index = ctx.index.lock().await;
+    on_profile_written(ctx.store, ctx.cfg, ctx.now, ws).await?;
+    *index = profile_index(ctx.store, ws).await?;
+    Ok(())
 }
 
 /// The catalog a page of objects needs (tiers, coupons), from the cache or Stripe.

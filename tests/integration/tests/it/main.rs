@@ -34,6 +34,7 @@ mod faults;
 mod hardening;
 mod hostile;
 mod keys;
+mod kill;
 mod leaks;
 mod load;
 mod local_hardening;

@@ -437,3 +437,45 @@ async fn a_customer_webhook_matches_the_customer_as_it_arrives() {
         Some(customer)
     );
 }
+
+#[tokio::test]
+async fn a_review_never_lists_a_profile_that_a_later_customer_of_the_backfill_took() {
+    let s = bench().await;
+    let customers = Customers::of(&s);
+    // Two customers of one business domain, nothing but their emails to go by. Stripe
+    // lists the newer first: it is decided while both profiles below are still free.
+    let (domain, older, newer) = customers
+        .by_domain()
+        .into_iter()
+        .find(|(_, cs)| {
+            cs.len() == 2
+                && cs
+                    .iter()
+                    .all(|c| Customers::bare(c) && !Customers::meta_domain(c))
+        })
+        .map(|(d, cs)| (d, id(cs[0]), id(cs[1])))
+        .expect("a business domain with two customers");
+    let older_email = customers.0.iter().find(|c| id(c) == older).unwrap()["email"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    put(&s, &profile("crm_taken", Some(&older_email), None)).await;
+    let other = format!("someone.else@{domain}");
+    put(&s, &profile("crm_free", Some(&other), None)).await;
+    assert_eq!(s.run().await, Outcome::Finished(RunKind::Backfill));
+
+    let matched = s.all_matches("matched").await;
+    let taken = row(&matched, &older).expect("the older customer matched by email");
+    assert_eq!(
+        (taken["profile_id"].clone(), taken["method"].clone()),
+        (json!("crm_taken"), json!("email"))
+    );
+    // crm_taken is the older customer's: the newer one's only free candidate is crm_free.
+    let review = s.all_matches("review").await;
+    let newer_row = row(&matched, &newer)
+        .unwrap_or_else(|| panic!("{newer} is not matched: {:?}", row(&review, &newer)));
+    assert_eq!(
+        (newer_row["profile_id"].clone(), newer_row["method"].clone()),
+        (json!("crm_free"), json!("domain"))
+    );
+}

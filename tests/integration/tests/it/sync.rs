@@ -12,11 +12,10 @@ use kustiq::domain::ids::{ProfileId, StripeCustomerId};
 use kustiq::domain::profile::Profile;
 use kustiq::ports::billing::BillingStore;
 use kustiq::ports::clock::Clock;
-use kustiq::ports::matches::MatchStore;
 use kustiq::ports::profiles::ProfileStore;
 use kustiq::ports::sync::{RunKind, SyncStore};
 use kustiq_tests::Engine;
-use kustiq_tests::sync::SyncBench;
+use kustiq_tests::sync::{FetchTimes, SyncBench, lapse_lease};
 use serde_json::Value;
 use std::time::{Duration, Instant};
 use stripe_sim::SimConfig;
@@ -74,31 +73,17 @@ fn customer_ids(s: &SyncBench) -> Vec<StripeCustomerId> {
         .collect()
 }
 
-/// Everything a backfill leaves behind that signals and the dashboard read: each
-/// customer's billing state and match row, each profile's score and billing view.
+/// [`final_state`] of the bench's workspace: every simulated customer, every profile.
 async fn final_state(s: &SyncBench, profiles: &[Profile]) -> Vec<String> {
-    let mut out = Vec::new();
-    for c in customer_ids(s) {
-        let (billing, _) = s.bench.store.load(&s.ws, &c).await.unwrap();
-        let record = s.bench.store.match_record(&s.ws, &c).await.unwrap();
-        out.push(format!(
-            "{c}: {} | {:?}",
-            serde_json::to_string(&billing).unwrap(),
-            record.map(|r| r.decision)
-        ));
-    }
-    for p in profiles {
-        let score = s.bench.store.score(&s.ws, &p.profile_id).await.unwrap();
-        let linked = s.bench.store.profile(&s.ws, &p.profile_id).await.unwrap();
-        out.push(format!(
-            "{}: {:?} {:?} {:?}",
-            p.profile_id,
-            score.map(|(s, _)| (s.score.score, s.billing)),
-            linked.map(|p| p.stripe_customer_id),
-            ()
-        ));
-    }
-    out
+    let ids: Vec<ProfileId> = profiles.iter().map(|p| p.profile_id.clone()).collect();
+    kustiq_tests::sync::final_state(
+        &s.bench.store,
+        &s.ws,
+        &customer_ids(s),
+        &ids,
+        FetchTimes::Keep,
+    )
+    .await
 }
 
 #[tokio::test]
@@ -191,7 +176,7 @@ async fn a_backfill_killed_at_random_points_ends_in_the_state_of_an_uninterrupte
             Err(_) => {
                 kills += 1;
                 // The killed worker's lease lapses (as its expiry would make it).
-                lapse_lease(&killed).await;
+                lapse_lease(&killed.bench.store, &killed.ws).await;
             }
         }
         assert!(kills < 80, "the backfill never finished");
@@ -203,25 +188,6 @@ async fn a_backfill_killed_at_random_points_ends_in_the_state_of_an_uninterrupte
         whole.connection().await.backfill.objects_done,
         "no object counted twice or lost"
     );
-}
-
-/// Clears the lease a killed worker left, as its expiry would (a write of the killed
-/// worker may still land meanwhile: read again then).
-async fn lapse_lease(s: &SyncBench) {
-    for _ in 0..10 {
-        let Some((mut state, v)) = s.bench.store.sync_state(&s.ws).await.unwrap() else {
-            return;
-        };
-        state.lease = None;
-        match s.bench.store.save_sync_state(&state, v).await {
-            Ok(_) => return,
-            Err(kustiq::ports::store::StoreError::Conflict) => {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            Err(e) => panic!("{e}"),
-        }
-    }
-    panic!("the lease could not be cleared");
 }
 
 /// A small deterministic generator (no extra dependency for one test).
