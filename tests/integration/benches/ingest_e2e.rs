@@ -14,6 +14,10 @@
 //! customer is matched to a profile. The clock follows the events (each is
 //! received a second after it was created).
 //!
+//! 3. The same events offered at 1,000/s (`KUSTIQ_BENCH_RATE`) for up to 60 s
+//!    (`KUSTIQ_BENCH_LOAD_SECS`) to the local runner's HTTP front: achieved rate,
+//!    refusals and POST → applied latency under load.
+//!
 //! Run: `cargo bench -p kustiq-tests --bench ingest_e2e`.
 //! `KUSTIQ_BENCH_EVENTS` (default 10000), `KUSTIQ_BENCH_COUNTED` (default 500)
 //! and `KUSTIQ_BENCH_CUSTOMERS` (default 400) tune it.
@@ -21,7 +25,9 @@
 use kustiq::adapters::dynamo::DynamoStore;
 use kustiq::domain::time::Timestamp;
 use kustiq_local::embedded::EmbeddedDynamo;
+use kustiq_local::server::Limits;
 use kustiq_tests::counting::RequestCounter;
+use kustiq_tests::flood::{Offer, flood, percentiles};
 use kustiq_tests::simulated::{customer_of, engine_events};
 use kustiq_tests::webhook::Bench;
 use serde_json::{Value, json};
@@ -208,6 +214,55 @@ async fn latency(account: &str, events: &[Value]) {
     );
 }
 
+/// Part 3: the same events offered at `offer.rate`/s to the local runner's HTTP front
+/// (its hyper server and router, one connection per request as it serves them) over a
+/// fresh embedded store on a SQLite file: achieved rate, refusals, POST → applied.
+async fn under_load(account: &str, events: &[Value], offer: Offer) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = DynamoStore::new(embedded(&dir).client("eu-central-1"), "kustiq-load");
+    let newest = events.last().map(created).unwrap_or(0);
+    let bench = Bench::on(store, Timestamp::from_unix(newest + 3_600)).await;
+    let (_ws, profiles) = bench.connect_matched("ws_bench", account, events).await;
+    let base = kustiq_tests::local::front(bench.router.clone(), Limits::default()).await;
+    let secret = kustiq::domain::secret::Secret::new(kustiq_tests::webhook::SECRETS[1]);
+    let now = Timestamp::from_unix(newest + 3_600);
+    let signed: Vec<(String, String)> = events
+        .iter()
+        .map(|e| {
+            let body = e.to_string();
+            let sig = kustiq::stripe::signature::sign(body.as_bytes(), &secret, now);
+            (body, sig)
+        })
+        .collect();
+    let (answers, wall) = flood(&format!("{base}/webhooks/stripe"), signed, offer).await;
+    let mut by: BTreeMap<(u16, String), usize> = BTreeMap::new();
+    for (_, status, outcome, _) in &answers {
+        *by.entry((*status, outcome.clone())).or_default() += 1;
+    }
+    let applied: Vec<Duration> = answers
+        .iter()
+        .filter(|a| a.2 == "applied")
+        .map(|a| a.3)
+        .collect();
+    let [p50, p95, p99] = percentiles(applied.clone());
+    println!(
+        "\n## Under load: offered {}/s for ≤ {} s, ≤ {} in flight, through the runner's HTTP front ({} matched customers)",
+        offer.rate,
+        offer.secs,
+        offer.in_flight,
+        profiles.len()
+    );
+    println!(
+        "sent {} in {wall:.1} s = {:.0}/s achieved; answers {by:?}",
+        answers.len(),
+        answers.len() as f64 / wall
+    );
+    println!(
+        "POST → applied (score committed, visible): n {}, p50 {p50:.1} ms, p95 {p95:.1} ms, p99 {p99:.1} ms",
+        applied.len()
+    );
+}
+
 #[tokio::main]
 async fn main() {
     let wanted = env_usize("KUSTIQ_BENCH_EVENTS", 10_000);
@@ -241,4 +296,15 @@ async fn main() {
         .collect();
     count_requests(&account, &sample).await;
     latency(&account, &events).await;
+    let offer = Offer {
+        rate: env_usize("KUSTIQ_BENCH_RATE", 1_000) as u64,
+        secs: env_usize("KUSTIQ_BENCH_LOAD_SECS", 60) as u64,
+        in_flight: env_usize("KUSTIQ_BENCH_IN_FLIGHT", 64),
+    };
+    // A pool of its own, large enough for the whole offer (a flood of already-applied
+    // events would measure duplicates).
+    let wanted = env_usize("KUSTIQ_BENCH_LOAD_EVENTS", 60_000);
+    let (account, events) =
+        engine_events(33, env_usize("KUSTIQ_BENCH_LOAD_CUSTOMERS", 2_000), wanted).await;
+    under_load(&account, &events, offer).await;
 }

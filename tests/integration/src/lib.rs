@@ -84,6 +84,7 @@ pub mod counting;
 pub mod emulator;
 pub mod eventbridge;
 pub mod faults;
+pub mod flood;
 pub mod local;
 pub mod logs;
 pub mod openapi;

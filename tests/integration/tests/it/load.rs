@@ -26,15 +26,14 @@ use kustiq::ports::events::EventLog;
 use kustiq::ports::profiles::ProfileStore;
 use kustiq_local::embedded::EmbeddedDynamo;
 use kustiq_local::server::Limits;
+use kustiq_tests::flood::{Delivery, Offer, flood, percentiles};
 use kustiq_tests::local;
 use kustiq_tests::simulated::customer_of;
 use kustiq_tests::webhook::{Bench, NowTs, SECRETS, is_engine_event};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 use stripe_sim::{SimConfig, Simulator};
-use tokio::sync::Semaphore;
 
 fn env_or(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -117,20 +116,6 @@ async fn outcome(
     out
 }
 
-/// One delivery's answer: HTTP status (0: no answer), outcome, and the time from
-/// sending to the answer (an `applied` answer comes after the score's commit, so
-/// the new score is visible by then).
-type Delivery = (usize, u16, String, Duration);
-
-/// p50 / p95 / p99 of `d`, in milliseconds.
-fn percentiles(mut d: Vec<Duration>) -> [f64; 3] {
-    d.sort();
-    [0.50, 0.95, 0.99].map(|q| {
-        let i = ((d.len() as f64 * q).ceil() as usize).saturating_sub(1);
-        d.get(i).map_or(0.0, |v| v.as_secs_f64() * 1e3)
-    })
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bounded_webhook_flood_loses_nothing_and_scores_like_an_ordered_replay() {
     let rate = env_or("KUSTIQ_LOAD_RATE", 1_000);
@@ -174,53 +159,12 @@ async fn a_bounded_webhook_flood_loses_nothing_and_scores_like_an_ordered_replay
         })
         .collect();
 
-    let http = kustiq_tests::http();
-    let slots = Arc::new(Semaphore::new(in_flight));
-    let interval = Duration::from_secs_f64(1.0 / rate as f64);
-    let started = Instant::now();
-    let deadline = started + Duration::from_secs(secs);
-    let mut next = started;
-    let mut sending = tokio::task::JoinSet::new();
-    for (i, (body, sig)) in signed.into_iter().enumerate() {
-        let slot = slots
-            .clone()
-            .acquire_owned()
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        // Offered rate: at most one delivery per interval, never catching up in a burst.
-        tokio::time::sleep_until(next.into()).await;
-        let sent_at = Instant::now();
-        if sent_at >= deadline {
-            break;
-        }
-        next = next.max(sent_at) + interval;
-        let (http, url) = (http.clone(), url.clone());
-        sending.spawn(async move {
-            let resp = http
-                .post(url)
-                .header("stripe-signature", sig)
-                .header("content-type", "application/json")
-                .body(body)
-                .send()
-                .await;
-            let Ok(resp) = resp else {
-                return (i, 0, "no answer".to_owned(), sent_at.elapsed());
-            };
-            let status = resp.status().as_u16();
-            let answer: Value = resp.json().await.unwrap_or(Value::Null);
-            let outcome = answer["outcome"]
-                .as_str()
-                .or(answer["error"]["code"].as_str())
-                .unwrap_or("?")
-                .to_owned();
-            let took = sent_at.elapsed();
-            drop(slot);
-            (i, status, outcome, took)
-        });
-    }
-    let mut answers: Vec<Delivery> = sending.join_all().await.into_iter().collect();
-    let elapsed = started.elapsed().as_secs_f64();
-    answers.sort_by_key(|a| a.0);
+    let offer = Offer {
+        rate,
+        secs,
+        in_flight,
+    };
+    let (answers, elapsed) = flood(&url, signed, offer).await;
     let sent = answers.len();
     let mut by_outcome: BTreeMap<(u16, String), usize> = BTreeMap::new();
     for (_, status, outcome, _) in &answers {
