@@ -7,7 +7,8 @@
 //! interleave the functions, so machine load hits all of them alike).
 //!
 //! `KUSTIQ_COLD_START_RUNS` (default 20) sets the timed runs per function; one
-//! untimed run each comes first (page cache). Needs the test stack
+//! untimed run each comes first (page cache). `KUSTIQ_COLD_START_ONLY` (binaries,
+//! comma-separated) keeps only those functions; hello always runs. Needs the test stack
 //! (`source .cache/stack.env`), cargo-lambda and the host binaries
 //! (`scripts/lambda bins`, `eval "$(scripts/lambda env)"`), as the emulator tests.
 
@@ -37,8 +38,13 @@ struct Probe {
 /// naming no task of the function (its Lambda error), an EventBridge envelope from a
 /// foreign source (its Lambda error), and any event for hello.
 fn probes() -> Vec<Probe> {
+    let only = std::env::var("KUSTIQ_COLD_START_ONLY").unwrap_or_default();
+    let only: Vec<&str> = only.split(',').filter(|s| !s.is_empty()).collect();
     let mut out = vec![];
     for f in Template::load().functions() {
+        if !only.is_empty() && !only.contains(&f.binary.as_str()) {
+            continue;
+        }
         let probe = if let Some((method, path, _)) = f.routes.iter().find(|r| r.2) {
             let path = path
                 .replace("{connection_id}", "conn_1")
