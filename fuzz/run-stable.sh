@@ -6,8 +6,8 @@
 # Usage: fuzz/run-stable.sh [seconds per target, default 60] [target ...]
 # scripts/test runs it with 10 s per target (KUSTIQ_FUZZ_SECS).
 #
-# - The build goes to the workspace's target/fuzz/ (CARGO_TARGET_DIR overrides),
-#   never fuzz/target/.
+# - The build goes to fuzz/ under the workspace's target directory (target/fuzz/,
+#   or $CARGO_TARGET_DIR/fuzz/), never fuzz/target/.
 # - fuzz/Cargo.lock (not committed) starts as a copy of the root Cargo.lock on
 #   every run, so the fuzz build locks the same version of every crate the
 #   workspace uses; a version that differs fails the run.
@@ -26,7 +26,7 @@ if ((${#targets[@]} == 0)); then
   targets=(event_parse webhook_header profile_body api_request_line)
 fi
 triple="$(rustc -vV | sed -n 's/^host: //p')"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target/fuzz}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}/fuzz"
 
 # "name version" per locked package, sorted.
 locked() {
