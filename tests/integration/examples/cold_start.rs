@@ -8,7 +8,9 @@
 //!
 //! `KUSTIQ_COLD_START_RUNS` (default 20) sets the timed runs per function; one
 //! untimed run each comes first (page cache). `KUSTIQ_COLD_START_ONLY` (binaries,
-//! comma-separated) keeps only those functions; hello always runs. Needs the test stack
+//! comma-separated) keeps only those functions; hello always runs. `SSL_CERT_FILE` and
+//! `SSL_CERT_DIR`, when set, pass on to the functions (the trust-store layout to emulate:
+//! Lambda's has one bundle where Debian's adds a directory of a file per root). Needs the test stack
 //! (`source .cache/stack.env`), cargo-lambda and the host binaries
 //! (`scripts/lambda bins`, `eval "$(scripts/lambda env)"`), as the emulator tests.
 
@@ -143,7 +145,12 @@ async fn main() {
         .unwrap_or(20);
     let now = Timestamp::from_unix(chrono::Utc::now().timestamp());
     let bench = Bench::new(Engine::DynamoDbLocal, now).await;
-    let env = environment(&bench, "whsec_cold_start").await;
+    let mut env = environment(&bench, "whsec_cold_start").await;
+    for name in ["SSL_CERT_FILE", "SSL_CERT_DIR"] {
+        if let Ok(value) = std::env::var(name) {
+            env.push((name, value));
+        }
+    }
     let emu = Emulator::start().await;
     let http = kustiq_tests::http();
     let probes = probes();
