@@ -7,8 +7,11 @@
 //! else this test binary's `target/debug`, built by `scripts/test`). Panics, never skips,
 //! when either is missing.
 
+use crate::eventbridge::SOURCE;
 use crate::template::root;
-use serde_json::Value;
+use crate::webhook::Bench;
+use crate::{moto, require_env, unique};
+use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
@@ -78,6 +81,84 @@ pub fn function_binary(name: &str) -> PathBuf {
         path.display()
     );
     path
+}
+
+/// The template's function environment for `bench`'s table, with fresh secrets in moto
+/// (`webhook_secret` as the Stripe webhook signing secret), pointed at DynamoDB Local and moto.
+pub async fn environment(bench: &Bench, webhook_secret: &str) -> Vec<(&'static str, String)> {
+    let prefix = format!("{}/", unique("kustiq/emulator"));
+    let sm = moto::config("eu-central-1").await;
+    for (name, value) in [
+        ("stripe-webhook-secret", format!("[\"{webhook_secret}\"]")),
+        ("stripe-platform-key", stripe_sim::PLATFORM_KEY.to_owned()),
+        ("api-cursor-key", "emulator-cursor-key".to_owned()),
+        ("oauth-state-key", "emulator-state-key".to_owned()),
+    ] {
+        moto::create_secret(&sm, &format!("{prefix}{name}"), &value).await;
+    }
+    let (_, kms_key) = moto::create_kms_key("eu-central-1").await;
+    vec![
+        ("KUSTIQ_ENV", "test".to_owned()),
+        ("KUSTIQ_KMS_KEY_ID", kms_key),
+        (
+            "KUSTIQ_PUBLIC_URL",
+            "https://api.eu.kustiq.example".to_owned(),
+        ),
+        ("KUSTIQ_STRIPE_CLIENT_ID", stripe_sim::CLIENT_ID.to_owned()),
+        ("KUSTIQ_REGION", "eu".to_owned()),
+        ("AWS_REGION", "eu-central-1".to_owned()),
+        ("KUSTIQ_TABLE", bench.store.table().to_owned()),
+        ("KUSTIQ_SECRETS_PREFIX", prefix),
+        ("KUSTIQ_SECRETS_TTL_SECS", "300".to_owned()),
+        ("KUSTIQ_STRIPE_EVENT_SOURCE", SOURCE.to_owned()),
+        // DynamoDB Local keeps one namespace per access key and region: the bench's.
+        ("AWS_ACCESS_KEY_ID", "testing".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".to_owned()),
+        (
+            "AWS_ENDPOINT_URL_DYNAMODB",
+            require_env("KUSTIQ_TEST_DYNAMODB_ENDPOINT"),
+        ),
+        ("AWS_ENDPOINT_URL_SECRETS_MANAGER", moto::endpoint()),
+        ("AWS_ENDPOINT_URL_KMS", moto::endpoint()),
+    ]
+}
+
+/// An API Gateway HTTP API (payload 2.0) request as the JWT authorizer passes it on;
+/// `claims: None` for the unauthenticated routes.
+pub fn http_request(
+    method: &str,
+    path: &str,
+    headers: Value,
+    body: Option<&str>,
+    claims: Option<Value>,
+) -> Value {
+    let (path, query) = path.split_once('?').unwrap_or((path, ""));
+    let mut ctx = json!({
+        "accountId": "123456789012",
+        "apiId": "k7x2q9w1ab",
+        "domainName": "api.eu.kustiq.com",
+        "domainPrefix": "api",
+        "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
+                 "sourceIp": "54.187.174.169", "userAgent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)"},
+        "requestId": "JKJaXmPLvHcESHA=",
+        "routeKey": format!("{method} {path}"),
+        "stage": "$default",
+        "time": "30/Nov/2026:10:00:00 +0000",
+        "timeEpoch": 1_795_946_400_000_i64,
+    });
+    if let Some(claims) = claims {
+        ctx["authorizer"] = json!({"jwt": {"claims": claims, "scopes": null}});
+    }
+    json!({
+        "version": "2.0",
+        "routeKey": format!("{method} {path}"),
+        "rawPath": path,
+        "rawQueryString": query,
+        "headers": headers,
+        "requestContext": ctx,
+        "body": body,
+        "isBase64Encoded": false,
+    })
 }
 
 /// The emulator and the functions started against it; all are killed on drop.
@@ -151,9 +232,16 @@ impl Emulator {
     /// Starts function binary `name` against the emulator, as Lambda would, with
     /// `env` (the template's variables) on a clean environment.
     pub fn function(&mut self, name: &str, env: &[(&str, String)]) {
+        let child = self.spawn(name, env);
+        self.functions.push(child);
+    }
+
+    /// [`Emulator::function`], handing the process to the caller (killed when dropped):
+    /// the cold-start benchmark starts and stops each function many times.
+    pub fn spawn(&self, name: &str, env: &[(&str, String)]) -> Child {
         let log = std::fs::File::create(self.logs.path().join(format!("{name}.log")))
             .unwrap_or_else(|e| panic!("{e}"));
-        let child = Command::new(function_binary(name))
+        Command::new(function_binary(name))
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env(
@@ -175,8 +263,16 @@ impl Emulator {
             .stderr(log)
             .kill_on_drop(true)
             .spawn()
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
-        self.functions.push(child);
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+    }
+
+    /// The Lambda Invoke API's URL for function `name` on this emulator (what
+    /// `cargo lambda invoke` posts to), for callers that time the HTTP exchange alone.
+    pub fn invoke_url(&self, name: &str) -> String {
+        format!(
+            "http://127.0.0.1:{}/2015-03-31/functions/{name}/invocations",
+            self.port
+        )
     }
 
     /// `cargo lambda invoke name` with `payload`.

@@ -20,15 +20,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// every HTTP client of the workspace that must not pull aws-lc or OpenSSL
 /// (reqwest's `rustls-no-provider` feature panics without such a config).
 pub fn http_builder() -> Result<reqwest::ClientBuilder, StripeError> {
-    use rustls_platform_verifier::BuilderVerifierExt;
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| StripeError::Config(format!("TLS versions: {e}")))?
-        .with_platform_verifier()
-        .map_err(|e| StripeError::Config(format!("TLS trust roots: {e}")))?
-        .with_no_client_auth();
-    tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    let tls = super::tls::tls_config().map_err(|e| StripeError::Config(format!("TLS: {e}")))?;
     Ok(reqwest::Client::builder().tls_backend_preconfigured(tls))
 }
 

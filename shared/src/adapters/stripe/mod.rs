@@ -21,6 +21,7 @@ mod reader;
 mod readers;
 mod response;
 mod retry;
+mod tls;
 
 pub use crate::ports::stripe::StripeError;
 pub use catalog::PlatformSources;

@@ -10,12 +10,11 @@ use kustiq::domain::secret::Secret;
 use kustiq::domain::time::Timestamp;
 use kustiq::ports::events::{EventLog, EventRecord, EventStatus};
 use kustiq::stripe::models::Event;
-use kustiq_tests::emulator::{Emulator, Invoked};
+use kustiq_tests::emulator::{Emulator, Invoked, http_request};
 use kustiq_tests::eventbridge::{SOURCE, envelope};
 use kustiq_tests::simulated::Simulated;
 use kustiq_tests::template::Template;
 use kustiq_tests::webhook::Bench;
-use kustiq_tests::{moto, require_env, unique};
 use serde_json::{Value, json};
 
 const WEBHOOK_SECRET: &str = "whsec_emulator_current";
@@ -43,83 +42,11 @@ async fn deployed(workspace: &str, seed: u64) -> Deployed {
 
 /// The template's function environment for `bench`'s table, with fresh secrets in moto.
 async fn environment(bench: &Bench) -> Vec<(&'static str, String)> {
-    let prefix = format!("{}/", unique("kustiq/emulator"));
-    let sm = moto::config("eu-central-1").await;
-    for (name, value) in [
-        ("stripe-webhook-secret", format!("[\"{WEBHOOK_SECRET}\"]")),
-        ("stripe-platform-key", stripe_sim::PLATFORM_KEY.to_owned()),
-        ("api-cursor-key", "emulator-cursor-key".to_owned()),
-        ("oauth-state-key", "emulator-state-key".to_owned()),
-    ] {
-        moto::create_secret(&sm, &format!("{prefix}{name}"), &value).await;
-    }
-    let (_, kms_key) = moto::create_kms_key("eu-central-1").await;
-    vec![
-        ("KUSTIQ_ENV", "test".to_owned()),
-        ("KUSTIQ_KMS_KEY_ID", kms_key),
-        (
-            "KUSTIQ_PUBLIC_URL",
-            "https://api.eu.kustiq.example".to_owned(),
-        ),
-        ("KUSTIQ_STRIPE_CLIENT_ID", stripe_sim::CLIENT_ID.to_owned()),
-        ("KUSTIQ_REGION", "eu".to_owned()),
-        ("AWS_REGION", "eu-central-1".to_owned()),
-        ("KUSTIQ_TABLE", bench.store.table().to_owned()),
-        ("KUSTIQ_SECRETS_PREFIX", prefix),
-        ("KUSTIQ_SECRETS_TTL_SECS", "300".to_owned()),
-        ("KUSTIQ_STRIPE_EVENT_SOURCE", SOURCE.to_owned()),
-        // DynamoDB Local keeps one namespace per access key and region: the bench's.
-        ("AWS_ACCESS_KEY_ID", "testing".to_owned()),
-        ("AWS_SECRET_ACCESS_KEY", "testing".to_owned()),
-        (
-            "AWS_ENDPOINT_URL_DYNAMODB",
-            require_env("KUSTIQ_TEST_DYNAMODB_ENDPOINT"),
-        ),
-        ("AWS_ENDPOINT_URL_SECRETS_MANAGER", moto::endpoint()),
-        ("AWS_ENDPOINT_URL_KMS", moto::endpoint()),
-    ]
+    kustiq_tests::emulator::environment(bench, WEBHOOK_SECRET).await
 }
 
 fn now() -> Timestamp {
     Timestamp::from_unix(chrono::Utc::now().timestamp())
-}
-
-/// An API Gateway HTTP API (payload 2.0) request as the JWT authorizer passes it on;
-/// `claims: None` for the unauthenticated routes.
-fn http_request(
-    method: &str,
-    path: &str,
-    headers: Value,
-    body: Option<&str>,
-    claims: Option<Value>,
-) -> Value {
-    let (path, query) = path.split_once('?').unwrap_or((path, ""));
-    let mut ctx = json!({
-        "accountId": "123456789012",
-        "apiId": "k7x2q9w1ab",
-        "domainName": "api.eu.kustiq.com",
-        "domainPrefix": "api",
-        "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
-                 "sourceIp": "54.187.174.169", "userAgent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)"},
-        "requestId": "JKJaXmPLvHcESHA=",
-        "routeKey": format!("{method} {path}"),
-        "stage": "$default",
-        "time": "30/Nov/2026:10:00:00 +0000",
-        "timeEpoch": 1_795_946_400_000_i64,
-    });
-    if let Some(claims) = claims {
-        ctx["authorizer"] = json!({"jwt": {"claims": claims, "scopes": null}});
-    }
-    json!({
-        "version": "2.0",
-        "routeKey": format!("{method} {path}"),
-        "rawPath": path,
-        "rawQueryString": query,
-        "headers": headers,
-        "requestContext": ctx,
-        "body": body,
-        "isBase64Encoded": false,
-    })
 }
 
 fn claims(ws: &WorkspaceId) -> Value {
