@@ -274,6 +274,20 @@ fn bench_ingest(c: &mut Criterion) {
                 (others(), serde_json::to_string(&state).expect("state"))
             })
         });
+        // The state alone, read and written back: compact (now) against JSON (before).
+        g.bench_function("state_compact", |b| {
+            b.iter(|| {
+                let state = state_codec::decode(black_box(&state_bin)).expect("state");
+                state_codec::encode(&state).expect("state")
+            })
+        });
+        g.bench_function("state_json", |b| {
+            b.iter(|| {
+                let state: BillingState =
+                    serde_json::from_str(black_box(&state_json)).expect("state");
+                serde_json::to_string(&state).expect("state")
+            })
+        });
         // The whole hot path's CPU: read the stored state, the pipeline, write it all.
         g.bench_function("hot_path", |b| {
             b.iter(|| {
