@@ -23,29 +23,13 @@ use kustiq::ports::store::PageSize;
 use kustiq::ports::stripe::{ListFilter, StripeReader};
 use kustiq::ports::sync::ListKind;
 use kustiq_tests::Engine;
+use kustiq_tests::measure::{env_usize as env, peak_rss_mib};
 use kustiq_tests::sync::{SyncBench, readers};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::num::NonZeroU32;
 use std::time::{Duration, Instant};
 use stripe_sim::SimConfig;
-
-fn env(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-/// Peak resident set size of this process (the simulator included), in MiB.
-fn peak_rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
-}
 
 /// Live limits, paced by the client: 100/s per account (the simulator's accounts are test
 /// mode, so the test rate is raised to the live one), 25/s per endpoint.

@@ -24,6 +24,7 @@ use kustiq::domain::connection::BackfillWindow;
 use kustiq::domain::ids::{StripeCustomerId, WorkspaceId};
 use kustiq::ports::billing::BillingStore;
 use kustiq_tests::Engine;
+use kustiq_tests::measure::env_usize as env;
 use kustiq_tests::simulated::engine_events;
 use kustiq_tests::sync::SyncBench;
 use kustiq_tests::webhook::Bench;
@@ -39,13 +40,6 @@ const GB_SECOND_ARM64: f64 = 0.000_013_333_4;
 const LAMBDA_REQUEST: f64 = 0.20 / 1e6;
 /// `infra/template.yaml`: the webhook and sync functions' memory.
 const MEMORY_GB: f64 = 0.5;
-
-fn env(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// Write units of one transactional write of `bytes` (2 per KB, rounded up).
 fn tx_write_units(bytes: usize) -> f64 {

@@ -27,19 +27,13 @@ use kustiq::domain::time::Timestamp;
 use kustiq_local::embedded::EmbeddedDynamo;
 use kustiq_local::server::Limits;
 use kustiq_tests::counting::RequestCounter;
-use kustiq_tests::flood::{Offer, flood, percentiles};
+use kustiq_tests::flood::{Offer, flood, percentiles, signed};
+use kustiq_tests::measure::env_usize;
 use kustiq_tests::simulated::{customer_of, engine_events};
 use kustiq_tests::webhook::Bench;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn created(event: &Value) -> i64 {
     event["created"].as_i64().unwrap_or(0)
@@ -226,15 +220,12 @@ async fn under_load(account: &str, events: &[Value], offer: Offer) {
     let base = kustiq_tests::local::front(bench.router.clone(), Limits::default()).await;
     let secret = kustiq::domain::secret::Secret::new(kustiq_tests::webhook::SECRETS[1]);
     let now = Timestamp::from_unix(newest + 3_600);
-    let signed: Vec<(String, String)> = events
-        .iter()
-        .map(|e| {
-            let body = e.to_string();
-            let sig = kustiq::stripe::signature::sign(body.as_bytes(), &secret, now);
-            (body, sig)
-        })
-        .collect();
-    let (answers, wall) = flood(&format!("{base}/webhooks/stripe"), signed, offer).await;
+    let (answers, wall) = flood(
+        &format!("{base}/webhooks/stripe"),
+        signed(events, &secret, now),
+        offer,
+    )
+    .await;
     let mut by: BTreeMap<(u16, String), usize> = BTreeMap::new();
     for (_, status, outcome, _) in &answers {
         *by.entry((*status, outcome.clone())).or_default() += 1;

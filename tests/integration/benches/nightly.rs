@@ -26,27 +26,12 @@ use kustiq::ports::profiles::ProfileStore;
 use kustiq::ports::store::PageSize;
 use kustiq_tests::Engine;
 use kustiq_tests::counting::RequestCounter;
+use kustiq_tests::measure::{env_usize as env, peak_rss_mib};
 use kustiq_tests::sync::SyncBench;
 use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 use stripe_sim::SimConfig;
-
-fn env(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn peak_rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
-}
 
 fn profile(i: usize, customer: &StripeCustomerId) -> Profile {
     Profile {

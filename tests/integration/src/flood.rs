@@ -77,6 +77,22 @@ pub async fn flood(url: &str, signed: Vec<(String, String)>, offer: Offer) -> (V
     (answers, elapsed)
 }
 
+/// Each event's body and a `Stripe-Signature` made at `now` with `secret`, ready to send.
+pub fn signed(
+    events: &[Value],
+    secret: &kustiq::domain::secret::Secret,
+    now: kustiq::domain::time::Timestamp,
+) -> Vec<(String, String)> {
+    events
+        .iter()
+        .map(|e| {
+            let body = e.to_string();
+            let sig = kustiq::stripe::signature::sign(body.as_bytes(), secret, now);
+            (body, sig)
+        })
+        .collect()
+}
+
 /// p50 / p95 / p99 of `d`, in milliseconds.
 pub fn percentiles(mut d: Vec<Duration>) -> [f64; 3] {
     d.sort();

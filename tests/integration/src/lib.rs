@@ -87,6 +87,7 @@ pub mod faults;
 pub mod flood;
 pub mod local;
 pub mod logs;
+pub mod measure;
 pub mod openapi;
 pub mod outbound;
 pub mod simulated;

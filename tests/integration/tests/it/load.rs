@@ -26,7 +26,7 @@ use kustiq::ports::events::EventLog;
 use kustiq::ports::profiles::ProfileStore;
 use kustiq_local::embedded::EmbeddedDynamo;
 use kustiq_local::server::Limits;
-use kustiq_tests::flood::{Delivery, Offer, flood, percentiles};
+use kustiq_tests::flood::{Delivery, Offer, flood, percentiles, signed};
 use kustiq_tests::local;
 use kustiq_tests::simulated::customer_of;
 use kustiq_tests::webhook::{Bench, NowTs, SECRETS, is_engine_event};
@@ -149,15 +149,7 @@ async fn a_bounded_webhook_flood_loses_nothing_and_scores_like_an_ordered_replay
 
     // Bodies and signatures ready before the clock starts: the generator only sends.
     let secret = Secret::new(SECRETS[1]);
-    let signed: Vec<(String, String)> = events
-        .iter()
-        .map(|e| {
-            let body = e.to_string();
-            let sig =
-                kustiq::stripe::signature::sign(body.as_bytes(), &secret, load.clock.now_ts());
-            (body, sig)
-        })
-        .collect();
+    let signed = signed(&events, &secret, load.clock.now_ts());
 
     let offer = Offer {
         rate,

@@ -25,6 +25,22 @@ fn second(store: &DynamoStore) -> DynamoStore {
     DynamoStore::new(store.client().clone(), store.table())
 }
 
+/// Disconnects `ws` through `process`'s store, as the disconnect function would.
+async fn disconnect(process: &Bench, ws: &WorkspaceId) {
+    let (mut conn, version) = process
+        .store
+        .connection(ws)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("connected"));
+    conn.status = ConnectionStatus::Disconnected;
+    process
+        .store
+        .disconnect(&conn, version)
+        .await
+        .unwrap_or_else(|e| panic!("disconnect: {e}"));
+}
+
 fn event_id(e: &Value) -> StripeEventId {
     StripeEventId::parse(e["id"].as_str().unwrap_or_default()).unwrap_or_else(|e| panic!("{e}"))
 }
@@ -86,17 +102,7 @@ async fn a_cached_route_never_applies_an_event_after_its_account_was_disconnecte
     a.post_event(events[0]).await.assert_acknowledged("applied");
 
     // Another process disconnects the workspace; `a` still holds the route in its cache.
-    let (mut conn, version) = b
-        .store
-        .connection(&ws)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .unwrap_or_else(|| panic!("connected"));
-    conn.status = ConnectionStatus::Disconnected;
-    b.store
-        .disconnect(&conn, version)
-        .await
-        .unwrap_or_else(|e| panic!("disconnect: {e}"));
+    disconnect(&b, &ws).await;
     let before = a.snapshot().await;
 
     let answer = a.post_event(events[1]).await;
@@ -117,17 +123,7 @@ async fn a_cached_route_follows_its_account_to_the_workspace_that_connected_it_s
     a.post_event(events[0]).await.assert_acknowledged("applied");
 
     // Elsewhere: the old workspace disconnects and a new one connects the account.
-    let (mut conn, version) = b
-        .store
-        .connection(&old)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .unwrap_or_else(|| panic!("connected"));
-    conn.status = ConnectionStatus::Disconnected;
-    b.store
-        .disconnect(&conn, version)
-        .await
-        .unwrap_or_else(|e| panic!("disconnect: {e}"));
+    disconnect(&b, &old).await;
     let new: WorkspaceId = b.connect("ws_new", &given.account, Mode::Test).await;
     let customers = given.customers();
     let old_states = a.states(&old, &customers).await;
