@@ -27,7 +27,7 @@ use kustiq::domain::time::Timestamp;
 use kustiq_local::embedded::EmbeddedDynamo;
 use kustiq_local::server::Limits;
 use kustiq_tests::counting::RequestCounter;
-use kustiq_tests::flood::{Offer, flood, percentiles, signed};
+use kustiq_tests::flood::{Offer, Tally, flood, signed, tally};
 use kustiq_tests::measure::env_usize;
 use kustiq_tests::simulated::{customer_of, engine_events};
 use kustiq_tests::webhook::Bench;
@@ -226,16 +226,11 @@ async fn under_load(account: &str, events: &[Value], offer: Offer) {
         offer,
     )
     .await;
-    let mut by: BTreeMap<(u16, String), usize> = BTreeMap::new();
-    for (_, status, outcome, _) in &answers {
-        *by.entry((*status, outcome.clone())).or_default() += 1;
-    }
-    let applied: Vec<Duration> = answers
-        .iter()
-        .filter(|a| a.2 == "applied")
-        .map(|a| a.3)
-        .collect();
-    let [p50, p95, p99] = percentiles(applied.clone());
+    let Tally {
+        by_outcome: by,
+        applied,
+        applied_ms: [p50, p95, p99],
+    } = tally(&answers);
     println!(
         "\n## Under load: offered {}/s for ≤ {} s, ≤ {} in flight, through the runner's HTTP front ({} matched customers)",
         offer.rate,
@@ -250,7 +245,7 @@ async fn under_load(account: &str, events: &[Value], offer: Offer) {
     );
     println!(
         "POST → applied (score committed, visible): n {}, p50 {p50:.1} ms, p95 {p95:.1} ms, p99 {p99:.1} ms",
-        applied.len()
+        applied
     );
 }
 

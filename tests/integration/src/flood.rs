@@ -4,6 +4,7 @@
 //! Used by the load test and the end-to-end bench.
 
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
@@ -91,6 +92,35 @@ pub fn signed(
             (body, sig)
         })
         .collect()
+}
+
+/// What a flood's answers add up to.
+#[derive(Debug, Clone)]
+pub struct Tally {
+    /// Answers by (HTTP status, outcome).
+    pub by_outcome: BTreeMap<(u16, String), usize>,
+    /// How many were `applied`.
+    pub applied: usize,
+    /// p50 / p95 / p99 of POST → `applied`, in milliseconds.
+    pub applied_ms: [f64; 3],
+}
+
+/// Counts `answers` by status and outcome, with the `applied` ones' latency percentiles.
+pub fn tally(answers: &[Delivery]) -> Tally {
+    let mut by_outcome: BTreeMap<(u16, String), usize> = BTreeMap::new();
+    for (_, status, outcome, _) in answers {
+        *by_outcome.entry((*status, outcome.clone())).or_default() += 1;
+    }
+    let applied: Vec<Duration> = answers
+        .iter()
+        .filter(|a| a.2 == "applied")
+        .map(|a| a.3)
+        .collect();
+    Tally {
+        by_outcome,
+        applied: applied.len(),
+        applied_ms: percentiles(applied),
+    }
 }
 
 /// p50 / p95 / p99 of `d`, in milliseconds.

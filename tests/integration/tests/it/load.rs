@@ -26,13 +26,13 @@ use kustiq::ports::events::EventLog;
 use kustiq::ports::profiles::ProfileStore;
 use kustiq_local::embedded::EmbeddedDynamo;
 use kustiq_local::server::Limits;
-use kustiq_tests::flood::{Delivery, Offer, flood, percentiles, signed};
+use kustiq_tests::flood::{Delivery, Offer, Tally, flood, signed, tally};
 use kustiq_tests::local;
 use kustiq_tests::simulated::customer_of;
 use kustiq_tests::webhook::{Bench, NowTs, SECRETS, is_engine_event};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use stripe_sim::{SimConfig, Simulator};
 
 fn env_or(name: &str, default: u64) -> u64 {
@@ -158,24 +158,18 @@ async fn a_bounded_webhook_flood_loses_nothing_and_scores_like_an_ordered_replay
     };
     let (answers, elapsed) = flood(&url, signed, offer).await;
     let sent = answers.len();
-    let mut by_outcome: BTreeMap<(u16, String), usize> = BTreeMap::new();
-    for (_, status, outcome, _) in &answers {
-        *by_outcome.entry((*status, outcome.clone())).or_default() += 1;
-    }
+    let Tally {
+        by_outcome,
+        applied,
+        applied_ms: [p50, p95, p99],
+    } = tally(&answers);
     eprintln!(
         "load: offered {rate}/s for {secs} s, {in_flight} in flight; sent {sent} of {} in {elapsed:.1} s = {:.0} deliveries/s achieved; answers {by_outcome:?}",
         events.len(),
         sent as f64 / elapsed
     );
-    let applied: Vec<Duration> = answers
-        .iter()
-        .filter(|a| a.2 == "applied")
-        .map(|a| a.3)
-        .collect();
-    let [p50, p95, p99] = percentiles(applied.clone());
     eprintln!(
-        "load: POST → applied (score committed) over {} deliveries: p50 {p50:.1} ms, p95 {p95:.1} ms, p99 {p99:.1} ms",
-        applied.len()
+        "load: POST → applied (score committed) over {applied} deliveries: p50 {p50:.1} ms, p95 {p95:.1} ms, p99 {p99:.1} ms"
     );
     assert!(sent > 0, "nothing was sent");
     let refused: Vec<&Delivery> = answers.iter().filter(|a| a.1 != 200).collect();
