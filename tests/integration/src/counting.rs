@@ -1,6 +1,7 @@
 //! Counts the DynamoDB requests a store sends, by operation: the figure behind
 //! "store requests per event", in tests and benches alike.
 
+use aws_sdk_dynamodb::config::http::HttpRequest;
 use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::error::BoxError;
@@ -23,13 +24,7 @@ impl Intercept for RequestCounter {
         _: &RuntimeComponents,
         _: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let op = context
-            .request()
-            .headers()
-            .get("x-amz-target")
-            .and_then(|t| t.split('.').nth(1))
-            .unwrap_or("?")
-            .to_owned();
+        let op = operation(context.request()).to_owned();
         *self
             .0
             .lock()
@@ -49,12 +44,30 @@ impl RequestCounter {
     /// `store` with every request it sends counted here (same table, same client
     /// settings; a store of its own, so its route cache starts cold).
     pub fn wrap(&self, store: &DynamoStore) -> DynamoStore {
-        let counted = store
-            .client()
-            .config()
-            .to_builder()
-            .interceptor(self.clone())
-            .build();
-        DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(counted), store.table())
+        intercepted(store, self.clone())
     }
+}
+
+/// The DynamoDB operation of a request (`X-Amz-Target`'s action).
+pub(crate) fn operation(request: &HttpRequest) -> &str {
+    request
+        .headers()
+        .get("x-amz-target")
+        .and_then(|t| t.split('.').nth(1))
+        .unwrap_or("?")
+}
+
+/// `store` with `interceptor` on every request: a store of its own on the same table
+/// and client settings (so its caches start cold).
+pub(crate) fn intercepted(
+    store: &DynamoStore,
+    interceptor: impl Intercept + 'static,
+) -> DynamoStore {
+    let config = store
+        .client()
+        .config()
+        .to_builder()
+        .interceptor(interceptor)
+        .build();
+    DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(config), store.table())
 }

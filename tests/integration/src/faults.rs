@@ -3,9 +3,16 @@
 //! (DynamoDB's InternalServerError), as a failing store would. It also counts
 //! the requests it sees per operation, for the requests-per-event figure.
 
+use aws_sdk_dynamodb::config::interceptors::{
+    BeforeTransmitInterceptorContextRef, FinalizerInterceptorContextRef,
+};
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_dynamodb::error::BoxError;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
 use axum::response::Response;
+use kustiq::adapters::dynamo::DynamoStore;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
 
@@ -346,5 +353,104 @@ async fn chaos_forward(State(c): State<Chaos>, req: Request) -> Response {
             .status(502)
             .body(Body::from(e.to_string()))
             .unwrap_or_default(),
+    }
+}
+
+/// The store of a process that dies after its `n`th write: an SDK interceptor that lets
+/// writes (PutItem, UpdateItem, DeleteItem, TransactWriteItems, BatchWriteItem) through
+/// until `n` of them landed (answered 200; a refused condition changes nothing and does
+/// not count), then refuses every request before it is sent, so nothing more lands.
+/// Kill points at write boundaries, chosen rather than timed.
+#[derive(Debug, Clone)]
+pub struct DiesAfterWrites {
+    allowed: u64,
+    writes: Arc<Mutex<Writes>>,
+}
+
+#[derive(Debug, Default)]
+struct Writes {
+    landed: u64,
+    in_flight: u64,
+    dead: bool,
+}
+
+/// The DynamoDB operations that change the table.
+pub const WRITES: [&str; 5] = [
+    "PutItem",
+    "UpdateItem",
+    "DeleteItem",
+    "TransactWriteItems",
+    "BatchWriteItem",
+];
+
+impl DiesAfterWrites {
+    /// A process that dies after `n` writes.
+    pub fn after(n: u64) -> Self {
+        Self {
+            allowed: n,
+            writes: Arc::default(),
+        }
+    }
+
+    /// Whether the process died (a request was refused).
+    pub fn died(&self) -> bool {
+        self.lock().dead
+    }
+
+    /// `store` as this process sees it (same table and client settings, cold caches).
+    pub fn wrap(&self, store: &DynamoStore) -> DynamoStore {
+        crate::counting::intercepted(store, self.clone())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Writes> {
+        self.writes.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Intercept for DiesAfterWrites {
+    fn name(&self) -> &'static str {
+        "dies-after-writes"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let mut w = self.lock();
+        let write = WRITES.contains(&crate::counting::operation(context.request()));
+        // A write that could make the count pass `n` (others still in flight may land)
+        // is the one the process does not live to send.
+        if write && w.landed + w.in_flight >= self.allowed {
+            w.dead = true;
+        }
+        if w.dead {
+            return Err("the process died".into());
+        }
+        if write {
+            w.in_flight += 1;
+        }
+        Ok(())
+    }
+
+    fn read_after_attempt(
+        &self,
+        context: &FinalizerInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let op = cfg.load::<Metadata>().map(|m| m.name()).unwrap_or("?");
+        // Attempts refused above never went out (and the process is dead anyway).
+        if let Some(response) = context.response()
+            && WRITES.contains(&op)
+        {
+            let mut w = self.lock();
+            w.in_flight = w.in_flight.saturating_sub(1);
+            if response.status().is_success() {
+                w.landed += 1;
+            }
+        }
+        Ok(())
     }
 }

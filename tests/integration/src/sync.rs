@@ -99,13 +99,24 @@ impl SyncBench {
         readers: &'a PlatformReaders<Secrets>,
         budget: Duration,
     ) -> Worker<'a, DynamoStore, PlatformReaders<Secrets>> {
+        self.worker_on(&self.bench.store, readers, budget)
+    }
+
+    /// A worker of its own (fresh owner id) with `budget`, on `store` (this bench's
+    /// table seen through another client), reading through `readers`.
+    pub fn worker_on<'a>(
+        &'a self,
+        store: &'a DynamoStore,
+        readers: &'a PlatformReaders<Secrets>,
+        budget: Duration,
+    ) -> Worker<'a, DynamoStore, PlatformReaders<Secrets>> {
         let config = WorkerConfig {
             budget,
             lease_secs: 600,
             batch: PageSize::new(10).unwrap_or(PageSize::MIN),
         };
         Worker::new(
-            &self.bench.store,
+            store,
             readers,
             &self.bench.settings.engine,
             &self.bench.clock,

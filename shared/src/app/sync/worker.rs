@@ -401,16 +401,12 @@ impl<'a, S: SyncStores, R: SyncReaders> Worker<'a, S, R> {
         }
     }
 
+    /// Ends a run: the connection first (backfill done, sync errors cleared), then the
+    /// run is released. In that order a process dying between the two leaves the run to
+    /// be finished again by the next worker (both writes are idempotent); the other
+    /// order would leave a backfill shown as running forever with no run to end it.
     async fn finish<T>(&self, ctx: &Ctx<'_, S, T>, run: Run) -> Result<Outcome, SyncError> {
         let now = ctx.now;
-        ctx.held
-            .release(now, |s| {
-                s.run = None;
-                s.not_before = None;
-                s.last_run_at = Some(now);
-                s.reconciled_to = Some(run.started_at);
-            })
-            .await?;
         let done = run.objects_done;
         update_connection(self.store, &ctx.connection.workspace_id, |c| {
             if run.kind == RunKind::Backfill && c.backfill.state == BackfillState::Running {
@@ -430,6 +426,14 @@ impl<'a, S: SyncStores, R: SyncReaders> Worker<'a, S, R> {
             true
         })
         .await?;
+        ctx.held
+            .release(now, |s| {
+                s.run = None;
+                s.not_before = None;
+                s.last_run_at = Some(now);
+                s.reconciled_to = Some(run.started_at);
+            })
+            .await?;
         tracing::info!(workspace_id = %ctx.connection.workspace_id, kind = ?run.kind, objects = done, rescored = run.rescored, "sync run finished");
         Ok(Outcome::Finished(run.kind))
     }

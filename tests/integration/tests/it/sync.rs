@@ -6,15 +6,18 @@
 use kustiq::app::sync::checkpoint::Held;
 use kustiq::app::sync::request::request_sync;
 use kustiq::app::sync::worker::Outcome;
-use kustiq::domain::connection::{BackfillState, BackfillWindow};
+use kustiq::domain::connection::{BackfillProgress, BackfillState, BackfillWindow};
 use kustiq::domain::contact::Email;
 use kustiq::domain::ids::{ProfileId, StripeCustomerId};
 use kustiq::domain::profile::Profile;
+use kustiq::domain::time::Timestamp;
 use kustiq::ports::billing::BillingStore;
 use kustiq::ports::clock::Clock;
 use kustiq::ports::profiles::ProfileStore;
 use kustiq::ports::sync::{RunKind, SyncStore};
 use kustiq_tests::Engine;
+use kustiq_tests::counting::RequestCounter;
+use kustiq_tests::faults::{DiesAfterWrites, WRITES};
 use kustiq_tests::sync::{FetchTimes, SyncBench, lapse_lease};
 use serde_json::Value;
 use std::time::{Duration, Instant};
@@ -172,6 +175,13 @@ async fn a_backfill_killed_at_random_points_ends_in_the_state_of_an_uninterrupte
         let run = worker.run_workspace(&killed.ws, Instant::now() + Duration::from_secs(600));
         match tokio::time::timeout(kill_after, run).await {
             Ok(Ok(Outcome::Finished(RunKind::Backfill))) => break,
+            // The previous kill landed after the backfill's last commit but before its
+            // run returned: the work is done, so this run finds nothing left to do.
+            Ok(Ok(Outcome::Idle))
+                if kills > 0 && killed.connection().await.backfill.state == BackfillState::Done =>
+            {
+                break;
+            }
             Ok(other) => panic!("unexpected outcome {other:?}"),
             Err(_) => {
                 kills += 1;
@@ -188,6 +198,97 @@ async fn a_backfill_killed_at_random_points_ends_in_the_state_of_an_uninterrupte
         whole.connection().await.backfill.objects_done,
         "no object counted twice or lost"
     );
+}
+
+/// A backfill whose process dies right after its `n`th store write, for every `n` up to
+/// a whole run, and is taken over once its lease lapses, ends in the state of an
+/// uninterrupted run: no write boundary leaves the status, a billing state, a match or a
+/// score half-done.
+#[tokio::test]
+async fn a_backfill_that_dies_after_any_store_write_ends_in_the_state_of_an_uninterrupted_run() {
+    let whole = SyncBench::new(Engine::DynamoDbLocal, dies_config(), BackfillWindow::All).await;
+    let profiles = profiles_for(&whole).await;
+    let counter = RequestCounter::default();
+    let counted = counter.wrap(&whole.bench.store);
+    let outcome = whole
+        .worker_on(&counted, &whole.readers, LONG)
+        .run_workspace(&whole.ws, Instant::now() + LONG)
+        .await
+        .unwrap_or_else(|e| panic!("sync run: {e}"));
+    assert_eq!(outcome, Outcome::Finished(RunKind::Backfill));
+    let writes: u64 = counter
+        .take()
+        .iter()
+        .filter(|(op, _)| WRITES.contains(&op.as_str()))
+        .map(|(_, n)| n)
+        .sum();
+    let whole = Uninterrupted {
+        state: final_state(&whole, &profiles).await,
+        progress: whole.connection().await.backfill,
+        now: whole.bench.clock.now(),
+    };
+    assert_eq!(whole.progress.state, BackfillState::Done);
+
+    // Writes are counted as they land, so the boundaries are the same in every run; the
+    // cut moves on until a run ends before it.
+    let mut n = 0;
+    while dies_after(n, &whole).await {
+        n += 1;
+        assert!(
+            n <= writes,
+            "{n} writes landed, the whole run sent {writes}"
+        );
+    }
+}
+
+/// The account the dying backfills read: small, so that every write boundary is tried.
+fn dies_config() -> SimConfig {
+    sim_config(4, 31)
+}
+
+const LONG: Duration = Duration::from_secs(600);
+
+/// What an uninterrupted backfill of [`dies_config`] left.
+struct Uninterrupted {
+    state: Vec<String>,
+    progress: BackfillProgress,
+    now: Timestamp,
+}
+
+/// A fresh workspace's backfill on a process that dies after `n` writes, taken over by
+/// another worker, compared with `whole`. False when the run ended before dying.
+async fn dies_after(n: u64, whole: &Uninterrupted) -> bool {
+    let s = SyncBench::new(Engine::DynamoDbLocal, dies_config(), BackfillWindow::All).await;
+    s.bench.clock.set(whole.now);
+    let profiles = profiles_for(&s).await;
+    let dies = DiesAfterWrites::after(n);
+    let doomed = dies.wrap(&s.bench.store);
+    let first = s
+        .worker_on(&doomed, &s.readers, LONG)
+        .run_workspace(&s.ws, Instant::now() + LONG)
+        .await;
+    let died = dies.died();
+    if died {
+        lapse_lease(&s.bench.store, &s.ws).await;
+        assert_eq!(
+            s.run().await,
+            Outcome::Finished(RunKind::Backfill),
+            "the run taken over after write {n}"
+        );
+    } else {
+        assert_eq!(first.ok(), Some(Outcome::Finished(RunKind::Backfill)));
+    }
+    assert_eq!(
+        s.connection().await.backfill,
+        whole.progress,
+        "after write {n}"
+    );
+    assert_eq!(
+        final_state(&s, &profiles).await,
+        whole.state,
+        "after write {n}"
+    );
+    died
 }
 
 /// A small deterministic generator (no extra dependency for one test).
