@@ -68,6 +68,7 @@ impl StripeDataEraser for DynamoStore {
             .query_all(&Query::partition(Index::Table, keys::workspace(workspace)))
             .await?;
         let mut profiles = Vec::new();
+        let mut ended = None;
         for item in own {
             let sk = item.key.sk.as_str();
             if DERIVED.iter().any(|p| sk.starts_with(p)) {
@@ -83,18 +84,7 @@ impl StripeDataEraser for DynamoStore {
             } else if item.key == keys::connection(workspace) {
                 let connection: Connection = item.parse()?;
                 if !connection.feeds_scores() {
-                    let route = keys::account_route(&connection.account_id);
-                    self.routes.forget(&connection.account_id);
-                    if let Some(r) = self.get(&route).await?
-                        && &super::connections::route_owner(&r)? == workspace
-                    {
-                        self.delete(&route, Condition::Version(r.version)).await?;
-                    }
-                    self.delete(&item.key, Condition::Version(item.version))
-                        .await?;
-                    // Its sync state (cursors name Stripe objects) goes with it.
-                    self.delete(&keys::sync_state(workspace), Condition::None)
-                        .await?;
+                    ended = Some((connection, item));
                 }
             }
         }
@@ -126,6 +116,22 @@ impl StripeDataEraser for DynamoStore {
         }
         for key in self.scan_prefixes(&prefixes).await? {
             self.delete(&key, Condition::None).await?;
+        }
+        // An ended connection goes last: it names the account whose items are erased
+        // above, so an erase that dies midway and is asked again still finds them all.
+        if let Some((connection, item)) = ended {
+            let route = keys::account_route(&connection.account_id);
+            self.routes.forget(&connection.account_id);
+            if let Some(r) = self.get(&route).await?
+                && &super::connections::route_owner(&r)? == workspace
+            {
+                self.delete(&route, Condition::Version(r.version)).await?;
+            }
+            // Its sync state (cursors name Stripe objects) goes with it.
+            self.delete(&keys::sync_state(workspace), Condition::None)
+                .await?;
+            self.delete(&item.key, Condition::Version(item.version))
+                .await?;
         }
         Ok(profiles)
     }

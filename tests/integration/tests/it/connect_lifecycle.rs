@@ -2,9 +2,16 @@
 //! disconnect and reconnect keeping history, and erase leaving no Stripe-derived item.
 
 use crate::connect_bench::{ConnectBench, key_body, wsid};
+use kustiq::app::connect::erase;
+use kustiq::domain::ids::{StripeAccountId, StripeObjectId};
+use kustiq::domain::mrr::{CouponDuration, DiscountValue, Ratio};
+use kustiq::ports::catalog::CatalogStore;
 use kustiq::ports::readers::ConnectionReaders;
 use kustiq::ports::stripe::StripeError;
+use kustiq::stripe::catalog::{Catalog, CouponTerms, DiscountTerms};
+use kustiq_tests::faults::DiesAfterWrites;
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 
 /// An `account.application.deauthorized` event for `account`.
 fn deauthorized(account: &str, n: u32) -> Value {
@@ -141,13 +148,13 @@ async fn disconnect_keeps_history_and_a_reconnect_restores_the_billing_family() 
     assert!(churn["history"].as_array().map_or(0, Vec::len) > history_before + 1);
 }
 
-#[tokio::test]
-async fn erase_leaves_no_stripe_derived_item_and_scores_lose_the_billing_family() {
-    let bench = ConnectBench::new().await;
+/// `ws` connected to account 1 by key, five of its customers' events applied to
+/// profiles `p0`..`p4`, a discount and its coupon in the account's catalog cache, then
+/// disconnected: ready for an erase. The Stripe ids the table holds (account,
+/// customers, events, discount, coupon), all present.
+async fn disconnected_with_billing(bench: &ConnectBench, ws: &str) -> Vec<String> {
     let acct = bench.account(1);
-    let answer = bench
-        .api_key("ws_er1", key_body(&acct.restricted_key))
-        .await;
+    let answer = bench.api_key(ws, key_body(&acct.restricted_key)).await;
     assert_eq!(answer.status, 200, "{:?}", answer.body);
     let events = bench.customer_events(&acct.id);
     let mut ids: Vec<String> = vec![acct.id.clone()];
@@ -158,7 +165,7 @@ async fn erase_leaves_no_stripe_derived_item_and_scores_lose_the_billing_family(
         let profile = format!("p{i}");
         assert_eq!(
             bench
-                .put_profile("ws_er1", &profile, Some(&customer))
+                .put_profile(ws, &profile, Some(&customer))
                 .await
                 .status,
             200
@@ -168,21 +175,46 @@ async fn erase_leaves_no_stripe_derived_item_and_scores_lose_the_billing_family(
         ids.push(customer);
         ids.push(e["id"].as_str().unwrap_or_default().to_owned());
     }
+    // The account's catalog cache, as a discounted subscription's event leaves it.
+    let coupon = "ERASE20".to_owned();
+    let catalog = Catalog {
+        prices: Default::default(),
+        discounts: BTreeMap::from([(
+            StripeObjectId::parse("di_erase").unwrap_or_else(|e| panic!("{e}")),
+            DiscountTerms {
+                coupon: coupon.clone(),
+                end: None,
+            },
+        )]),
+        coupons: BTreeMap::from([(
+            coupon.clone(),
+            CouponTerms {
+                value: DiscountValue::PercentOff(Ratio::int(20)),
+                duration: CouponDuration::Forever,
+            },
+        )]),
+    };
+    let account = StripeAccountId::parse(acct.id.clone()).unwrap_or_else(|e| panic!("{e}"));
+    bench
+        .store
+        .remember(&account, &catalog)
+        .await
+        .unwrap_or_else(|e| panic!("remember: {e}"));
+    ids.extend(["di_erase".to_owned(), coupon]);
     let before = bench.table_text().await;
     assert!(ids.iter().all(|id| before.contains(id.as_str())));
-
     let d = bench
-        .pro("DELETE", "/api/v1/integrations/stripe", "ws_er1", None)
+        .pro("DELETE", "/api/v1/integrations/stripe", ws, None)
         .await;
     assert_eq!(d.status, 200, "{:?}", d.body);
-    for _ in 0..2 {
-        let e = bench
-            .pro("POST", "/api/v1/integrations/stripe/erase", "ws_er1", None)
-            .await;
-        assert_eq!(e.status, 200, "{:?}", e.body);
-    }
+    ids
+}
+
+/// No item holds any of `ids`, `ws`'s profiles kept every family but billing, and its
+/// connection is gone.
+async fn assert_erased(bench: &ConnectBench, ws: &str, ids: &[String]) {
     let after = bench.table_text().await;
-    for id in &ids {
+    for id in ids {
         let holders: Vec<&str> = after.lines().filter(|l| l.contains(id.as_str())).collect();
         assert!(
             !after.contains(id.as_str()),
@@ -190,17 +222,57 @@ async fn erase_leaves_no_stripe_derived_item_and_scores_lose_the_billing_family(
         );
     }
     for i in 0..5 {
-        let churn = bench.churn("ws_er1", &format!("p{i}")).await;
+        let churn = bench.churn(ws, &format!("p{i}")).await;
         assert!(churn["families"]["billing"].is_null(), "{churn}");
         assert!(
             churn["families"]["crm"].is_object(),
             "other families stay: {churn}"
         );
     }
-    let status = bench.status("ws_er1").await;
+    let status = bench.status(ws).await;
     assert_eq!(status["connected"], json!(false));
-    assert!(bench.connection("ws_er1").await.is_none());
-    let _ = wsid("ws_er1");
+    assert!(bench.connection(ws).await.is_none());
+}
+
+#[tokio::test]
+async fn erase_leaves_no_stripe_derived_item_and_scores_lose_the_billing_family() {
+    let bench = ConnectBench::new().await;
+    let ids = disconnected_with_billing(&bench, "ws_er1").await;
+    for _ in 0..2 {
+        let e = bench
+            .pro("POST", "/api/v1/integrations/stripe/erase", "ws_er1", None)
+            .await;
+        assert_eq!(e.status, 200, "{:?}", e.body);
+    }
+    assert_erased(&bench, "ws_er1", &ids).await;
+}
+
+/// Erase is many writes; a process may die after any of them. For every `n`, an erase
+/// dies after its `n`th write and is asked again: the second leaves nothing behind.
+#[tokio::test]
+async fn an_erase_dying_after_any_write_and_asked_again_leaves_no_stripe_derived_item() {
+    let bench = ConnectBench::new().await;
+    let engine = kustiq::http::Settings::new(bench.region).engine;
+    for n in 0.. {
+        let name = format!("ws_ed{n}");
+        let ids = disconnected_with_billing(&bench, &name).await;
+        let ws = wsid(&name);
+        let dies = DiesAfterWrites::after(n);
+        let first = erase(&dies.wrap(&bench.store), &engine, &ws, bench.clock_now()).await;
+        let died = dies.died();
+        let done = if died {
+            erase(&bench.store, &engine, &ws, bench.clock_now()).await
+        } else {
+            first
+        };
+        done.unwrap_or_else(|e| panic!("the erase after {n} writes: {e}"));
+        assert_erased(&bench, &name, &ids).await;
+        if !died {
+            assert!(n >= 10, "an erase is more than {n} writes");
+            break;
+        }
+        assert!(n < 500, "the erase never ended");
+    }
 }
 
 #[tokio::test]
