@@ -6,7 +6,9 @@
 use kustiq::app::sync::checkpoint::Held;
 use kustiq::app::sync::request::request_sync;
 use kustiq::app::sync::worker::Outcome;
-use kustiq::domain::connection::{BackfillProgress, BackfillState, BackfillWindow};
+use kustiq::domain::connection::{
+    BackfillProgress, BackfillState, BackfillWindow, ConnectionError,
+};
 use kustiq::domain::contact::Email;
 use kustiq::domain::ids::{ProfileId, StripeCustomerId};
 use kustiq::domain::profile::Profile;
@@ -206,8 +208,19 @@ async fn a_backfill_killed_at_random_points_ends_in_the_state_of_an_uninterrupte
 /// score half-done.
 #[tokio::test]
 async fn a_backfill_that_dies_after_any_store_write_ends_in_the_state_of_an_uninterrupted_run() {
-    let whole = SyncBench::new(Engine::DynamoDbLocal, dies_config(), BackfillWindow::All).await;
-    let profiles = profiles_for(&whole).await;
+    dies_at_every_write(RunKind::Backfill).await;
+}
+
+/// The same for a sync run reconciling five days of events the webhook missed.
+#[tokio::test]
+async fn a_sync_that_dies_after_any_store_write_ends_in_the_state_of_an_uninterrupted_run() {
+    dies_at_every_write(RunKind::Sync).await;
+}
+
+/// Runs `kind` uninterrupted, then once per write boundary on a process that dies
+/// there, each time on a fresh workspace of the same account.
+async fn dies_at_every_write(kind: RunKind) {
+    let (whole, profiles) = due(kind).await;
     let counter = RequestCounter::default();
     let counted = counter.wrap(&whole.bench.store);
     let outcome = whole
@@ -215,20 +228,24 @@ async fn a_backfill_that_dies_after_any_store_write_ends_in_the_state_of_an_unin
         .run_workspace(&whole.ws, Instant::now() + LONG)
         .await
         .unwrap_or_else(|e| panic!("sync run: {e}"));
-    assert_eq!(outcome, Outcome::Finished(RunKind::Backfill));
+    assert_eq!(outcome, Outcome::Finished(kind));
     let writes: u64 = counter
         .take()
         .iter()
         .filter(|(op, _)| WRITES.contains(&op.as_str()))
         .map(|(_, n)| n)
         .sum();
+    let connection = whole.connection().await;
+    assert_eq!(connection.backfill.state, BackfillState::Done);
     let whole = Uninterrupted {
+        kind,
         state: final_state(&whole, &profiles).await,
-        progress: whole.connection().await.backfill,
-        now: whole.bench.clock.now(),
+        status: (
+            connection.backfill,
+            connection.error,
+            connection.last_sync_at,
+        ),
     };
-    assert_eq!(whole.progress.state, BackfillState::Done);
-
     // Writes are counted as they land, so the boundaries are the same in every run; the
     // cut moves on until a run ends before it.
     let mut n = 0;
@@ -239,28 +256,46 @@ async fn a_backfill_that_dies_after_any_store_write_ends_in_the_state_of_an_unin
             "{n} writes landed, the whole run sent {writes}"
         );
     }
-}
-
-/// The account the dying backfills read: small, so that every write boundary is tried.
-fn dies_config() -> SimConfig {
-    sim_config(4, 31)
+    assert!(n >= 10, "a {kind:?} run is more than {n} writes");
 }
 
 const LONG: Duration = Duration::from_secs(600);
 
-/// What an uninterrupted backfill of [`dies_config`] left.
-struct Uninterrupted {
-    state: Vec<String>,
-    progress: BackfillProgress,
-    now: Timestamp,
+/// A fresh workspace on a small account (so that every write boundary is tried), with
+/// a run of `kind` due: a pending backfill, or a requested sync five days after the
+/// backfill. Its profiles.
+async fn due(kind: RunKind) -> (SyncBench, Vec<Profile>) {
+    let s = SyncBench::new(
+        Engine::DynamoDbLocal,
+        sim_config(4, 31),
+        BackfillWindow::All,
+    )
+    .await;
+    let profiles = profiles_for(&s).await;
+    if kind == RunKind::Sync {
+        assert_eq!(s.run().await, Outcome::Finished(RunKind::Backfill));
+        s.sim.sim.advance_days(5).await;
+        s.bench.clock.set(s.sim.sim.now());
+        let sync = s
+            .bench
+            .api("POST", "/api/v1/integrations/stripe/sync", &s.ws)
+            .await;
+        assert_eq!(sync.status, 202, "{sync:?}");
+    }
+    (s, profiles)
 }
 
-/// A fresh workspace's backfill on a process that dies after `n` writes, taken over by
+/// What an uninterrupted run left.
+struct Uninterrupted {
+    kind: RunKind,
+    state: Vec<String>,
+    status: (BackfillProgress, Option<ConnectionError>, Option<Timestamp>),
+}
+
+/// A fresh workspace's run on a process that dies after `n` writes, taken over by
 /// another worker, compared with `whole`. False when the run ended before dying.
 async fn dies_after(n: u64, whole: &Uninterrupted) -> bool {
-    let s = SyncBench::new(Engine::DynamoDbLocal, dies_config(), BackfillWindow::All).await;
-    s.bench.clock.set(whole.now);
-    let profiles = profiles_for(&s).await;
+    let (s, profiles) = due(whole.kind).await;
     let dies = DiesAfterWrites::after(n);
     let doomed = dies.wrap(&s.bench.store);
     let first = s
@@ -272,15 +307,16 @@ async fn dies_after(n: u64, whole: &Uninterrupted) -> bool {
         lapse_lease(&s.bench.store, &s.ws).await;
         assert_eq!(
             s.run().await,
-            Outcome::Finished(RunKind::Backfill),
+            Outcome::Finished(whole.kind),
             "the run taken over after write {n}"
         );
     } else {
-        assert_eq!(first.ok(), Some(Outcome::Finished(RunKind::Backfill)));
+        assert_eq!(first.ok(), Some(Outcome::Finished(whole.kind)));
     }
+    let c = s.connection().await;
     assert_eq!(
-        s.connection().await.backfill,
-        whole.progress,
+        (c.backfill, c.error, c.last_sync_at),
+        whole.status,
         "after write {n}"
     );
     assert_eq!(
