@@ -2,6 +2,8 @@
 //! except that while a fault is armed, the chosen operations answer 500
 //! (DynamoDB's InternalServerError), as a failing store would. It also counts
 //! the requests it sees per operation, for the requests-per-event figure.
+//! [`TcpGate`] takes the store's port down outright; [`DiesAfterWrites`] is the store
+//! of a process that dies after a chosen number of writes.
 
 use aws_sdk_dynamodb::config::interceptors::{
     BeforeTransmitInterceptorContextRef, FinalizerInterceptorContextRef,
