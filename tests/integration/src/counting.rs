@@ -1,15 +1,15 @@
 //! Counts the DynamoDB requests a store sends, by operation: the figure behind
 //! "store requests per event", in tests and benches alike.
 
-use aws_sdk_dynamodb::config::http::HttpRequest;
 use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::error::BoxError;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use kustiq::adapters::dynamo::DynamoStore;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-/// Counts the requests the SDK transmits, by operation (`X-Amz-Target`), retries included.
+/// Counts the requests the SDK transmits, by operation, retries included.
 #[derive(Debug, Clone, Default)]
 pub struct RequestCounter(Arc<Mutex<BTreeMap<String, u64>>>);
 
@@ -20,11 +20,11 @@ impl Intercept for RequestCounter {
 
     fn read_before_transmit(
         &self,
-        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _: &BeforeTransmitInterceptorContextRef<'_>,
         _: &RuntimeComponents,
-        _: &mut ConfigBag,
+        cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let op = operation(context.request()).to_owned();
+        let op = operation(cfg).to_owned();
         *self
             .0
             .lock()
@@ -48,13 +48,10 @@ impl RequestCounter {
     }
 }
 
-/// The DynamoDB operation of a request (`X-Amz-Target`'s action).
-pub(crate) fn operation(request: &HttpRequest) -> &str {
-    request
-        .headers()
-        .get("x-amz-target")
-        .and_then(|t| t.split('.').nth(1))
-        .unwrap_or("?")
+/// The DynamoDB operation (`PutItem`, `Query`, …) of the request an interceptor sees,
+/// from the SDK's operation metadata: the same name in every hook.
+pub(crate) fn operation(cfg: &ConfigBag) -> &str {
+    cfg.load::<Metadata>().map_or("?", |m| m.name())
 }
 
 /// `store` with `interceptor` on every request: a store of its own on the same table

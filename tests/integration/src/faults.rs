@@ -10,7 +10,6 @@ use aws_sdk_dynamodb::config::interceptors::{
 };
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::error::BoxError;
-use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
 use axum::response::Response;
@@ -416,12 +415,12 @@ impl Intercept for DiesAfterWrites {
 
     fn read_before_transmit(
         &self,
-        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _: &BeforeTransmitInterceptorContextRef<'_>,
         _: &RuntimeComponents,
-        _: &mut ConfigBag,
+        cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let mut w = self.lock();
-        let write = WRITES.contains(&crate::counting::operation(context.request()));
+        let write = WRITES.contains(&crate::counting::operation(cfg));
         // A write that could make the count pass `n` (others still in flight may land)
         // is the one the process does not live to send.
         if write && w.landed + w.in_flight >= self.allowed {
@@ -442,10 +441,9 @@ impl Intercept for DiesAfterWrites {
         _: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let op = cfg.load::<Metadata>().map(|m| m.name()).unwrap_or("?");
         // Attempts refused above never went out (and the process is dead anyway).
         if let Some(response) = context.response()
-            && WRITES.contains(&op)
+            && WRITES.contains(&crate::counting::operation(cfg))
         {
             let mut w = self.lock();
             w.in_flight = w.in_flight.saturating_sub(1);
