@@ -47,3 +47,11 @@ ensure_venv() {
         touch "$marker"
     done
 }
+
+# The debug build every test step shares: every bin, test and example of the workspace in
+# one cargo invocation. Building tests turns on dev-dependency features (resolver 2), so a
+# bins-only or `-p` build resolves other features and compiles the whole dependency tree a
+# second time (twice the disk and the time); this one yields the artifacts the test run uses.
+build_debug_workspace() {
+    cargo build --workspace --bins --tests --examples --locked "$@"
+}
