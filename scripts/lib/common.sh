@@ -53,5 +53,5 @@ ensure_venv() {
 # bins-only or `-p` build resolves other features and compiles the whole dependency tree a
 # second time (twice the disk and the time); this one yields the artifacts the test run uses.
 build_debug_workspace() {
-    cargo build --workspace --bins --tests --examples --locked "$@"
+    cargo build --workspace --bins --tests --examples --locked
 }
