@@ -254,21 +254,23 @@ async fn a_runner_killed_twice_during_a_backfill_resumes_to_the_state_of_an_unin
             .any(|l| l.contains("\"families\":{\"billing\":"))
     );
 
-    // The same account on another data dir, killed at two points of its backfill.
+    // The same account on another data dir, killed at two points of its backfill: at its
+    // first progress report, and at the first report of the restarted run beyond that.
+    // Reports come at most every 2 s and the whole run is a few of them, so a kill point
+    // set as a share of the total (half, say) can fall between the last report and the
+    // end, and the backfill finishes before it (seen in CI).
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let mut served = connected(dir.path(), logs.path(), &sim, &profiles).await;
     let mut checkpoints = Vec::new();
     let mut resumes = Vec::new();
-    for (nth, share) in [(1, 0.0), (2, 0.5)] {
+    for nth in [1, 2] {
         let after = checkpoints.last().map_or(0, |(n, _)| *n);
         let at = wait_backfill(&served, "progress before a kill", |b| {
             assert!(
                 !done(b),
                 "the backfill ended before kill {nth}: slow the simulator ({b})"
             );
-            b["state"] == "running"
-                && objects_done(b) > after
-                && objects_done(b) as f64 >= share * total as f64
+            b["state"] == "running" && objects_done(b) > after
         })
         .await;
         served.kill().await;
